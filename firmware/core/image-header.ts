@@ -1,0 +1,204 @@
+// ZigBee OTA upgrade file header and sub-elements: parse, validate, report oddities.
+// Source: ZigBee OTA Upgrade Cluster spec (095264r23) §6.3–6.4; summary in FACTS §2.
+// Files from the field are untidy (vendor prefixes, trailing bytes, sub-elements that do not tile),
+// so only what stops an image being served is an error; the rest are warnings.
+import { ByteReader, euiFromBytes, hex } from './bytes';
+
+export const OTA_MAGIC = 0x0beef11e;
+const MAGIC_BYTES = [0x1e, 0xf1, 0xee, 0x0b]; // little-endian on the wire
+export const HEADER_VERSION = 0x0100;
+export const FIXED_HEADER_LENGTH = 56;
+
+export const FC_SECURITY_CREDENTIAL = 1;
+export const FC_DEVICE_SPECIFIC = 2;
+export const FC_HARDWARE_VERSIONS = 4;
+
+export const TAG_UPGRADE_IMAGE = 0x0000;
+export const TAG_ECDSA_SIGNATURE = 0x0001;
+export const TAG_ECDSA_CERTIFICATE = 0x0002;
+export const TAG_INTEGRITY_CODE = 0x0003;
+// Manufacturer-specific tags (0xF000–0xFFFF) this project uses for end-to-end checks by its clients;
+// each holds a digest of the file from offset 0 up to the start of that sub-element.
+export const TAG_CHUB_SHA256 = 0xf000;
+export const TAG_CHUB_CRC32 = 0xf001;
+
+/** Random access to an image wherever it lives (RAM, a file, Espruino Storage). */
+export interface ByteSource {
+  length: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+export function bytesSource(b: Uint8Array): ByteSource {
+  return {
+    length: b.length,
+    read: function (offset: number, length: number) {
+      return b.subarray(offset, Math.min(b.length, offset + length));
+    },
+  };
+}
+
+export interface SubElement {
+  tag: number;
+  /** Offset of the sub-element's data within the OTA file (after its 6-byte tag+length). */
+  offset: number;
+  length: number;
+}
+
+export interface OtaHeader {
+  /** Where the magic starts in the given bytes (non-zero when the file carries a prefix). */
+  start: number;
+  headerVersion: number;
+  headerLength: number;
+  fieldControl: number;
+  manufacturerCode: number;
+  imageType: number;
+  fileVersion: number;
+  zigbeeStackVersion: number;
+  /** Printable form of the 32-byte header string (non-printable bytes as '.'). */
+  headerString: string;
+  totalImageSize: number;
+  securityCredentialVersion?: number;
+  upgradeFileDestination?: string;
+  minHardwareVersion?: number;
+  maxHardwareVersion?: number;
+  subElements: SubElement[];
+  warnings: string[];
+}
+
+export type HeaderErrorCode = 'NO_MAGIC' | 'TRUNCATED' | 'UNKNOWN_HEADER_VERSION' | 'BAD_HEADER_LENGTH' | 'SIZE_MISMATCH';
+
+export type HeaderResult = { ok: true; header: OtaHeader } | { ok: false; code: HeaderErrorCode; message: string };
+
+function fail(code: HeaderErrorCode, message: string): HeaderResult {
+  return { ok: false, code: code, message: message };
+}
+
+/** Offset of the first magic in the source, or -1. Reads in chunks so a Storage-backed image is never copied whole. */
+export function findMagic(src: ByteSource): number {
+  const CHUNK = 1024;
+  for (let base = 0; base < src.length; base += CHUNK - 3) {
+    const b = src.read(base, CHUNK);
+    for (let i = 0; i + 3 < b.length; i++) {
+      if (b[i] === MAGIC_BYTES[0] && b[i + 1] === MAGIC_BYTES[1] && b[i + 2] === MAGIC_BYTES[2] && b[i + 3] === MAGIC_BYTES[3]) return base + i;
+    }
+    if (b.length < CHUNK) break;
+  }
+  return -1;
+}
+
+function printable(b: Uint8Array): { text: string; binary: boolean } {
+  let end = b.length;
+  while (end > 0 && b[end - 1] === 0) end--; // NUL padding is normal
+  let text = '';
+  let binary = false;
+  for (let i = 0; i < end; i++) {
+    const c = b[i];
+    if (c >= 0x20 && c < 0x7f) text += String.fromCharCode(c);
+    else {
+      text += '.';
+      binary = true;
+    }
+  }
+  return { text: text, binary: binary };
+}
+
+export function parseImageHeader(src: ByteSource): HeaderResult {
+  const start = findMagic(src);
+  if (start < 0) return fail('NO_MAGIC', 'no OTA file magic 0x0BEEF11E found in ' + src.length + ' bytes');
+  const warnings: string[] = [];
+  if (start > 0) warnings.push(start + ' byte prefix before the OTA magic (ignored)');
+  const fixed = src.read(start, FIXED_HEADER_LENGTH);
+  if (fixed.length < FIXED_HEADER_LENGTH)
+    return fail('TRUNCATED', 'header truncated: ' + fixed.length + ' of ' + FIXED_HEADER_LENGTH + ' fixed bytes at offset ' + start);
+  const r = new ByteReader(fixed, 4);
+  const headerVersion = r.u16('headerVersion');
+  // Only the major byte changes the layout; 0x01xx is what every published file uses.
+  if (headerVersion >> 8 !== HEADER_VERSION >> 8) return fail('UNKNOWN_HEADER_VERSION', 'unknown header version ' + hex(headerVersion, 4));
+  const headerLength = r.u16('headerLength');
+  const fieldControl = r.u16('fieldControl');
+  const manufacturerCode = r.u16('manufacturerCode');
+  const imageType = r.u16('imageType');
+  const fileVersion = r.u32('fileVersion');
+  const zigbeeStackVersion = r.u16('zigbeeStackVersion');
+  const hs = printable(r.bytes(32, 'headerString'));
+  const totalImageSize = r.u32('totalImageSize');
+  if (hs.binary) warnings.push('header string holds non-printable bytes');
+
+  let optLength = 0;
+  if (fieldControl & FC_SECURITY_CREDENTIAL) optLength += 1;
+  if (fieldControl & FC_DEVICE_SPECIFIC) optLength += 8;
+  if (fieldControl & FC_HARDWARE_VERSIONS) optLength += 4;
+  if (fieldControl & ~7) warnings.push('reserved header field control bits set: ' + hex(fieldControl, 4));
+  if (headerLength < FIXED_HEADER_LENGTH + optLength)
+    return fail('BAD_HEADER_LENGTH', 'header length ' + headerLength + ' is shorter than its fields (' + (FIXED_HEADER_LENGTH + optLength) + ')');
+  if (totalImageSize < headerLength)
+    return fail('SIZE_MISMATCH', 'total image size ' + totalImageSize + ' is smaller than the header length ' + headerLength);
+  const available = src.length - start;
+  if (available < totalImageSize)
+    return fail('TRUNCATED', 'file truncated: header declares ' + totalImageSize + ' bytes, ' + available + ' present after offset ' + start);
+  if (available > totalImageSize) warnings.push(available - totalImageSize + ' trailing bytes after the declared image size (ignored)');
+
+  const h: OtaHeader = {
+    start: start,
+    headerVersion: headerVersion,
+    headerLength: headerLength,
+    fieldControl: fieldControl,
+    manufacturerCode: manufacturerCode,
+    imageType: imageType,
+    fileVersion: fileVersion,
+    zigbeeStackVersion: zigbeeStackVersion,
+    headerString: hs.text,
+    totalImageSize: totalImageSize,
+    subElements: [],
+    warnings: warnings,
+  };
+  const opt = new ByteReader(src.read(start + FIXED_HEADER_LENGTH, optLength));
+  if (fieldControl & FC_SECURITY_CREDENTIAL) h.securityCredentialVersion = opt.u8('securityCredentialVersion');
+  if (fieldControl & FC_DEVICE_SPECIFIC) h.upgradeFileDestination = euiFromBytes(opt.bytes(8, 'upgradeFileDestination'));
+  if (fieldControl & FC_HARDWARE_VERSIONS) {
+    h.minHardwareVersion = opt.u16('minHardwareVersion');
+    h.maxHardwareVersion = opt.u16('maxHardwareVersion');
+    if (h.minHardwareVersion > h.maxHardwareVersion)
+      warnings.push('hardware version range is empty: min ' + hex(h.minHardwareVersion, 4) + ' > max ' + hex(h.maxHardwareVersion, 4));
+  }
+  if (headerLength > FIXED_HEADER_LENGTH + optLength) warnings.push(headerLength - FIXED_HEADER_LENGTH - optLength + ' unknown bytes at the end of the header');
+  scanSubElements(src, h);
+  return { ok: true, header: h };
+}
+
+function scanSubElements(src: ByteSource, h: OtaHeader): void {
+  const seen: { [tag: string]: boolean } = {};
+  let off = h.headerLength;
+  while (off < h.totalImageSize) {
+    const left = h.totalImageSize - off;
+    if (left < 6) {
+      h.warnings.push(left + ' stray bytes at offset ' + off + ' after the last sub-element');
+      return;
+    }
+    const r = new ByteReader(src.read(h.start + off, 6));
+    const tag = r.u16('tag');
+    const length = r.u32('length');
+    if (length > left - 6) {
+      h.warnings.push('sub-element ' + hex(tag, 4) + ' at offset ' + off + ' claims ' + length + ' bytes but ' + (left - 6) + ' remain; the rest is unframed data');
+      return;
+    }
+    if (seen[tag]) h.warnings.push('sub-element ' + hex(tag, 4) + ' repeated at offset ' + off);
+    seen[tag] = true;
+    h.subElements.push({ tag: tag, offset: off + 6, length: length });
+    off += 6 + length;
+  }
+  if (h.subElements.length === 0) h.warnings.push('no sub-elements after the header');
+}
+
+/** The first sub-element with this tag, if any. */
+export function findSubElement(h: OtaHeader, tag: number): SubElement | undefined {
+  for (let i = 0; i < h.subElements.length; i++) if (h.subElements[i].tag === tag) return h.subElements[i];
+  return undefined;
+}
+
+/** Whether a device with this hardware version may take the image (true when the header states no range). */
+export function hardwareVersionFits(h: OtaHeader, hw: number | undefined): boolean {
+  if (h.minHardwareVersion === undefined || h.maxHardwareVersion === undefined) return true;
+  if (hw === undefined) return true; // the client did not say; OTA §6.10.4 leaves it to the server
+  return hw >= h.minHardwareVersion && hw <= h.maxHardwareVersion;
+}

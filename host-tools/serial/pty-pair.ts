@@ -1,0 +1,59 @@
+// A pair of linked pseudo-terminals made by socat: what one side writes the other reads, byte for byte.
+// Used wherever a real serial cable would be: hub host link, hub radio UART, simulator.
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export interface PtyPair {
+  /** Two paths (symlinks to /dev/pts/N) that behave as the two ends of a null-modem cable. */
+  a: string;
+  b: string;
+  close(): void;
+}
+
+let counter = 0;
+
+/** Creates a linked pty pair under `dir` (default: a fresh temp dir). Needs `socat` on the PATH. */
+export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> {
+  const base = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'chub-'));
+  const n = `${process.pid}-${counter++}`;
+  const a = path.join(base, `${name}-${n}-a`);
+  const b = path.join(base, `${name}-${n}-b`);
+  let proc: ChildProcess;
+  try {
+    proc = spawn('socat', [`PTY,rawer,link=${a}`, `PTY,rawer,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    throw new Error(`cannot start socat (install it: apt-get install socat): ${(e as Error).message}`);
+  }
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d.toString()));
+  const spawnError = new Promise<never>((_, reject) =>
+    proc.once('error', (e) => reject(new Error(`cannot start socat (install it: apt-get install socat): ${e.message}`))),
+  );
+  const exited = new Promise<never>((_, reject) =>
+    proc.once('exit', (code) => reject(new Error(`socat exited (${code}) before creating ptys: ${stderr.trim()}`))),
+  );
+  const ready = (async () => {
+    for (let i = 0; i < 200; i++) {
+      if (fs.existsSync(a) && fs.existsSync(b)) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`socat did not create ${a} and ${b} within 2 s`);
+  })();
+  try {
+    await Promise.race([ready, spawnError, exited]);
+  } catch (e) {
+    proc.kill();
+    throw e;
+  }
+  proc.removeAllListeners('exit');
+  proc.on('exit', () => undefined);
+  return {
+    a,
+    b,
+    close() {
+      if (proc.exitCode === null) proc.kill();
+    },
+  };
+}
