@@ -4,6 +4,8 @@
 /** An Error with a machine-readable code. Not a subclass: ES5-compiled Error subclasses lose their prototype. */
 export interface CodedError extends Error {
   code: string;
+  /** For OUT_OF_ORDER: the offset the receiver expects. */
+  next?: number;
 }
 
 export function codedError(code: string, message: string): CodedError {

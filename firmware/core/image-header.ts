@@ -196,9 +196,9 @@ export function findSubElement(h: OtaHeader, tag: number): SubElement | undefine
   return undefined;
 }
 
-/** Whether a device with this hardware version may take the image (true when the header states no range). */
-export function hardwareVersionFits(h: OtaHeader, hw: number | undefined): boolean {
-  if (h.minHardwareVersion === undefined || h.maxHardwareVersion === undefined) return true;
-  if (hw === undefined) return true; // the client did not say; OTA §6.10.4 leaves it to the server
-  return hw >= h.minHardwareVersion && hw <= h.maxHardwareVersion;
+/** Whether a device with hardware version `hw` may take an image made for min..max.
+ *  An image without a range fits every device; so does a client that does not state its version. */
+export function hardwareInRange(min: number | undefined, max: number | undefined, hw: number | undefined): boolean {
+  if (min === undefined || max === undefined || hw === undefined) return true;
+  return hw >= min && hw <= max;
 }
