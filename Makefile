@@ -1,0 +1,36 @@
+# chub — see README.md. Every target installs what it needs first, so each works on a fresh clone.
+SHELL := /bin/bash
+BOARD ?= linux
+NPM_STAMP := node_modules/.install-stamp
+
+.PHONY: all install demo test firmware bench typecheck clean
+
+all: firmware
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NPM_STAMP)
+	@command -v socat >/dev/null || { echo "socat is missing: apt-get install socat (or run .ci/run)"; exit 1; }
+
+## make demo: build, then run the main job on an emulated hub and a simulated HAN
+demo: install
+	npm run --silent demo
+
+## make test: everything CI runs (unit, codec properties, ptys integration, Espruino bundle)
+test: install
+	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p firmware/tsconfig.json --noEmit
+	npx jest --ci
+
+## make firmware BOARD=<name>: minified ES5 bundle at dist/firmware/<name>.js
+firmware: $(NPM_STAMP)
+	npx ts-node --transpile-only host-tools/build/build-firmware.ts $(BOARD)
+
+typecheck: $(NPM_STAMP)
+	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p firmware/tsconfig.json --noEmit
+
+clean:
+	rm -rf dist
