@@ -1,0 +1,139 @@
+// The HAN simulator: a ZNP stick, a radio model and a set of OTA clients behind one byte stream, so a hub
+// (emulated or real) can be pointed at it as its radio UART over a serial port or a pseudo-terminal.
+import { EventEmitter } from 'events';
+import { SerialPort } from 'serialport';
+import { normaliseEui } from '../../firmware/core/bytes';
+import { OTA_CLUSTER } from '../../firmware/core/zcl-ota';
+import { openPtyPair } from '../serial/pty-pair';
+import { ClientTiming, SimDeviceSpec, SimDeviceState, SimOtaClient } from './ota-client';
+import { RadioModel } from './radio-model';
+import { RealScheduler, Scheduler } from './scheduler';
+import { SimZnpStick } from './znp-stick';
+
+export interface HanSimulatorOptions {
+  devices: SimDeviceSpec[];
+  /** Multiplier for every simulated delay: 1 is real time, 0.05 runs 20× faster. */
+  timeScale?: number;
+  /** Chance that one transmission attempt is lost (MAC retries follow). */
+  lossRate?: number;
+  seed?: number;
+  /** Defaults to wall-clock timers; tests pass a ManualScheduler. */
+  scheduler?: Scheduler;
+  timing?: Partial<ClientTiming>;
+}
+
+/** ZDO capability bits (ZigBee spec §2.3.2.3.7): alloc address 0x80, rx on idle 0x08, mains 0x04, router 0x02. */
+const CAPABILITIES = { PPMID: 0x8c, HCALCS: 0x8e };
+/** Serial settings of a ZNP stick's UART (FACTS §4). */
+const BAUD_RATE = 115200;
+
+export interface HanSimulatorEvents {
+  device: [SimDeviceState];
+  log: [string];
+}
+
+export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
+  readonly radio: RadioModel;
+  readonly stick: SimZnpStick;
+  readonly clients: SimOtaClient[];
+  private readonly scheduler: Scheduler;
+  private io: { write(b: Uint8Array): void } | null = null;
+  private port: SerialPort | null = null;
+
+  constructor(opts: HanSimulatorOptions) {
+    super();
+    const timeScale = opts.timeScale ?? 1;
+    this.scheduler = opts.scheduler ?? new RealScheduler();
+    this.radio = new RadioModel({ lossRate: opts.lossRate, seed: opts.seed, timeScale });
+    this.clients = [];
+    this.stick = new SimZnpStick({
+      write: (b) => this.io?.write(b),
+      radio: this.radio,
+      scheduler: this.scheduler,
+      devices: () => this.clients.map((c) => ({ nwk: c.spec.nwk, endpoint: c.spec.endpoint, receive: (cl, d) => c.receive(cl, d) })),
+      onHubReady: () => this.clients.forEach((c) => c.hubReady()),
+      log: (m) => this.emit('log', m),
+    });
+    for (const spec of opts.devices) {
+      const client: SimOtaClient = new SimOtaClient(
+        spec,
+        {
+          send: (zcl) => this.stick.fromDevice({ nwk: client.spec.nwk, endpoint: client.spec.endpoint }, OTA_CLUSTER, zcl),
+          announce: () => this.stick.announce(client.spec.nwk, client.spec.eui, CAPABILITIES[client.spec.type]),
+        },
+        this.scheduler,
+        { timeScale, random: this.radio.random, timing: opts.timing, onChange: (s) => this.emit('device', s) },
+      );
+      this.clients.push(client);
+    }
+  }
+
+  /** Serve any byte stream: the stick's UART output goes to io.write; feed its input to onBytes. */
+  attach(io: { write(b: Uint8Array): void }): void {
+    this.io = io;
+  }
+
+  onBytes(b: Uint8Array): void {
+    this.stick.onBytes(b);
+  }
+
+  devices(): SimDeviceState[] {
+    return this.clients.map((c) => c.status());
+  }
+
+  client(eui: string): SimOtaClient | undefined {
+    const norm = normaliseEui(eui);
+    return this.clients.find((c) => c.spec.eui === norm);
+  }
+
+  /** Serve a serial port or pty at 115200 8N1. */
+  async openPort(path: string): Promise<void> {
+    const port = new SerialPort({ path, baudRate: BAUD_RATE, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+    port.on('data', (d: Buffer) => this.onBytes(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+    port.on('error', (e) => this.emit('log', `port ${path}: ${e.message}`));
+    this.port = port;
+    this.attach({ write: (b) => port.write(Buffer.from(b)) });
+  }
+
+  /** Stops every device and timer and closes the port, if one was opened. */
+  async close(): Promise<void> {
+    for (const c of this.clients) c.stop();
+    if (this.scheduler instanceof RealScheduler) this.scheduler.clearAll();
+    this.io = null;
+    const port = this.port;
+    this.port = null;
+    if (port && port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+}
+
+export interface StartedSimulator {
+  /** The serial device the hub should use as its radio UART. */
+  radioPath: string;
+  sim: HanSimulator;
+  close(): Promise<void>;
+}
+
+/** Starts a simulator on `port`, or on a fresh pty pair whose other end is returned as radioPath. */
+export async function startSimulator(opts: HanSimulatorOptions & { port?: string }): Promise<StartedSimulator> {
+  const sim = new HanSimulator(opts);
+  if (opts.port) {
+    await sim.openPort(opts.port);
+    return { radioPath: opts.port, sim, close: () => sim.close() };
+  }
+  const pair = await openPtyPair('radio');
+  try {
+    await sim.openPort(pair.b);
+  } catch (e) {
+    pair.close();
+    throw e;
+  }
+  return {
+    radioPath: pair.a,
+    sim,
+    close: async () => {
+      await sim.close();
+      pair.close();
+    },
+  };
+}
