@@ -75,8 +75,10 @@ export class ByteWriter {
     this.len += n;
     return p;
   }
+  // room() may replace this.buf, so call it before reading this.buf (`this.buf[this.room(1)]` writes to the old buffer).
   u8(v: number): this {
-    this.buf[this.room(1)] = v & 0xff;
+    const p = this.room(1);
+    this.buf[p] = v & 0xff;
     return this;
   }
   u16(v: number): this {
@@ -94,7 +96,8 @@ export class ByteWriter {
     return this;
   }
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const p = this.room(b.length);
+    this.buf.set(b, p);
     return this;
   }
   eui64(eui: string): this {
