@@ -11,14 +11,7 @@ function head(w: ByteWriter, major: number, n: number): void {
   if (n < 24) w.u8(m | n);
   else if (n < 0x100) w.u8(m | 24).u8(n);
   else if (n < 0x10000) w.u8(m | 25).u8(n >> 8).u8(n & 0xff);
-  else if (n < 0x100000000) w.u8(m | 26).u8((n >>> 24) & 0xff).u8((n >> 16) & 0xff).u8((n >> 8) & 0xff).u8(n & 0xff);
-  else {
-    const hi = Math.floor(n / 0x100000000);
-    const lo = n - hi * 0x100000000;
-    w.u8(m | 27);
-    for (let s = 24; s >= 0; s -= 8) w.u8((hi / Math.pow(2, s)) & 0xff);
-    for (let s = 24; s >= 0; s -= 8) w.u8((lo / Math.pow(2, s)) & 0xff);
-  }
+  else w.u8(m | 26).u8((n >>> 24) & 0xff).u8((n >> 16) & 0xff).u8((n >> 8) & 0xff).u8(n & 0xff);
 }
 
 function utf8Encode(s: string): Uint8Array {
@@ -68,7 +61,9 @@ function encodeInto(w: ByteWriter, v: CborValue): void {
   else if (v === true) w.u8(0xf5);
   else if (v === false) w.u8(0xf4);
   else if (typeof v === 'number') {
-    if (Math.floor(v) === v && Math.abs(v) <= 9007199254740991 && !(v === 0 && 1 / v < 0)) {
+    // Integers beyond 32 bits go as float64 (exact up to 2^53), as cbor-x writes them: cbor-x reads a
+    // 64-bit CBOR integer as a BigInt, so a unix-ms time would reach the host as one.
+    if (Math.floor(v) === v && v >= -0x100000000 && v < 0x100000000 && !(v === 0 && 1 / v < 0)) {
       if (v >= 0) head(w, 0, v);
       else head(w, 1, -1 - v);
     } else {
