@@ -54,6 +54,9 @@ export class Hub {
   private ota: OtaServer;
   private clockOffset = 0;
   private lastProgress: { [job: string]: number } = {};
+  /** Devices that announced before they were in the device log (eui → nwk): bound when added, as they
+   *  will not announce again until they rejoin. */
+  private unlisted: { [eui: string]: number } = {};
   private now = 0;
 
   constructor(private ports: HubPorts, readonly cfg: HubConfig) {
@@ -135,7 +138,12 @@ export class Hub {
 
   private onAnnounce(nwk: number, eui: string, now: number): void {
     const dev = this.devices.find(eui);
-    if (!dev) return this.log('device ' + eui + ' (0x' + nwk.toString(16) + ') joined but is not in the device log; ignored');
+    if (!dev) {
+      const known = Object.keys(this.unlisted);
+      if (known.length >= this.cfg.maxDevices && this.unlisted[eui] === undefined) delete this.unlisted[known[0]];
+      this.unlisted[eui] = nwk;
+      return this.log('device ' + eui + ' (0x' + nwk.toString(16) + ') joined but is not in the device log; ignored');
+    }
     this.devices.bind(dev, nwk, now);
     this.save('devices');
     const job = this.jobs.active(eui);
@@ -179,6 +187,17 @@ export class Hub {
     else if (what === 'images') kv.set('images', this.images.list());
     else if (what === 'jobs') kv.set('jobs', this.jobs.save());
     else if (what === 'alerts') kv.set('alerts', this.alerts.save());
+  }
+
+  addDevice(eui: string, type: string, now: number): Device {
+    const d = this.devices.add(eui, type);
+    const nwk = this.unlisted[d.eui];
+    if (nwk !== undefined && d.nwk === undefined) {
+      delete this.unlisted[d.eui];
+      this.devices.bind(d, nwk, now);
+    }
+    this.save('devices');
+    return d;
   }
 
   // Host requests (docs/host-link.md) that need the OTA server.
@@ -253,10 +272,8 @@ const HANDLERS: { [op: string]: Handler } = {
     if (typeof m.time === 'number') hub.setClock(m.time, now);
     return { fw: hub.cfg.fw, board: hub.cfg.board, mode: hub.cfg.mode, time: hub.wall(now), maxChunk: hub.cfg.maxChunk };
   },
-  'dev.add': function (hub, m) {
-    const d = hub.devices.add(str(m, 'eui'), str(m, 'type'));
-    hub.save('devices');
-    return { device: d as unknown as CborValue };
+  'dev.add': function (hub, m, now) {
+    return { device: hub.addDevice(str(m, 'eui'), str(m, 'type'), now) as unknown as CborValue };
   },
   'dev.rm': function (hub, m) {
     const d = hub.devices.get(str(m, 'eui'));
