@@ -1,0 +1,228 @@
+// The host side of the host link (docs/host-link.md): requests with replies matched by id, hub events
+// re-emitted, and pipelined, resumable image uploads.
+import { EventEmitter } from 'events';
+import * as zlib from 'zlib';
+import { SerialPort } from 'serialport';
+import { Alert } from '../../firmware/core/alert-queue';
+import { HostLink, Message } from '../../firmware/core/host-link';
+import { Job } from '../../firmware/core/transfer-jobs';
+import { hostCodec } from './cbor-codec';
+
+export const BAUD_RATE = 115200;
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** img.end checks the whole file's CRC and header: slow on a board. */
+const END_TIMEOUT_MS = 60000;
+/** img.data chunks in flight; the hub answers in order, so a lost one is noticed by the next reply. */
+const WINDOW = 8;
+/** Timeouts in a row without progress before an upload gives up. */
+const MAX_STALLS = 3;
+
+/** A refused request: `code` is the hub's `err` (or TIMEOUT / CLOSED from this side). */
+export class HubError extends Error {
+  constructor(readonly code: string, message: string, readonly reply?: Message) {
+    super(message);
+    this.name = 'HubError';
+  }
+  /** For OUT_OF_ORDER: the offset the hub expects. */
+  get next(): number | undefined {
+    return typeof this.reply?.next === 'number' ? this.reply.next : undefined;
+  }
+}
+
+export interface HelloInfo {
+  fw: string;
+  board: string;
+  mode: string;
+  time: number;
+  maxChunk: number;
+}
+
+export interface UploadResult {
+  image: Message;
+  /** Offset the upload resumed from (0 for a fresh one). */
+  resumedFrom: number;
+  /** Bytes actually sent in this call. */
+  sent: number;
+  ms: number;
+}
+
+export type Progress = (done: number, total: number) => void;
+
+interface Pending {
+  op: string;
+  resolve(m: Message): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+function crc32(b: Uint8Array): number {
+  return zlib.crc32(b) >>> 0;
+}
+
+export declare interface HubClient {
+  on(ev: 'job', f: (job: Job) => void): this;
+  on(ev: 'alert', f: (alert: Alert) => void): this;
+  on(ev: 'log', f: (log: { level: string; msg: string }) => void): this;
+  off(ev: 'job', f: (job: Job) => void): this;
+  off(ev: 'alert', f: (alert: Alert) => void): this;
+  off(ev: 'log', f: (log: { level: string; msg: string }) => void): this;
+}
+
+export class HubClient extends EventEmitter {
+  private link: HostLink;
+  private pending = new Map<number, Pending>();
+  // Random start: replies meant for an earlier client on the same port cannot match ours.
+  private nextId = Math.floor(Math.random() * 0x7fffffff);
+  private closed = false;
+  info: HelloInfo = { fw: '?', board: '?', mode: '?', time: 0, maxChunk: 256 };
+
+  private constructor(private port: SerialPort) {
+    super();
+    this.link = new HostLink((b) => port.write(b), crc32, hostCodec);
+    port.on('data', (d: Buffer) => {
+      for (const m of this.link.onBytes(new Uint8Array(d))) this.dispatch(m);
+    });
+    port.on('close', () => this.failAll('CLOSED', 'port ' + port.path + ' closed'));
+    port.on('error', (e) => this.failAll('PORT', 'port ' + port.path + ': ' + e.message));
+  }
+
+  /** Opens the port and greets the hub (setting its clock); fails if no hub answers. */
+  static async open(path: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HubClient> {
+    const port = new SerialPort({ path, baudRate: BAUD_RATE, autoOpen: false });
+    await new Promise<void>((resolve, reject) =>
+      port.open((e) => (e ? reject(new HubError('PORT', 'cannot open hub port ' + path + ': ' + e.message)) : resolve())),
+    );
+    const c = new HubClient(port);
+    try {
+      c.info = (await c.request('hello', { time: Date.now() }, timeoutMs)) as unknown as HelloInfo;
+    } catch (e) {
+      await c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  get path(): string {
+    return this.port.path;
+  }
+
+  request(op: string, args: Message = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Message> {
+    if (this.closed) return Promise.reject(new HubError('CLOSED', 'cannot send ' + op + ': port ' + this.path + ' is closed'));
+    const i = this.nextId;
+    this.nextId = (this.nextId + 1) % 0x100000000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(i);
+        reject(new HubError('TIMEOUT', 'no reply to ' + op + ' from the hub on ' + this.path + ' within ' + timeoutMs + ' ms'));
+      }, timeoutMs);
+      this.pending.set(i, { op, resolve, reject, timer });
+      this.link.send({ ...args, i, op });
+    });
+  }
+
+  /** Stores `bytes` on the hub as `name`, resuming an interrupted upload of the same file. */
+  async upload(name: string, bytes: Uint8Array, onProgress?: Progress): Promise<UploadResult> {
+    const t0 = Date.now();
+    const size = bytes.length;
+    const begun = await this.request('img.begin', { name, size, crc: crc32(bytes) });
+    const from = begun.next as number;
+    onProgress?.(from, size);
+    const sent = from < size ? await this.sendData(name, bytes, from, onProgress) : 0;
+    const end = await this.request('img.end', { name }, END_TIMEOUT_MS);
+    return { image: end.image as Message, resumedFrom: from, sent, ms: Date.now() - t0 };
+  }
+
+  /** Go-back-N over img.data: WINDOW chunks in flight, cumulative `next` acks, rewind on OUT_OF_ORDER. */
+  private sendData(name: string, bytes: Uint8Array, from: number, onProgress?: Progress): Promise<number> {
+    const chunk = Math.max(1, this.info.maxChunk);
+    const size = bytes.length;
+    let acked = from;
+    let sendOff = from;
+    let inFlight = 0;
+    // Replies to chunks sent before the last rewind are stale: they neither rewind nor fail the upload.
+    let generation = 0;
+    let stalls = 0;
+    let sent = 0;
+    let failed = false;
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error) => {
+        if (!failed) reject(e);
+        failed = true;
+      };
+      const rewind = (to: number) => {
+        generation++;
+        sendOff = to;
+      };
+      const pump = () => {
+        if (failed) return;
+        // Chunks still in flight then can only be stale ones whose replies were lost.
+        if (acked >= size) return resolve(sent);
+        while (inFlight < WINDOW && sendOff < size) {
+          const off = sendOff;
+          const d = bytes.subarray(off, Math.min(size, off + chunk));
+          const gen = generation;
+          sendOff += d.length;
+          sent += d.length;
+          inFlight++;
+          this.request('img.data', { name, off, d }).then(
+            (r) => {
+              inFlight--;
+              const next = r.next as number;
+              if (next > acked) {
+                acked = next;
+                stalls = 0;
+                onProgress?.(acked, size);
+              }
+              pump();
+            },
+            (e: HubError) => {
+              inFlight--;
+              if (e.code === 'OUT_OF_ORDER' && e.next !== undefined) {
+                if (gen === generation) rewind(e.next);
+                if (e.next > acked) acked = e.next;
+              } else if (e.code === 'TIMEOUT') {
+                if (gen === generation) {
+                  if (++stalls > MAX_STALLS) return fail(new HubError('TIMEOUT', 'upload of ' + name + ' stalled at offset ' + acked + ': ' + e.message));
+                  rewind(acked);
+                }
+              } else return fail(e);
+              pump();
+            },
+          );
+        }
+      };
+      pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll('CLOSED', 'client closed');
+    if (this.port.isOpen) await new Promise<void>((resolve) => this.port.close(() => resolve()));
+  }
+
+  private dispatch(m: Message): void {
+    if (typeof m.ev === 'string') {
+      const { ev, ...rest } = m;
+      // job and alert events carry one object; log events are flat.
+      const payload = ev === 'job' ? rest.job : ev === 'alert' ? rest.alert : rest;
+      this.emit(ev, payload);
+      return;
+    }
+    const p = typeof m.i === 'number' ? this.pending.get(m.i) : undefined;
+    if (!p) return; // a late reply to a request that timed out
+    this.pending.delete(m.i as number);
+    clearTimeout(p.timer);
+    if (m.ok === true) p.resolve(m);
+    else p.reject(new HubError(String(m.err || 'ERROR'), String(m.msg || p.op + ' refused by the hub'), m));
+  }
+
+  private failAll(code: string, why: string): void {
+    for (const [i, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(i);
+      p.reject(new HubError(code, p.op + ' abandoned: ' + why));
+    }
+  }
+}
