@@ -1,0 +1,354 @@
+// The hub core with in-memory ports: what it sends on the radio and tells the host for each input.
+import * as zlib from 'zlib';
+import { Alert } from '../../firmware/core/alert-queue';
+import { codedError } from '../../firmware/core/bytes';
+import { CborValue } from '../../firmware/core/cbor';
+import { Message } from '../../firmware/core/host-link';
+import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
+import { Job } from '../../firmware/core/transfer-jobs';
+import {
+  buildZclFrame,
+  CMD_DEFAULT_RESPONSE,
+  CMD_READ_ATTRIBUTES,
+  CMD_READ_ATTRIBUTES_RESPONSE,
+  decodeDefaultResponse,
+  DIR_CLIENT_TO_SERVER,
+  encodeReadAttributesResponse,
+  FRAME_TYPE_CLUSTER,
+  FRAME_TYPE_GLOBAL,
+  parseZclFrame,
+  TYPE_UINT32,
+} from '../../firmware/core/zcl-frame';
+import { decodeOta, encodeOta, OTA_CLUSTER, OtaCommand, STATUS, UPGRADE_TIME_WAIT } from '../../firmware/core/zcl-ota';
+import { ImageStore } from '../../firmware/ports/image-store';
+import { KeyValueStore } from '../../firmware/ports/kv-store';
+import { Radio, RadioAddress, RadioEvent } from '../../firmware/ports/radio';
+import { makeImage } from '../helpers/images';
+
+const PPMID = '000D6F0000000001';
+const HCALCS = '000D6F0000000002';
+const NWK = { [PPMID]: 0x1001, [HCALCS]: 0x1002 };
+const MFR = 0x1234;
+const TYPE = 0x0001;
+const NEW = 2;
+const OLD = 1;
+
+class MemoryImages implements ImageStore {
+  files = new Map<string, Uint8Array>();
+  constructor(private capacity = 1 << 20) {}
+  create(name: string, size: number): void {
+    this.files.delete(name);
+    if (size > this.free()) throw codedError('FULL', 'full');
+    this.files.set(name, new Uint8Array(size));
+  }
+  write(name: string, offset: number, data: Uint8Array): void {
+    this.files.get(name)!.set(data, offset);
+  }
+  read(name: string, offset: number, length: number): Uint8Array {
+    return this.files.get(name)!.slice(offset, offset + length);
+  }
+  crc32(name: string, length: number): number {
+    return zlib.crc32(this.files.get(name)!.subarray(0, length)) >>> 0;
+  }
+  remove(name: string): void {
+    this.files.delete(name);
+  }
+  free(): number {
+    let used = 0;
+    for (const f of this.files.values()) used += f.length;
+    return this.capacity - used;
+  }
+}
+
+class MemoryKv implements KeyValueStore {
+  data = new Map<string, string>();
+  get(key: string): unknown {
+    const v = this.data.get(key);
+    return v === undefined ? undefined : JSON.parse(v);
+  }
+  set(key: string, value: unknown): void {
+    this.data.set(key, JSON.stringify(value));
+  }
+}
+
+interface Sent {
+  dst: RadioAddress;
+  cluster: number;
+  frame: ReturnType<typeof parseZclFrame>;
+}
+
+/** Records what the hub sends; events the test queues are returned on the next onBytes. */
+class FakeRadio implements Radio {
+  sent: Sent[] = [];
+  private pending: RadioEvent[] = [];
+  start(): void {}
+  send(dst: RadioAddress, clusterId: number, data: Uint8Array): number {
+    this.sent.push({ dst, cluster: clusterId, frame: parseZclFrame(data) });
+    return this.sent.length;
+  }
+  onBytes(): RadioEvent[] {
+    const e = this.pending;
+    this.pending = [];
+    return e;
+  }
+  tick(): RadioEvent[] {
+    return [];
+  }
+  queue(ev: RadioEvent): void {
+    this.pending.push(ev);
+  }
+  /** OTA cluster-specific commands sent to `nwk`, decoded. */
+  ota(nwk: number): OtaCommand[] {
+    return this.sent
+      .filter((s) => s.dst.nwk === nwk && s.frame.header.frameType === FRAME_TYPE_CLUSTER)
+      .map((s) => decodeOta(s.frame.header.commandId, s.frame.payload));
+  }
+  take(): Sent[] {
+    const s = this.sent;
+    this.sent = [];
+    return s;
+  }
+}
+
+class Bench {
+  radio = new FakeRadio();
+  images = new MemoryImages();
+  kv = new MemoryKv();
+  toHost: Message[] = [];
+  now = 1_700_000_000_000;
+  hub: Hub;
+  private id = 1;
+  private seq = 0;
+  constructor() {
+    this.hub = new Hub({ images: this.images, kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, DEFAULT_CONFIG);
+    this.hub.start(this.now);
+  }
+  request(op: string, args: Message = {}): Message {
+    const i = this.id++;
+    this.hub.onHostMessage({ ...args, i, op }, this.now);
+    const reply = this.toHost.find((m) => m.i === i);
+    if (!reply) throw new Error(`no reply to ${op}`);
+    return reply;
+  }
+  ok(op: string, args: Message = {}): Message {
+    const r = this.request(op, args);
+    if (r.ok !== true) throw new Error(`${op} failed: ${r.err} ${r.msg}`);
+    return r;
+  }
+  events(ev: string): Message[] {
+    return this.toHost.filter((m) => m.ev === ev);
+  }
+  alerts(): Alert[] {
+    return this.events('alert').map((m) => m.alert as unknown as Alert);
+  }
+  job(id: number): Job {
+    return (this.ok('job.list').jobs as unknown as Job[]).find((j) => j.id === id)!;
+  }
+  uploadImage(name: string, file: Uint8Array): void {
+    this.ok('img.begin', { name, size: file.length, crc: zlib.crc32(file) >>> 0 });
+    for (let off = 0; off < file.length; off += 1024) this.ok('img.data', { name, off, d: file.subarray(off, off + 1024) });
+    this.ok('img.end', { name });
+  }
+  announce(eui: string): void {
+    this.radio.queue({ type: 'announce', nwk: NWK[eui], eui });
+    this.hub.onRadioBytes(new Uint8Array(0), this.now);
+  }
+  fromDevice(nwk: number, frameType: number, commandId: number, payload: Uint8Array): void {
+    const zcl = buildZclFrame({ frameType, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: this.seq++ & 0xff, commandId }, payload);
+    this.radio.queue({ type: 'message', src: { nwk, endpoint: 1 }, dstEndpoint: 1, clusterId: OTA_CLUSTER, data: zcl, linkQuality: 200 });
+    this.hub.onRadioBytes(new Uint8Array(0), this.now);
+  }
+  ota(nwk: number, c: OtaCommand): void {
+    this.fromDevice(nwk, FRAME_TYPE_CLUSTER, c.cmd, encodeOta(c));
+  }
+  query(nwk: number, hardwareVersion = 2): void {
+    this.ota(nwk, { cmd: 0x01, manufacturerCode: MFR, imageType: TYPE, fileVersion: OLD, hardwareVersion });
+  }
+  /** Pulls the whole image in 64-byte blocks, as a client would. */
+  download(nwk: number, size: number): Uint8Array {
+    const out = new Uint8Array(size);
+    for (let off = 0; off < size; ) {
+      this.radio.take();
+      this.ota(nwk, { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: off, maxDataSize: 64 });
+      const r = this.radio.ota(nwk)[0];
+      if (r.cmd !== 0x05 || r.status !== STATUS.SUCCESS || !r.block) throw new Error(`no block at ${off}`);
+      out.set(r.block.data, off);
+      off += r.block.data.length;
+    }
+    return out;
+  }
+  end(nwk: number, status: number): void {
+    this.ota(nwk, { cmd: 0x06, status, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW });
+  }
+}
+
+const IMAGE = makeImage({ manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, size: 4000, minHardwareVersion: 1, maxHardwareVersion: 3 });
+
+function ready(...euis: string[]): Bench {
+  const b = new Bench();
+  b.uploadImage('fw', IMAGE);
+  for (const eui of euis) {
+    b.ok('dev.add', { eui, type: eui === PPMID ? 'PPMID' : 'HCALCS' });
+    b.announce(eui);
+  }
+  return b;
+}
+
+describe('device log', () => {
+  test('a device not in the log gets nothing, however it asks', () => {
+    const b = ready();
+    b.announce(PPMID);
+    b.query(NWK[PPMID]);
+    b.ota(NWK[PPMID], { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: 0, maxDataSize: 64 });
+    expect(b.radio.sent).toEqual([]);
+    expect(b.events('log').map((m) => m.msg).join('\n')).toMatch(/not in the device log|unknown device/);
+  });
+
+  test('a device that joined before it was added is served once added', () => {
+    const b = ready();
+    b.announce(PPMID);
+    b.ok('dev.add', { eui: PPMID, type: 'PPMID' });
+    expect((b.ok('dev.list').devices as unknown as { nwk: number }[])[0].nwk).toBe(NWK[PPMID]);
+    b.ok('job.start', { image: 'fw', devices: [PPMID] });
+    expect(b.radio.ota(NWK[PPMID]).map((c) => c.cmd)).toEqual([0x00]); // Image Notify
+  });
+
+  test('a bad EUI is refused with BAD_EUI naming it', () => {
+    const r = new Bench().request('dev.add', { eui: '12345', type: 'PPMID' });
+    expect(r).toMatchObject({ ok: false, err: 'BAD_EUI' });
+    expect(r.msg).toContain('12345');
+  });
+});
+
+describe('image upload', () => {
+  test('img.begin again for the same file resumes where the upload stopped', () => {
+    const b = new Bench();
+    const args = { name: 'fw', size: IMAGE.length, crc: zlib.crc32(IMAGE) >>> 0 };
+    expect(b.ok('img.begin', args).next).toBe(0);
+    b.ok('img.data', { name: 'fw', off: 0, d: IMAGE.subarray(0, 1024) });
+    b.ok('img.data', { name: 'fw', off: 1024, d: IMAGE.subarray(1024, 2048) });
+    expect(b.ok('img.begin', args).next).toBe(2048);
+    b.ok('img.data', { name: 'fw', off: 2048, d: IMAGE.subarray(2048) });
+    expect(b.ok('img.end', { name: 'fw' }).image).toMatchObject({ complete: true, fileVersion: NEW, minHw: 1, maxHw: 3 });
+    expect(b.ok('img.begin', args).next).toBe(IMAGE.length);
+  });
+
+  test('data at the wrong offset is OUT_OF_ORDER and says where to resume', () => {
+    const b = new Bench();
+    b.ok('img.begin', { name: 'fw', size: IMAGE.length, crc: zlib.crc32(IMAGE) >>> 0 });
+    b.ok('img.data', { name: 'fw', off: 0, d: IMAGE.subarray(0, 1000) });
+    expect(b.request('img.data', { name: 'fw', off: 2000, d: IMAGE.subarray(2000, 3000) })).toMatchObject({ ok: false, err: 'OUT_OF_ORDER', next: 1000 });
+  });
+
+  test('a CRC mismatch discards the image', () => {
+    const b = new Bench();
+    b.ok('img.begin', { name: 'fw', size: IMAGE.length, crc: (zlib.crc32(IMAGE) + 1) >>> 0 });
+    b.ok('img.data', { name: 'fw', off: 0, d: IMAGE });
+    expect(b.request('img.end', { name: 'fw' })).toMatchObject({ ok: false, err: 'CRC_MISMATCH' });
+    expect(b.ok('img.list').images).toEqual([]);
+    expect(b.images.files.size).toBe(0);
+    expect(b.request('job.start', { image: 'fw', devices: [PPMID] })).toMatchObject({ ok: false, err: 'UNKNOWN_IMAGE' });
+  });
+});
+
+describe('transfer jobs', () => {
+  test('PPMID: notify, query, blocks, end → 0x8F8A and activation at once', () => {
+    const b = ready(PPMID);
+    const [job] = b.ok('job.start', { image: 'fw', devices: [PPMID] }).jobs as unknown as Job[];
+    expect(job.state).toBe('queued');
+    expect(b.radio.ota(NWK[PPMID])).toEqual([{ cmd: 0x00, payloadType: 0, queryJitter: 100 }]);
+    b.radio.take();
+    b.query(NWK[PPMID]);
+    expect(b.radio.ota(NWK[PPMID])).toEqual([
+      { cmd: 0x02, status: STATUS.SUCCESS, image: { manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, imageSize: IMAGE.length } },
+    ]);
+    expect(b.job(job.id).state).toBe('transferring');
+    expect(b.download(NWK[PPMID], IMAGE.length)).toEqual(IMAGE);
+    b.radio.take();
+    b.end(NWK[PPMID], STATUS.SUCCESS);
+    const [resp] = b.radio.ota(NWK[PPMID]);
+    expect(resp).toMatchObject({ cmd: 0x07, fileVersion: NEW });
+    if (resp.cmd === 0x07) expect(resp.upgradeTime).toBe(resp.currentTime); // run it now
+    expect(b.alerts()).toEqual([expect.objectContaining({ code: 0x8f8a, eui: PPMID, fileVersion: NEW, responseCode: 0 })]);
+    expect(b.job(job.id)).toMatchObject({ state: 'done', off: IMAGE.length });
+  });
+
+  test('HCALCS: holds the image until activate, done once it reports the new version', () => {
+    const b = ready(HCALCS);
+    const nwk = NWK[HCALCS];
+    const [job] = b.ok('job.start', { image: 'fw', devices: [HCALCS] }).jobs as unknown as Job[];
+    b.query(nwk);
+    b.download(nwk, IMAGE.length);
+    b.radio.take();
+    b.end(nwk, STATUS.SUCCESS);
+    expect(b.radio.ota(nwk)).toEqual([expect.objectContaining({ cmd: 0x07, upgradeTime: UPGRADE_TIME_WAIT })]);
+    expect(b.job(job.id).state).toBe('transferred');
+    expect(b.alerts().map((a) => a.code)).toEqual([0x8f8a]);
+
+    b.radio.take();
+    b.now += 1000;
+    b.ok('activate', { eui: HCALCS });
+    const [act] = b.radio.ota(nwk);
+    expect(act).toMatchObject({ cmd: 0x07, fileVersion: NEW });
+    if (act.cmd === 0x07) expect(act.upgradeTime).toBe(act.currentTime);
+    expect(b.job(job.id).state).toBe('activating');
+
+    b.radio.take();
+    b.ok('version.read', { eui: HCALCS });
+    const [read] = b.radio.take();
+    expect(read.frame.header).toMatchObject({ frameType: FRAME_TYPE_GLOBAL, commandId: CMD_READ_ATTRIBUTES });
+    b.fromDevice(nwk, FRAME_TYPE_GLOBAL, CMD_READ_ATTRIBUTES_RESPONSE, encodeReadAttributesResponse([{ id: 0x0002, status: 0, type: TYPE_UINT32, value: NEW }]));
+    expect(b.alerts()[1]).toMatchObject({ code: 0x8f8b, eui: HCALCS, fileVersion: NEW, activationStatus: 0 });
+    expect(b.job(job.id).state).toBe('done');
+  });
+
+  test('Upgrade End with INVALID_IMAGE → 0x8F89 Image Discarded and a Default Response, not an Upgrade End Response', () => {
+    const b = ready(PPMID);
+    const nwk = NWK[PPMID];
+    const [job] = b.ok('job.start', { image: 'fw', devices: [PPMID] }).jobs as unknown as Job[];
+    b.query(nwk);
+    b.download(nwk, IMAGE.length);
+    b.radio.take();
+    b.end(nwk, STATUS.INVALID_IMAGE);
+    const sent = b.radio.take();
+    expect(sent).toHaveLength(1);
+    expect(sent[0].frame.header).toMatchObject({ frameType: FRAME_TYPE_GLOBAL, commandId: CMD_DEFAULT_RESPONSE });
+    expect(decodeDefaultResponse(sent[0].frame.payload)).toEqual({ commandId: 0x06, status: STATUS.SUCCESS });
+    expect(b.alerts()).toEqual([expect.objectContaining({ code: 0x8f89, eui: PPMID, responseCode: 1 })]);
+    expect(b.job(job.id)).toMatchObject({ state: 'failed', code: 1 });
+  });
+
+  test('a device whose hardware version is outside the image range → 0x8F89 code 2 before any block', () => {
+    const b = ready(PPMID);
+    const nwk = NWK[PPMID];
+    const [job] = b.ok('job.start', { image: 'fw', devices: [PPMID] }).jobs as unknown as Job[];
+    b.radio.take();
+    b.query(nwk, 7);
+    expect(b.radio.ota(nwk)).toEqual([{ cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE }]);
+    b.ota(nwk, { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: 0, maxDataSize: 64 });
+    expect(b.radio.ota(nwk).filter((c) => c.cmd === 0x05 && c.status === STATUS.SUCCESS)).toEqual([]);
+    expect(b.alerts()).toEqual([expect.objectContaining({ code: 0x8f89, eui: PPMID, responseCode: 2 })]);
+    expect(b.job(job.id)).toMatchObject({ state: 'failed', code: 2, off: 0 });
+  });
+});
+
+describe('alerts', () => {
+  test('are held until acknowledged, and a repeated ack is harmless', () => {
+    const b = ready(PPMID);
+    b.ok('job.start', { image: 'fw', devices: [PPMID] });
+    b.query(NWK[PPMID], 9); // hardware mismatch raises one alert
+    const held = b.ok('alert.list').alerts as unknown as Alert[];
+    expect(held).toHaveLength(1);
+    expect(b.ok('alert.ack', { ids: [held[0].id] as CborValue }).acked).toBe(1);
+    expect(b.ok('alert.ack', { ids: [held[0].id] as CborValue }).acked).toBe(0);
+    expect(b.ok('alert.list').alerts).toEqual([]);
+  });
+
+  test('survive a restart of the hub (kept in the key-value store)', () => {
+    const b = ready(PPMID);
+    b.ok('job.start', { image: 'fw', devices: [PPMID] });
+    b.query(NWK[PPMID], 9);
+    const again = new Hub({ images: b.images, kv: b.kv, radio: new FakeRadio(), sendHost: () => undefined }, DEFAULT_CONFIG);
+    expect(again.alerts.list()).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
+  });
+});
