@@ -27,7 +27,7 @@ import { makeImage } from '../helpers/images';
 
 const PPMID = '000D6F0000000001';
 const HCALCS = '000D6F0000000002';
-const NWK = { [PPMID]: 0x1001, [HCALCS]: 0x1002 };
+const NWK: Record<string, number> = { [PPMID]: 0x1001, [HCALCS]: 0x1002 };
 const MFR = 0x1234;
 const TYPE = 0x0001;
 const NEW = 2;
