@@ -1,0 +1,82 @@
+// `chub sim`: the HAN simulator on its own — a ZNP stick with PPMID/HCALCS OTA clients behind it — serving a
+// serial port (a real hub board's radio UART through a USB-UART) or a fresh pseudo-terminal.
+import { Command } from 'commander';
+import { interrupted } from '../interrupted';
+import { hex, printJson } from '../format';
+import { UsageError } from '../link/port-option';
+import { DEFAULT_DEVICES } from '../sim/defaults';
+import { parseDeviceSpec, parseNumber } from '../sim/device-spec';
+import { startSimulator } from '../sim/han-simulator';
+import { SimDeviceState } from '../sim/ota-client';
+
+function collect(v: string, all: string[]): string[] {
+  return [...all, v];
+}
+
+function numberOption(name: string, v: string | undefined, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseNumber(v);
+  if (n === null || n > max) throw new UsageError(`--${name}: want a number up to ${hex(max, 4)}, not "${v}"`);
+  return n;
+}
+
+function fraction(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!(n >= min && n <= max)) throw new UsageError(`--${name}: want a number from ${min} to ${max}, not "${v}"`);
+  return n;
+}
+
+/** One line per device state change. */
+export function deviceLine(s: SimDeviceState): string {
+  const parts = [new Date().toISOString().slice(11, 23), s.type.padEnd(6), s.eui, s.state.padEnd(11), `v${hex(s.fileVersion, 8)}`];
+  if (s.heldVersion !== undefined) parts.push(`held ${hex(s.heldVersion, 8)}`);
+  if (s.size) parts.push(`${s.offset}/${s.size} B`);
+  if (s.retries || s.waits) parts.push(`retries ${s.retries} waits ${s.waits}`);
+  if (s.lastError && s.state === 'idle') parts.push(`(${s.lastError})`);
+  return parts.join('  ');
+}
+
+export function register(program: Command): void {
+  program
+    .command('sim')
+    .description('simulate a ZNP stick and its HAN devices (PPMID, HCALCS OTA clients) on a serial port or a new pty, until Ctrl-C')
+    .option('-p, --port <path>', 'serve this serial port or pty (default: create a pty pair and print the end the hub should open)')
+    .option('-d, --device <type:eui[:hw=N][:version=N]>', 'a simulated device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', collect, [])
+    .option('--manufacturer <code>', 'manufacturer code of every device (default 0x1234)')
+    .option('--image-type <type>', 'OTA image type of every device (default 0x0001)')
+    .option('--time-scale <x>', 'every simulated delay × x (0.05 runs 20 times faster)', '1')
+    .option('--loss <rate>', 'chance that one radio transmission attempt is lost (MAC retries follow)', '0')
+    .option('--seed <n>', 'random seed: the same seed replays the same losses and jitter', '1')
+    .option('--json', 'print {"radio": path} and then one JSON line per device state change')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ chub sim --json\n  $ chub sim --device PPMID:000D6F00000000A1:hw=3 --device HCALCS:000D6F00000000A2:version=0x10 --loss 0.05\n  $ chub sim --port /dev/ttyUSB1 --time-scale 1',
+    )
+    .action(async (opts) => {
+      const timeScale = Number(opts.timeScale);
+      if (!(timeScale > 0)) throw new UsageError(`--time-scale: want a positive number, not "${opts.timeScale}"`);
+      const lossRate = fraction('loss', opts.loss, 0, 1);
+      const seed = numberOption('seed', opts.seed, 0xffffffff) as number;
+      const defaults = { manufacturerCode: numberOption('manufacturer', opts.manufacturer, 0xffff), imageType: numberOption('image-type', opts.imageType, 0xffff) };
+      const args: string[] = opts.device.length ? opts.device : DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
+      let devices;
+      try {
+        devices = args.map((a, i) => parseDeviceSpec(a, i, defaults));
+      } catch (e) {
+        throw new UsageError(`--device: ${(e as Error).message}`);
+      }
+      const stop = interrupted();
+      const started = await startSimulator({ devices, timeScale, lossRate, seed, port: opts.port });
+      try {
+        started.sim.on('device', (s) => (opts.json ? printJson({ device: s }) : console.log(deviceLine(s))));
+        if (opts.json) printJson({ radio: started.radioPath });
+        else {
+          console.log(`radio UART: ${started.radioPath}   (point the hub's radio port here; Ctrl-C stops)`);
+          for (const d of devices) console.log(`  ${d.type.padEnd(6)} ${d.eui}  nwk ${hex(d.nwk, 4)}  v${hex(d.fileVersion, 8)}  hw ${hex(d.hardwareVersion, 4)}`);
+        }
+        await stop;
+      } finally {
+        await started.close();
+      }
+    });
+}

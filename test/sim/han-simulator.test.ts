@@ -1,0 +1,81 @@
+import { SerialPort } from 'serialport';
+import { buildZclFrame, decodeReadAttributesResponse, encodeReadAttributes, parseZclFrame } from '../../firmware/core/zcl-frame';
+import { decodeOta } from '../../firmware/core/zcl-ota';
+import { RadioEvent } from '../../firmware/ports/radio';
+import { ZnpDriver } from '../../firmware/radio/znp-driver';
+import { SimDeviceState } from '../../host-tools/sim/ota-client';
+import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
+import { startSimulator, StartedSimulator } from '../../host-tools/sim/han-simulator';
+
+const PPMID = '000D6F0000000001';
+const HCALCS = '000D6F0000000002';
+
+describe('HAN simulator on a pty, driven by ZnpDriver over serialport', () => {
+  let started: StartedSimulator;
+  let port: SerialPort;
+  let driver: ZnpDriver;
+  const events: RadioEvent[] = [];
+  const changes: SimDeviceState[] = [];
+
+  /** Resolves once an event matching `pred` has arrived (polling the driver's timeouts meanwhile). */
+  function waitFor(pred: (e: RadioEvent) => boolean, ms = 5000): Promise<RadioEvent> {
+    return new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        events.push(...driver.tick(Date.now()));
+        const hit = events.find(pred);
+        if (hit) {
+          clearInterval(poll);
+          resolve(hit);
+        } else if (Date.now() - t0 > ms) {
+          clearInterval(poll);
+          reject(new Error('timed out; events: ' + JSON.stringify(events.map((e) => e.type))));
+        }
+      }, 5);
+    });
+  }
+
+  beforeAll(async () => {
+    const devices = [parseDeviceSpec(`PPMID:${PPMID}`, 0), parseDeviceSpec(`HCALCS:${HCALCS}:version=0x10`, 1)];
+    started = await startSimulator({ devices, timeScale: 0.01, seed: 1 });
+    started.sim.on('device', (s) => changes.push(s));
+    port = new SerialPort({ path: started.radioPath, baudRate: 115200 });
+    await new Promise<void>((resolve, reject) => port.once('open', resolve).once('error', reject));
+    driver = new ZnpDriver((b) => port.write(Buffer.from(b)));
+    port.on('data', (d: Buffer) => events.push(...driver.onBytes(new Uint8Array(d), Date.now())));
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => port.close(() => resolve()));
+    await started.close();
+  });
+
+  test('registers, then hears both devices announce and query for an image', async () => {
+    driver.start(Date.now());
+    await waitFor((e) => e.type === 'ready');
+    await waitFor((e) => e.type === 'announce' && e.eui === HCALCS);
+    await waitFor((e) => e.type === 'announce' && e.eui === PPMID);
+    const qni = await waitFor((e) => e.type === 'message' && e.src.nwk === 0x1002);
+    if (qni.type !== 'message') throw new Error('not a message');
+    const f = parseZclFrame(qni.data);
+    expect(decodeOta(f.header.commandId, f.payload)).toMatchObject({ cmd: 0x01, manufacturerCode: 0x1234, imageType: 1, fileVersion: 0x10, hardwareVersion: 2 });
+    expect(changes.map((c) => [c.eui, c.state])).toEqual(expect.arrayContaining([[PPMID, 'querying'], [HCALCS, 'querying']]));
+  });
+
+  test('a Read Attributes sent through the stick is answered by the device', async () => {
+    events.length = 0;
+    const read = buildZclFrame({ frameType: 0, direction: 1, disableDefaultResponse: true, seq: 42, commandId: 0x00 }, encodeReadAttributes([0x0002]));
+    const h = driver.send({ nwk: 0x1002, endpoint: 1 }, 0x0019, read, Date.now());
+    await waitFor((e) => e.type === 'confirm' && e.handle === h && e.status === 0);
+    const rsp = await waitFor((e) => e.type === 'message' && parseZclFrame(e.data).header.seq === 42);
+    if (rsp.type !== 'message') throw new Error('not a message');
+    expect(decodeReadAttributesResponse(parseZclFrame(rsp.data).payload)).toEqual([{ id: 2, status: 0, type: 0x23, value: 0x10 }]);
+  });
+
+  test('devices() reports every simulated device', () => {
+    expect(started.sim.devices().map((d) => [d.type, d.eui])).toEqual([
+      ['PPMID', PPMID],
+      ['HCALCS', HCALCS],
+    ]);
+  });
+});
