@@ -1,37 +1,17 @@
 // `chub emulate`: the hub firmware core run by Node on a pseudo-terminal, with the built-in HAN
 // simulator as its radio (or a real ZNP stick / `chub sim` on --radio).
 import { Command } from 'commander';
-import { normaliseEui } from '../../firmware/core/bytes';
 import { NodeHub } from '../../firmware/node/node-hub';
 import { interrupted } from '../interrupted';
 import { printJson } from '../format';
 import { UsageError } from '../link/port-option';
 import { openPtyPair, PtyPair } from '../serial/pty-pair';
-import { DEFAULT_DEVICES, DEFAULT_FILE_VERSION, DEFAULT_HARDWARE_VERSION, DEFAULT_IMAGE_TYPE, DEFAULT_MANUFACTURER_CODE } from '../sim/defaults';
+import { DEFAULT_DEVICES } from '../sim/defaults';
+import { parseDeviceSpec } from '../sim/device-spec';
 import { startSimulator, StartedSimulator } from '../sim/han-simulator';
-import { SimDeviceSpec } from '../sim/ota-client';
-
-/** Network addresses handed to simulated devices, in order. */
-const FIRST_NWK = 0x1001;
 
 function collect(v: string, all: string[]): string[] {
   return [...all, v];
-}
-
-/** "PPMID:000D6F0000000001" → a simulated device with the image defaults that `chub image make` uses. */
-export function simDevice(arg: string, index: number): SimDeviceSpec {
-  const m = /^(PPMID|HCALCS):(.+)$/i.exec(arg);
-  const eui = m ? normaliseEui(m[2]) : null;
-  if (!m || eui === null) throw new UsageError(`--sim-device: want TYPE:EUI (TYPE PPMID or HCALCS, EUI 16 hex digits), not "${arg}"`);
-  return {
-    type: m[1].toUpperCase() as 'PPMID' | 'HCALCS',
-    eui,
-    nwk: FIRST_NWK + index,
-    manufacturerCode: DEFAULT_MANUFACTURER_CODE,
-    imageType: DEFAULT_IMAGE_TYPE,
-    fileVersion: DEFAULT_FILE_VERSION,
-    hardwareVersion: DEFAULT_HARDWARE_VERSION,
-  };
 }
 
 export function register(program: Command): void {
@@ -40,7 +20,7 @@ export function register(program: Command): void {
     .description('run an emulated hub on a pseudo-terminal (with a simulated HAN unless --radio is given) until Ctrl-C')
     .option('-r, --radio <port>', "the hub's radio UART: a ZNP stick (/dev/ttyUSB0) or the pty of `chub sim` (default: built-in simulator)")
     .option('-s, --state <dir>', 'keep images and hub state here across runs (default: a temp dir, removed on exit)')
-    .option('--sim-device <type:eui>', 'a simulated device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', collect, [])
+    .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', collect, [])
     .option('--time-scale <x>', 'simulated radio and device delays × x (0.05 runs 20 times faster)', '1')
     .option('--json', 'print {"port": host link, "radio": radio port} as one JSON line')
     .addHelpText('after', '\nExamples:\n  $ chub emulate --json\n  $ chub emulate --sim-device PPMID:000D6F00000000A1 --time-scale 0.1\n  $ chub emulate --radio /dev/ttyUSB0 --state ~/.chub-hub')
@@ -48,7 +28,14 @@ export function register(program: Command): void {
       const timeScale = Number(opts.timeScale);
       if (!(timeScale > 0)) throw new UsageError(`--time-scale: want a positive number, not "${opts.timeScale}"`);
       if (opts.radio && opts.simDevice.length) throw new UsageError('--sim-device needs the built-in simulator: drop --radio');
-      const specs = (opts.simDevice.length ? (opts.simDevice as string[]) : DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`)).map(simDevice);
+      const args: string[] = opts.simDevice.length ? opts.simDevice : DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
+      const specs = args.map((a, i) => {
+        try {
+          return parseDeviceSpec(a, i);
+        } catch (e) {
+          throw new UsageError(`--sim-device: ${(e as Error).message}`);
+        }
+      });
       let host: PtyPair | undefined;
       let sim: StartedSimulator | undefined;
       let hub: NodeHub | undefined;

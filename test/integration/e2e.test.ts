@@ -1,0 +1,68 @@
+// The whole product path over real ptys: HubClient → host link → emulated hub → ZNP → simulated HAN.
+import { Alert } from '../../firmware/core/alert-queue';
+import { Job } from '../../firmware/core/transfer-jobs';
+import { readVersion } from '../../host-tools/commands/version';
+import { makeImage } from '../helpers/images';
+import { Bench, collect, deviceReaches, startBench } from '../helpers/hub-bench';
+
+const PPMID = '000D6F0000000001';
+const HCALCS = '000D6F0000000002';
+const OLD = 0x00000001; // what the simulated devices run (sim defaults)
+const NEW = 0x00000002;
+const IMAGE = makeImage({ fileVersion: NEW, size: 40 * 1024, minHardwareVersion: 1, maxHardwareVersion: 3 });
+
+let bench: Bench;
+beforeAll(async () => {
+  bench = await startBench([`PPMID:${PPMID}`, `HCALCS:${HCALCS}`]);
+});
+afterAll(async () => {
+  await bench?.close();
+});
+
+test('firmware reaches a PPMID (running it) and an HCALCS (holding it until activated)', async () => {
+  const hub = bench.client;
+  await hub.request('dev.add', { eui: PPMID, type: 'PPMID' });
+  await hub.request('dev.add', { eui: HCALCS, type: 'HCALCS' });
+  expect(((await hub.request('dev.list')).devices as unknown as { eui: string }[]).map((d) => d.eui).sort()).toEqual([PPMID, HCALCS]);
+
+  const progress: number[] = [];
+  const up = await hub.upload('fw-v2', IMAGE, (done) => progress.push(done));
+  expect(up.image).toMatchObject({ name: 'fw-v2', complete: true, size: IMAGE.length, fileVersion: NEW });
+  expect(progress[progress.length - 1]).toBe(IMAGE.length);
+
+  const succeeded = collect<Alert>(hub, 'alert', (a) => a.code === 0x8f8a, 2, 45000, 'two 0x8F8A alerts');
+  const jobs = (await hub.request('job.start', { image: 'fw-v2', devices: [PPMID, HCALCS] })).jobs as unknown as Job[];
+  expect(jobs.map((j) => j.state)).toEqual(['queued', 'queued']);
+  const alerts = await succeeded;
+  expect(alerts.map((a) => a.eui).sort()).toEqual([PPMID, HCALCS]);
+  for (const a of alerts) expect(a).toMatchObject({ fileVersion: NEW, responseCode: 0 });
+
+  // The PPMID runs the new image as soon as it has it (the hub said "upgrade now").
+  await deviceReaches(bench.sim, PPMID, (s) => s.fileVersion === NEW && s.state === 'idle', 15000, 'the PPMID to reboot into the new image');
+  const ppmid = await readVersion(hub, PPMID, 15000);
+  expect(ppmid.alert).toMatchObject({ code: 0x8f8b, fileVersion: NEW, activationStatus: 0 });
+
+  // The HCALCS still runs the old version and holds the new one.
+  const before = await readVersion(hub, HCALCS, 15000);
+  expect(before.alert).toMatchObject({ code: 0x8f8b, fileVersion: OLD });
+  expect(before.holding).toMatchObject({ state: 'transferred', fileVersion: NEW });
+
+  expect(bench.sim.devices().find((d) => d.eui === HCALCS)).toMatchObject({ fileVersion: OLD, heldVersion: NEW });
+  await hub.request('activate', { eui: HCALCS });
+  await deviceReaches(bench.sim, HCALCS, (s) => s.fileVersion === NEW && s.state === 'idle', 15000, 'the HCALCS to run the new image');
+  const after = await readVersion(hub, HCALCS, 15000);
+  expect(after.alert).toMatchObject({ code: 0x8f8b, fileVersion: NEW, activationStatus: 0 });
+  const final = (await hub.request('job.list')).jobs as unknown as Job[];
+  expect(final.map((j) => [j.eui, j.state])).toEqual([
+    [PPMID, 'done'],
+    [HCALCS, 'done'],
+  ]);
+
+  // Version-read alerts were acknowledged by readVersion; the two transfer alerts are still held.
+  const held = (await hub.request('alert.list')).alerts as unknown as Alert[];
+  expect(held.map((a) => a.code)).toEqual([0x8f8a, 0x8f8a]);
+  const ids = held.map((a) => a.id);
+  expect((await hub.request('alert.ack', { ids })).acked).toBe(2);
+  expect((await hub.request('alert.list')).alerts).toEqual([]);
+  expect((await hub.request('alert.ack', { ids })).acked).toBe(0);
+});
