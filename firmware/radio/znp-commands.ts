@@ -5,18 +5,15 @@ import { ByteReader, ByteWriter } from '../core/bytes';
 // Status values the driver reacts to (herdsman src/adapter/z-stack/constants/common.ts ZnpCommandStatus).
 export const ZNP_STATUS = {
   SUCCESS: 0x00,
-  FAILURE: 0x01,
   INVALID_PARAM: 0x02,
   APS_DUPLICATE_ENTRY: 0xb8,
   NWK_NO_ROUTE: 0xcd,
   MAC_NO_ACK: 0xe9,
 };
 
-// RPC error codes (TI MT API "RPC Error": MT_RPC_ERR_SUBSYSTEM .. MT_RPC_ERR_LENGTH).
+// RPC error codes (TI MT API "RPC Error": MT_RPC_ERR_COMMAND_ID, MT_RPC_ERR_LENGTH).
 export const RPC_ERR = {
-  SUBSYSTEM: 0x01,
   COMMAND_ID: 0x02,
-  PARAMETER: 0x03,
   LENGTH: 0x04,
 };
 

@@ -27,7 +27,7 @@ function fraction(name: string, v: string, min: number, max: number): number {
 }
 
 /** One line per device state change. */
-export function deviceLine(s: SimDeviceState): string {
+function deviceLine(s: SimDeviceState): string {
   const parts = [new Date().toISOString().slice(11, 23), s.type.padEnd(6), s.eui, s.state.padEnd(11), `v${hex(s.fileVersion, 8)}`];
   if (s.heldVersion !== undefined) parts.push(`held ${hex(s.heldVersion, 8)}`);
   if (s.size) parts.push(`${s.offset}/${s.size} B`);

@@ -77,8 +77,4 @@ export class ManualScheduler implements Scheduler {
     }
     this.t = end;
   }
-
-  pending(): number {
-    return this.timers.length;
-  }
 }

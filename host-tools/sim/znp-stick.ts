@@ -63,6 +63,8 @@ const BROADCAST_MIN = 0xfffc;
 const BROADCAST_ENDPOINT = 0xff;
 /** Z-Stack 3.x: a device one hop away arrives with the default radius (30) less one hop. */
 const INCOMING_RADIUS = 29;
+/** ZDO Device_annce payload: sequence 1, nwk 2, ieee 8, capability 1 (ZigBee spec §2.4.3.1.11). */
+const ANNOUNCE_BYTES = 12;
 
 export class SimZnpStick {
   private readonly reader = new ZnpFrameReader();
@@ -123,7 +125,7 @@ export class SimZnpStick {
 
   /** A device broadcast its ZDO end-device announce. */
   announce(nwk: number, eui: string, capabilities: number): void {
-    const d = this.opts.radio.send(this.opts.scheduler.now(), nwk, 12);
+    const d = this.opts.radio.send(this.opts.scheduler.now(), nwk, ANNOUNCE_BYTES);
     if (!d.delivered) return this.log(`announce from 0x${hex4(nwk)} lost`);
     this.later(d.at, () => this.out(ZDO_END_DEVICE_ANNCE_IND, encodeEndDeviceAnnce({ srcAddr: nwk, nwkAddr: nwk, eui, capabilities })));
   }

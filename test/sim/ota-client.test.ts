@@ -214,6 +214,25 @@ describe('SimOtaClient', () => {
     expect(h.announces()).toBe(2);
   });
 
+  test('a reboot mid-download loses it: the device announces, queries again and restarts at offset 0', () => {
+    // One block a second, so the download is still under way when the power goes.
+    const h = harness(otaFile(), {}, { waitFirst: { seconds: 1, minimumBlockPeriod: 1000 } });
+    h.client.hubReady();
+    h.sched.advance(3500);
+    expect(h.client.status()).toMatchObject({ state: 'downloading', offset: 150 });
+    h.client.reboot();
+    expect(h.client.status()).toMatchObject({ state: 'rebooting', offset: 0, size: 0 });
+    const rebootAt = h.sched.now();
+    h.sched.advance(3000);
+    expect(h.announces()).toBe(2);
+    expect(h.sent(0x01)).toHaveLength(2);
+    const after = h.sent(0x03).filter((x) => x.at > rebootAt);
+    expect((after[0].c as { fileOffset: number }).fileOffset).toBe(0);
+    // The second download fetched the whole image again and passed verification.
+    expect(h.client.status().bytes).toBe(otaFile().length);
+    expect(h.sent(0x06).map((x) => (x.c as { status: number }).status)).toEqual([STATUS.SUCCESS]);
+  });
+
   test('Read Attributes: CurrentFileVersion as uint32, anything else UNSUPPORTED_ATTRIBUTE', () => {
     const h = harness(otaFile());
     const read = buildZclFrame({ frameType: 0, direction: 1, disableDefaultResponse: true, seq: 5, commandId: CMD_READ_ATTRIBUTES }, encodeReadAttributes([0x0002, 0x0001]));
