@@ -3,7 +3,7 @@
 // Layout (OTA spec 095264r23 §6.3–6.4, FACTS §2): header | 0x0000 upgrade image | digest sub-elements.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { ByteWriter, codedError, normaliseEui } from '../../firmware/core/bytes';
+import { ByteWriter, codedError, hex, normaliseEui } from '../../firmware/core/bytes';
 import {
   FC_DEVICE_SPECIFIC,
   FC_HARDWARE_VERSIONS,
@@ -112,7 +112,7 @@ function validate(o: ImageOptions): void {
   if ((o.minHardwareVersion === undefined) !== (o.maxHardwareVersion === undefined))
     throw badOption('give both the minimum and the maximum hardware version, or neither');
   if (o.minHardwareVersion !== undefined && o.minHardwareVersion > o.maxHardwareVersion!)
-    throw badOption(`minimum hardware version ${o.minHardwareVersion} is above the maximum ${o.maxHardwareVersion}`);
+    throw badOption(`minimum hardware version ${hex(o.minHardwareVersion, 4)} is above the maximum ${hex(o.maxHardwareVersion!, 4)}`);
   if (o.upgradeFileDestination !== undefined && normaliseEui(o.upgradeFileDestination) === null)
     throw badOption(`upgrade file destination must be an EUI-64 (16 hex digits), not "${o.upgradeFileDestination}"`);
   checkUint('size', o.size, 32);

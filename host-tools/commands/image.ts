@@ -1,0 +1,123 @@
+// `chub image make` and `chub image inspect`: build OTA upgrade files for tests and benches, and check
+// any OTA file before it is uploaded.
+import * as fs from 'fs';
+import { createHash } from 'crypto';
+import { Command } from 'commander';
+import { CodedError } from '../../firmware/core/bytes';
+import { bytesSource, parseImageHeader } from '../../firmware/core/image-header';
+import { buildImage, DigestChoice, digestCheck, ImageOptions } from '../image/image-builder';
+import { imageReport, reportLines } from '../image/image-report';
+import { DEFAULT_FILE_VERSION, DEFAULT_IMAGE_TYPE, DEFAULT_MANUFACTURER_CODE } from '../sim/defaults';
+import { hex, printJson } from '../format';
+import { UsageError } from '../link/port-option';
+
+// A made image is one version newer than the simulated devices run and fits their hardware version.
+const DEFAULT_VERSION = DEFAULT_FILE_VERSION + 1;
+const DEFAULT_HW_MIN = 0x0001;
+const DEFAULT_HW_MAX = 0x0010;
+const DEFAULT_SIZE = '200k';
+
+/** Hex (0x1234) or decimal. */
+function parseNumber(option: string, s: string): number {
+  if (/^0x[0-9a-f]+$/i.test(s)) return parseInt(s.slice(2), 16);
+  if (/^[0-9]+$/.test(s)) return parseInt(s, 10);
+  throw new UsageError(`${option}: not a number: "${s}" (write hex as 0x1234, or decimal)`);
+}
+
+const SIZE_UNITS: Record<string, number> = { k: 1024, m: 1024 * 1024 };
+
+/** Bytes, with an optional k (KiB, 1024) or M (MiB) suffix. */
+function parseSize(s: string): number {
+  const m = /^([0-9]+)([kKmM])$/.exec(s);
+  return m ? parseInt(m[1], 10) * SIZE_UNITS[m[2].toLowerCase()] : parseNumber('--size', s);
+}
+
+/** The builder's own checks (ranges, hardware range, size) are the usage rules. */
+function build(o: ImageOptions): Uint8Array {
+  try {
+    return buildImage(o);
+  } catch (e) {
+    if ((e as CodedError).code === 'BAD_OPTION') throw new UsageError((e as Error).message);
+    throw e;
+  }
+}
+
+function readFile(file: string): Uint8Array {
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new UsageError(`cannot read ${file}: ${why}`);
+  }
+}
+
+export function register(program: Command): void {
+  const image = program
+    .command('image')
+    .description('make and inspect ZigBee OTA upgrade files')
+    .addHelpText('after', '\nExamples:\n  $ chub image make -o fw-v2.ota\n  $ chub image inspect fw-v2.ota');
+
+  image
+    .command('make')
+    .description(
+      'write a valid ZigBee OTA upgrade file: header, a pseudo-random payload (the same seed gives the same file) ' +
+        'and chub digest sub-elements that the simulated devices check',
+    )
+    .requiredOption('-o, --output <file>', 'where to write the file')
+    .option('--manufacturer <code>', 'manufacturer code', hex(DEFAULT_MANUFACTURER_CODE, 4))
+    .option('--image-type <type>', 'image type', hex(DEFAULT_IMAGE_TYPE, 4))
+    .option('--version <version>', 'file version', hex(DEFAULT_VERSION, 8))
+    .option('--hw-min <version>', 'lowest hardware version the image fits', hex(DEFAULT_HW_MIN, 4))
+    .option('--hw-max <version>', 'highest hardware version the image fits', hex(DEFAULT_HW_MAX, 4))
+    .option('--size <bytes>', 'total file size; k = KiB (1024), M = MiB', DEFAULT_SIZE)
+    .option('--seed <n>', 'seed of the pseudo-random payload', '1')
+    .option('--digest <kind>', 'digest sub-elements: sha256, crc32, both or none', 'both')
+    .option('--header-string <text>', 'header string, up to 32 bytes')
+    .option('--json', 'print {file, size, manufacturerCode, imageType, fileVersion, sha256}')
+    .addHelpText(
+      'after',
+      '\nNumbers are hex (0x1234) or decimal.\n\nExamples:\n  $ chub image make -o fw-v2.ota\n  $ chub image make -o big.ota --version 0x00000003 --size 300k --seed 7 --digest sha256',
+    )
+    .action((opts) => {
+      const o: ImageOptions = {
+        manufacturerCode: parseNumber('--manufacturer', opts.manufacturer),
+        imageType: parseNumber('--image-type', opts.imageType),
+        fileVersion: parseNumber('--version', opts.version),
+        minHardwareVersion: parseNumber('--hw-min', opts.hwMin),
+        maxHardwareVersion: parseNumber('--hw-max', opts.hwMax),
+        size: parseSize(opts.size),
+        seed: parseNumber('--seed', opts.seed),
+        digest: opts.digest as DigestChoice,
+        headerString: opts.headerString,
+      };
+      const file = build(o);
+      fs.writeFileSync(opts.output, file);
+      const sha256 = createHash('sha256').update(file).digest('hex');
+      const { manufacturerCode, imageType, fileVersion } = o;
+      if (opts.json) return printJson({ file: opts.output, size: file.length, manufacturerCode, imageType, fileVersion, sha256 });
+      console.log(
+        `wrote ${opts.output}: ${file.length} bytes, manufacturer ${hex(manufacturerCode, 4)}, image type ${hex(imageType, 4)}, ` +
+          `version ${hex(fileVersion, 8)}, hardware ${hex(o.minHardwareVersion!, 4)}-${hex(o.maxHardwareVersion!, 4)}, sha256 ${sha256}`,
+      );
+    });
+
+  image
+    .command('inspect <file>')
+    .description(
+      'decode an OTA file: header fields, sub-elements, chub digests and warnings. ' +
+        'Exit status 0 if the file can be served, 1 if it cannot, 2 for a usage error',
+    )
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  $ chub image inspect fw-v2.ota\n  $ chub image inspect vendor.zigbee --json')
+    .action((path: string, opts) => {
+      const file = readFile(path);
+      const result = parseImageHeader(bytesSource(file));
+      const report = imageReport(result, result.ok ? digestCheck(file, result.header) : {});
+      if (opts.json) printJson({ file: path, ...report });
+      else {
+        const [verdict, ...details] = reportLines(report);
+        console.log([`${path}: ${verdict}`, ...details].join('\n'));
+      }
+      if (!report.servable) process.exitCode = 1;
+    });
+}
