@@ -19,12 +19,12 @@ import {
 } from '../../firmware/core/image-header';
 
 /** ZigBee stack version field values (OTA spec §6.3.8): 0 ZigBee 2006, 1 ZigBee 2007, 2 ZigBee PRO, 3 ZigBee IP. */
-export const STACK_ZIGBEE_PRO = 2;
-export const DEFAULT_HEADER_STRING = 'chub test image';
+const STACK_ZIGBEE_PRO = 2;
+const DEFAULT_HEADER_STRING = 'chub test image';
 /** The header string field is 32 bytes, NUL-padded (OTA spec §6.3.9). */
 const HEADER_STRING_LENGTH = 32;
 /** Sub-element tag u16 + length u32 (OTA spec §6.4). */
-export const SUB_ELEMENT_HEADER = 6;
+const SUB_ELEMENT_HEADER = 6;
 
 export type DigestKind = 'sha256' | 'crc32';
 export type DigestChoice = DigestKind | 'both' | 'none';
