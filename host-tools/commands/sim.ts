@@ -9,8 +9,8 @@ import { parseDeviceSpec, parseNumber } from '../sim/device-spec';
 import { startSimulator } from '../sim/han-simulator';
 import { SimDeviceState } from '../sim/ota-client';
 
-function collect(v: string, all: string[]): string[] {
-  return [...all, v];
+function collect(v: string, all: string[] | undefined): string[] {
+  return [...(all ?? []), v];
 }
 
 function numberOption(name: string, v: string | undefined, max: number): number | undefined {
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .command('sim')
     .description('simulate a ZNP stick and its HAN devices (PPMID, HCALCS OTA clients) on a serial port or a new pty, until Ctrl-C')
     .option('-p, --port <path>', 'serve this serial port or pty (default: create a pty pair and print the end the hub should open)')
-    .option('-d, --device <type:eui[:hw=N][:version=N]>', 'a simulated device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', collect, [])
+    .option('-d, --device <type:eui[:hw=N][:version=N]>', 'a simulated device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', collect)
     .option('--manufacturer <code>', 'manufacturer code of every device (default 0x1234)')
     .option('--image-type <type>', 'OTA image type of every device (default 0x0001)')
     .option('--time-scale <x>', 'every simulated delay × x (0.05 runs 20 times faster)', '1')
@@ -58,7 +58,7 @@ export function register(program: Command): void {
       const lossRate = fraction('loss', opts.loss, 0, 1);
       const seed = numberOption('seed', opts.seed, 0xffffffff) as number;
       const defaults = { manufacturerCode: numberOption('manufacturer', opts.manufacturer, 0xffff), imageType: numberOption('image-type', opts.imageType, 0xffff) };
-      const args: string[] = opts.device.length ? opts.device : DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
+      const args: string[] = opts.device ?? DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
       let devices;
       try {
         devices = args.map((a, i) => parseDeviceSpec(a, i, defaults));
