@@ -28,7 +28,7 @@ const TAG_NAMES: Record<number, string> = {
 /** Tags 0xF000–0xFFFF belong to manufacturers (OTA spec §6.4). */
 const FIRST_MANUFACTURER_TAG = 0xf000;
 
-export function subElementName(tag: number): string {
+function subElementName(tag: number): string {
   return TAG_NAMES[tag] ?? (tag >= FIRST_MANUFACTURER_TAG ? 'manufacturer specific' : 'reserved');
 }
 
