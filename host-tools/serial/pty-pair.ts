@@ -16,6 +16,7 @@ let counter = 0;
 
 /** Creates a linked pty pair under `dir` (default: a fresh temp dir). Needs `socat` on the PATH. */
 export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> {
+  const ownDir = dir === undefined;
   const base = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'chub-'));
   const n = `${process.pid}-${counter++}`;
   const a = path.join(base, `${name}-${n}-a`);
@@ -45,6 +46,7 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
     await Promise.race([ready, spawnError, exited]);
   } catch (e) {
     proc.kill();
+    if (ownDir) fs.rmSync(base, { recursive: true, force: true });
     throw e;
   }
   proc.removeAllListeners('exit');
@@ -54,6 +56,8 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
     b,
     close() {
       if (proc.exitCode === null) proc.kill();
+      // socat removes its links when it exits; the directory is ours to remove.
+      if (ownDir) fs.rmSync(base, { recursive: true, force: true });
     },
   };
 }
