@@ -1,5 +1,6 @@
 // `chub distribute`: start firmware transfers of a stored image to HAN devices, optionally waiting.
 import { Command } from 'commander';
+import { Device } from '../../firmware/core/device-log';
 import { Job } from '../../firmware/core/transfer-jobs';
 import { jobTable, printJson } from '../format';
 import { interrupted } from '../interrupted';
@@ -33,7 +34,7 @@ export function register(program: Command): void {
           else if (jobs.some(transferring)) process.exitCode = 1; // interrupted before the end
         }
         if (opts.json) printJson(jobs);
-        else console.log(jobTable(jobs));
+        else console.log(jobTable(jobs, (await hub.request('dev.list')).devices as unknown as Device[]));
       });
     });
 }
