@@ -6,15 +6,16 @@ import { CborValue } from './cbor';
 import { Device, DeviceLog } from './device-log';
 import { ImageCatalog, ImageMeta } from './image-catalog';
 import { Message } from './host-link';
-import { OtaServer, OtaServerConfig } from './ota-server';
+import { defaultResponseFrame, OtaServer, OtaServerConfig } from './ota-server';
+import { OutboxConfig, RadioOutbox } from './radio-outbox';
 import { Job, JobTable } from './transfer-jobs';
-import { parseZclFrame, ZclFrame } from './zcl-frame';
-import { OTA_CLUSTER } from './zcl-ota';
+import { buildZclFrame, DIR_SERVER_TO_CLIENT, FRAME_TYPE_CLUSTER, parseZclFrame, ZclFrame } from './zcl-frame';
+import { CMD, encodeOta, OTA_CLUSTER, STATUS } from './zcl-ota';
 import { ImageStore } from '../ports/image-store';
 import { KeyValueStore } from '../ports/kv-store';
 import { HUB_ENDPOINT, Radio, RadioEvent } from '../ports/radio';
 
-export interface HubConfig extends OtaServerConfig {
+export interface HubConfig extends OtaServerConfig, OutboxConfig {
   fw: string;
   board: string;
   mode: string; // 'stored' | 'streamed'
@@ -35,6 +36,12 @@ export const DEFAULT_CONFIG: HubConfig = {
   maxBlock: 64,
   silenceTimeoutMs: 10 * 60 * 1000,
   versionReadTimeoutMs: 15000,
+  maxSessions: 10,
+  busyWaitS: 30,
+  minBlockPeriodMs: 0,
+  activationSettleMs: 10000,
+  radioWindow: 4,
+  confirmTimeoutMs: 3000,
 };
 
 export interface HubPorts {
@@ -52,6 +59,7 @@ export class Hub {
   readonly jobs: JobTable;
   readonly alerts: AlertQueue;
   private ota: OtaServer;
+  private outbox: RadioOutbox;
   private clockOffset = 0;
   private lastProgress: { [job: string]: number } = {};
   /** Devices that announced before they were in the device log (eui → nwk): bound when added, as they
@@ -63,19 +71,34 @@ export class Hub {
     const kv = ports.kv;
     this.devices = new DeviceLog(cfg.maxDevices, kv.get('devices'));
     this.images = new ImageCatalog(ports.images, kv.get('images'));
-    this.jobs = new JobTable(kv.get('jobs'));
-    this.alerts = new AlertQueue(kv.get('alerts'));
+    // Jobs and alerts live under one key so a reset can never keep one without the other
+    // (a job marked done without its alert, or an alert for a job that will run again).
+    const ledger = (kv.get('ledger') || {}) as { jobs?: unknown; alerts?: unknown };
+    this.jobs = new JobTable(ledger.jobs);
+    this.alerts = new AlertQueue(ledger.alerts);
+    this.outbox = new RadioOutbox(cfg, function (dst, cluster, data, now) {
+      return ports.radio.send(dst, cluster, data, now);
+    });
     const self = this;
     this.ota = new OtaServer(cfg, this.jobs, this.images, this.alerts, {
       send: function (dev: Device, zcl: Uint8Array) {
         if (dev.nwk === undefined) return self.log('cannot reach ' + dev.eui + ': it has not joined');
-        ports.radio.send({ nwk: dev.nwk, endpoint: dev.endpoint || HUB_ENDPOINT }, OTA_CLUSTER, zcl, self.now);
+        self.outbox.enqueue(dev.eui, { nwk: dev.nwk, endpoint: dev.endpoint || HUB_ENDPOINT }, OTA_CLUSTER, zcl, self.now);
+      },
+      queued: function (dev: Device) {
+        return self.outbox.queued(dev.eui);
+      },
+      cancel: function (dev: Device) {
+        self.outbox.clear(dev.eui);
+      },
+      device: function (eui: string) {
+        return self.devices.find(eui);
       },
       jobChanged: function (job: Job, stateChanged: boolean) {
         self.jobChanged(job, stateChanged);
       },
       alertRaised: function (a) {
-        self.save('alerts');
+        self.save('ledger');
         ports.sendHost({ ev: 'alert', alert: a as unknown as CborValue });
       },
       log: function (msg: string) {
@@ -89,7 +112,13 @@ export class Hub {
 
   start(now: number): void {
     this.now = now;
+    this.ota.resume(now);
     this.ports.radio.start(now);
+  }
+
+  /** Core time at which tick() next has work (page blocks waiting for their spacing), or -1. */
+  nextWake(): number {
+    return this.ota.nextPageAt();
   }
 
   /** Unix ms: the core's time corrected by the clock the host last set. */
@@ -122,6 +151,7 @@ export class Hub {
   tick(now: number): void {
     this.now = now;
     this.radioEvents(this.ports.radio.tick(now), now);
+    this.outbox.tick(now);
     this.ota.tick(now);
   }
 
@@ -132,7 +162,10 @@ export class Hub {
       else if (ev.type === 'announce') this.onAnnounce(ev.nwk, ev.eui, now);
       else if (ev.type === 'reset') this.log('radio co-processor reset (reason ' + ev.reason + '); registering again');
       else if (ev.type === 'error') this.log('radio: ' + ev.message);
-      else if (ev.type === 'confirm' && ev.status !== 0) this.log('radio: frame ' + ev.handle + ' not delivered (status 0x' + ev.status.toString(16) + ')');
+      else if (ev.type === 'confirm') {
+        this.outbox.confirmed(ev.handle, now);
+        if (ev.status !== 0) this.log('radio: frame ' + ev.handle + ' not delivered (status 0x' + ev.status.toString(16) + ')');
+      }
     }
   }
 
@@ -148,24 +181,34 @@ export class Hub {
     this.save('devices');
     const job = this.jobs.active(eui);
     if (job && job.state === 'queued') this.ota.notify(dev);
+    this.ota.rejoined(dev, now);
   }
 
   private onRadioMessage(nwk: number, endpoint: number, cluster: number, data: Uint8Array, now: number): void {
     if (cluster !== OTA_CLUSTER) return;
     const dev = this.devices.byNwk(nwk);
-    if (!dev) {
-      // Not whitelisted (or never announced): the hub gives it nothing (GBCS Device Log).
-      return this.log('OTA request from unknown device 0x' + nwk.toString(16) + ' refused');
-    }
-    dev.endpoint = endpoint;
-    dev.lastSeen = now;
     let f: ZclFrame;
     try {
       f = parseZclFrame(data);
     } catch (e) {
-      return this.log('malformed ZCL frame from ' + dev.eui + ': ' + (e as Error).message);
+      return this.log('malformed ZCL frame from ' + (dev ? dev.eui : '0x' + nwk.toString(16)) + ': ' + (e as Error).message);
     }
+    if (!dev) return this.refuse(nwk, endpoint, f, now);
+    dev.endpoint = endpoint;
+    dev.lastSeen = now;
     this.ota.handle(dev, f, now);
+  }
+
+  /** A device not in the device log gets NOT_AUTHORIZED and nothing else (GBCS Device Log). */
+  private refuse(nwk: number, endpoint: number, f: ZclFrame, now: number): void {
+    this.log('OTA command 0x' + f.header.commandId.toString(16) + ' from device 0x' + nwk.toString(16) + ', which is not in the device log: NOT_AUTHORIZED');
+    if (f.header.direction === DIR_SERVER_TO_CLIENT) return; // never answer a response
+    let zcl: Uint8Array;
+    if (f.header.frameType === FRAME_TYPE_CLUSTER && f.header.commandId === CMD.QUERY_NEXT_IMAGE_REQUEST) {
+      const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: f.header.seq, commandId: CMD.QUERY_NEXT_IMAGE_RESPONSE };
+      zcl = buildZclFrame(h, encodeOta({ cmd: 0x02, status: STATUS.NOT_AUTHORIZED }));
+    } else zcl = defaultResponseFrame(f, STATUS.NOT_AUTHORIZED);
+    this.outbox.enqueue('0x' + nwk.toString(16), { nwk: nwk, endpoint: endpoint }, OTA_CLUSTER, zcl, now);
   }
 
   private jobChanged(job: Job, stateChanged: boolean): void {
@@ -173,7 +216,7 @@ export class Hub {
     const last = this.lastProgress[key];
     if (!stateChanged && last !== undefined && this.now - last < this.cfg.progressIntervalMs) return;
     this.lastProgress[key] = this.now;
-    if (stateChanged) this.save('jobs');
+    if (stateChanged) this.save('ledger');
     this.ports.sendHost({ ev: 'job', job: job as unknown as CborValue });
   }
 
@@ -185,8 +228,7 @@ export class Hub {
     const kv = this.ports.kv;
     if (what === 'devices') kv.set('devices', this.devices.list());
     else if (what === 'images') kv.set('images', this.images.list());
-    else if (what === 'jobs') kv.set('jobs', this.jobs.save());
-    else if (what === 'alerts') kv.set('alerts', this.alerts.save());
+    else if (what === 'ledger') kv.set('ledger', { jobs: this.jobs.save(), alerts: this.alerts.save() } as unknown);
   }
 
   addDevice(eui: string, type: string, now: number): Device {
@@ -214,7 +256,7 @@ export class Hub {
       out.push(job);
       if (devs[i].nwk !== undefined) this.ota.notify(devs[i]);
     }
-    this.save('jobs');
+    this.save('ledger');
     return out;
   }
 
@@ -321,7 +363,7 @@ const HANDLERS: { [op: string]: Handler } = {
     const ids = m.ids;
     if (!Array.isArray(ids)) throw codedError('BAD_ARGS', '"ids" must be a list of alert ids');
     const n = hub.alerts.ack(ids as number[]);
-    hub.save('alerts');
+    hub.save('ledger');
     return { acked: n };
   },
   activate: function (hub, m, now) {

@@ -1,9 +1,10 @@
 // The hub's OTA Upgrade server: answers each whitelisted device's OTA client for the job it has,
-// one session per device, and turns the outcome into GBCS alerts (FACTS §1–2).
+// one session per device, paces clients, and turns each outcome into GBCS alerts (FACTS §1–2).
 import { Alert, AlertQueue, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, ALERT_VERSION_READ, RESPONSE } from './alert-queue';
 import { Device } from './device-log';
 import { ImageCatalog } from './image-catalog';
 import { hardwareInRange } from './image-header';
+import { OtaSession } from './ota-session';
 import { Job, JobTable } from './transfer-jobs';
 import {
   buildZclFrame,
@@ -22,6 +23,8 @@ import { decodeOta, encodeOta, ImageId, OtaCommand, STATUS, UPGRADE_TIME_WAIT, z
 
 /** OTA client attribute CurrentFileVersion (OTA spec §6.7.2). */
 const ATTR_CURRENT_FILE_VERSION = 0x0002;
+/** Version reads are sent this many times within versionReadTimeoutMs before giving up (lossy links). */
+const VERSION_READ_TRIES = 3;
 
 export interface OtaServerConfig {
   /** Largest block the hub sends whatever the client asks (the APS payload limit with security, FACTS §3). */
@@ -30,10 +33,24 @@ export interface OtaServerConfig {
   silenceTimeoutMs: number;
   /** How long to wait for a device to answer a version read. */
   versionReadTimeoutMs: number;
+  /** Transfers served at once; more clients are told WAIT_FOR_DATA until a slot frees. */
+  maxSessions: number;
+  /** How long a client without a slot is asked to wait before asking again (seconds). */
+  busyWaitS: number;
+  /** Least time between two blocks for one client (0 = as fast as it asks); faster clients are slowed with WAIT_FOR_DATA. */
+  minBlockPeriodMs: number;
+  /** After an activation time, how long a device gets to reboot before the hub reads its version. */
+  activationSettleMs: number;
 }
 
 export interface OtaServerContext {
+  /** Queue a ZCL frame on the OTA cluster for a device (fairly scheduled with the others). */
   send(dev: Device, zcl: Uint8Array): void;
+  /** Frames still queued for a device: page runs wait until its queue drains. */
+  queued(dev: Device): number;
+  /** Drop frames still queued for a device (a cancelled page run). */
+  cancel(dev: Device): void;
+  device(eui: string): Device | undefined;
   jobChanged(job: Job, stateChanged: boolean): void;
   alertRaised(alert: Alert): void;
   log(msg: string): void;
@@ -41,10 +58,17 @@ export interface OtaServerContext {
   wall(now: number): number;
 }
 
+interface VersionRead {
+  deadline: number;
+  nextTry: number;
+}
+
 export class OtaServer {
   private seq = 0;
-  /** Devices with an outstanding version read: eui → deadline. */
-  private versionReads: { [eui: string]: number } = {};
+  private sessions: { [eui: string]: OtaSession } = {};
+  private versionReads: { [eui: string]: VersionRead } = {};
+  /** Version reads due after an activation: eui → when the device activates and when to read. */
+  private scheduledReads: { [eui: string]: { activates: number; due: number } } = {};
 
   constructor(
     private cfg: OtaServerConfig,
@@ -53,6 +77,15 @@ export class OtaServer {
     private alerts: AlertQueue,
     private ctx: OtaServerContext,
   ) {}
+
+  /** After a restart: silence is counted from now, and activations still pending get their version read. */
+  resume(now: number): void {
+    const jobs = this.jobs.list();
+    for (let i = 0; i < jobs.length; i++) {
+      if (jobs[i].state === 'transferring') jobs[i].contact = now;
+      if (jobs[i].state === 'activating') this.scheduledReads[jobs[i].eui] = { activates: now, due: now + this.cfg.activationSettleMs };
+    }
+  }
 
   /** A frame on the OTA cluster from a whitelisted device. */
   handle(dev: Device, f: ZclFrame, now: number): void {
@@ -66,20 +99,32 @@ export class OtaServer {
       c = decodeOta(f.header.commandId, f.payload);
     } catch (e) {
       this.ctx.log('malformed OTA command 0x' + f.header.commandId.toString(16) + ' from ' + dev.eui + ': ' + (e as Error).message);
-      if (!f.header.disableDefaultResponse) this.defaultResponse(dev, f, STATUS.MALFORMED_COMMAND);
-      return;
+      // Errors get a Default Response whatever the disable-default-response bit says (ZCL §2.5.12.2).
+      return this.defaultResponse(dev, f, (e as { code?: string }).code === 'UNSUPPORTED' ? STATUS.UNSUP_COMMAND : STATUS.MALFORMED_COMMAND);
     }
     const job = this.jobs.active(dev.eui);
     if (job && job.state !== 'queued') job.contact = now;
+    const s = this.session(dev.eui);
+    s.lastSeen = now;
     if (c.cmd === 0x01) {
       dev.fileVersion = c.fileVersion;
       if (c.hardwareVersion !== undefined) dev.hardwareVersion = c.hardwareVersion;
-      this.onQuery(dev, job, c.manufacturerCode, c.imageType, c.hardwareVersion, f.header.seq, now);
+      this.onQuery(dev, job, c, f.header.seq, now);
     } else if (c.cmd === 0x03) {
-      this.onBlock(dev, job, c, c.fileOffset, c.maxDataSize, f.header.seq, now);
+      if (c.minimumBlockPeriod !== undefined) s.clientMinPeriodMs = c.minimumBlockPeriod;
+      this.cancelPage(dev, s);
+      if (this.mayServe(dev, job, s, c, c.fileOffset, f, now)) this.sendBlock(dev, job as Job, s, c, c.fileOffset, c.maxDataSize, f.header.seq, now);
+    } else if (c.cmd === 0x04) {
+      this.cancelPage(dev, s);
+      if (this.mayServe(dev, job, s, c, c.fileOffset, f, now)) {
+        s.startPage(c, c.fileOffset, (job as Job).size, c.pageSize, c.maxDataSize, c.responseSpacing, f.header.seq, now);
+        this.servePages(now);
+      }
     } else if (c.cmd === 0x06) {
+      this.cancelPage(dev, s);
       this.onEnd(dev, job, c.status, c, f, now);
-    } else if (!f.header.disableDefaultResponse) {
+    } else {
+      // A server-to-client command sent to the server.
       this.defaultResponse(dev, f, STATUS.UNSUP_COMMAND);
     }
   }
@@ -95,16 +140,28 @@ export class OtaServer {
     const upgrade = Math.max(current, zigbeeTime(at));
     this.sendOta(dev, this.endResponse(job, current, upgrade), this.nextSeq());
     this.setState(job, 'activating', now);
+    // Read the version once the device has had time to reboot into it (GBCS: 0x8F8B after activation).
+    const activates = now + (upgrade - current) * 1000;
+    this.scheduledReads[dev.eui] = { activates: activates, due: activates + this.cfg.activationSettleMs };
+  }
+
+  /** A device rejoined: if it was activating, it has rebooted into its new image — read it now. */
+  rejoined(dev: Device, now: number): void {
+    const r = this.scheduledReads[dev.eui];
+    if (r !== undefined && now >= r.activates) {
+      delete this.scheduledReads[dev.eui];
+      this.readVersion(dev, now);
+    }
   }
 
   readVersion(dev: Device, now: number): void {
-    this.versionReads[dev.eui] = now + this.cfg.versionReadTimeoutMs;
-    const h = { frameType: FRAME_TYPE_GLOBAL, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: this.nextSeq(), commandId: CMD_READ_ATTRIBUTES };
-    this.ctx.send(dev, buildZclFrame(h, encodeReadAttributes([ATTR_CURRENT_FILE_VERSION])));
+    this.versionReads[dev.eui] = { deadline: now + this.cfg.versionReadTimeoutMs, nextTry: now };
+    this.sendVersionRead(dev, now);
   }
 
-  /** Times out silent transfers and unanswered version reads. */
+  /** Serves due page blocks, times out silent transfers and unanswered version reads. */
   tick(now: number): void {
+    this.servePages(now);
     const jobs = this.jobs.list();
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i];
@@ -113,48 +170,147 @@ export class OtaServer {
         this.fail(j, RESPONSE.FILE_TRANSFER_FAILURE, now);
       }
     }
+    const scheduled = Object.keys(this.scheduledReads);
+    for (let i = 0; i < scheduled.length; i++) {
+      const eui = scheduled[i];
+      const dev = this.ctx.device(eui);
+      if (now < this.scheduledReads[eui].due) continue;
+      delete this.scheduledReads[eui];
+      if (dev) this.readVersion(dev, now);
+    }
     const pending = Object.keys(this.versionReads);
     for (let i = 0; i < pending.length; i++) {
-      if (now < this.versionReads[pending[i]]) continue;
-      delete this.versionReads[pending[i]];
-      this.raise(ALERT_VERSION_READ, pending[i], now, { activationStatus: 1 });
+      const eui = pending[i];
+      const r = this.versionReads[eui];
+      const dev = this.ctx.device(eui);
+      if (now >= r.deadline || !dev) {
+        delete this.versionReads[eui];
+        this.raise(ALERT_VERSION_READ, eui, now, { activationStatus: 1 });
+      } else if (now >= r.nextTry) this.sendVersionRead(dev, now);
     }
   }
 
-  private onQuery(dev: Device, job: Job | undefined, mfr: number, type: number, hw: number | undefined, seq: number, now: number): void {
-    if (!job) return this.sendOta(dev, { cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE }, seq);
+  /** Whether the server has page blocks waiting for their spacing (the runtime may tick sooner). */
+  nextPageAt(): number {
+    let t = -1;
+    const keys = Object.keys(this.sessions);
+    for (let i = 0; i < keys.length; i++) {
+      const p = this.sessions[keys[i]].page;
+      if (p && (t < 0 || p.nextAt < t)) t = p.nextAt;
+    }
+    return t;
+  }
+
+  private session(eui: string): OtaSession {
+    return this.sessions[eui] || (this.sessions[eui] = new OtaSession(eui));
+  }
+
+  private endSession(eui: string): void {
+    delete this.sessions[eui];
+  }
+
+  private onQuery(dev: Device, job: Job | undefined, c: { manufacturerCode: number; imageType: number; fileVersion: number; hardwareVersion?: number }, seq: number, now: number): void {
+    const none: OtaCommand = { cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE };
+    if (!job) return this.sendOta(dev, none, seq);
+    // Already holds this image (HCALCS waiting for activation): nothing more to send.
+    if (job.state === 'transferred' || job.state === 'activating') return this.sendOta(dev, none, seq);
     const img = this.images.get(job.image);
-    const hwOk = hardwareInRange(img.minHw, img.maxHw, hw);
-    if (mfr !== job.manufacturerCode || type !== job.imageType || !hwOk) {
+    if (c.manufacturerCode !== job.manufacturerCode || c.imageType !== job.imageType || !hardwareInRange(img.minHw, img.maxHw, c.hardwareVersion)) {
       // Refused before a single block is sent (DESIGN "What the hub promises").
       this.ctx.log(
-        'device ' + dev.eui + ' (manufacturer ' + mfr + ', image type ' + type + ', hardware ' + hw + ') does not match image ' + job.image,
+        'device ' + dev.eui + ' (manufacturer ' + c.manufacturerCode + ', image type ' + c.imageType + ', hardware ' + c.hardwareVersion + ') does not match image ' + job.image,
       );
-      this.sendOta(dev, { cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE }, seq);
+      this.sendOta(dev, none, seq);
       return this.fail(job, RESPONSE.HARDWARE_VERSION_MISMATCH, now);
     }
-    if (job.state === 'transferred' || job.state === 'activating') {
-      // Already holds this image; nothing more to send.
-      return this.sendOta(dev, { cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE }, seq);
+    if (c.fileVersion >= job.fileVersion && !job.force) {
+      // GBCS gives no response code for "already up to date"; Image Discarded is the closest (our choice).
+      this.ctx.log('device ' + dev.eui + ' runs version ' + c.fileVersion + ', not older than ' + job.fileVersion + '; refused (use force)');
+      this.sendOta(dev, none, seq);
+      return this.fail(job, RESPONSE.IMAGE_DISCARDED, now);
     }
     this.sendOta(dev, { cmd: 0x02, status: STATUS.SUCCESS, image: { manufacturerCode: job.manufacturerCode, imageType: job.imageType, fileVersion: job.fileVersion, imageSize: job.size } }, seq);
     job.contact = now;
     if (job.state === 'queued') this.setState(job, 'transferring', now);
   }
 
-  private onBlock(dev: Device, job: Job | undefined, id: ImageId, off: number, maxDataSize: number, seq: number, now: number): void {
-    if (!job || job.state !== 'transferring' || !sameImage(job, id) || off >= job.size) {
-      // A request for an image this device is not being given: ABORT tells the client to stop (OTA §6.10.8).
-      return this.sendOta(dev, { cmd: 0x05, status: STATUS.ABORT }, seq);
+  /** Whether a block/page request can be served now; answers ABORT, NO_IMAGE_AVAILABLE or WAIT_FOR_DATA when not. */
+  private mayServe(dev: Device, job: Job | undefined, s: OtaSession, id: ImageId, off: number, f: ZclFrame, now: number): boolean {
+    const seq = f.header.seq;
+    if (!job || job.state === 'transferred' || job.state === 'activating') {
+      // The hub holds nothing for this device: NO_IMAGE_AVAILABLE tells the client to stop asking.
+      this.defaultResponse(dev, f, STATUS.NO_IMAGE_AVAILABLE);
+      return false;
     }
+    if (!sameImage(job, id) || off >= job.size) {
+      this.sendOta(dev, { cmd: 0x05, status: STATUS.ABORT }, seq);
+      return false;
+    }
+    if (job.state === 'queued') this.setState(job, 'transferring', now); // a client resuming after our restart skips the query
+    if (!s.admitted && this.admittedCount(now) >= this.cfg.maxSessions) {
+      this.wait(dev, s, this.cfg.busyWaitS, seq, now);
+      return false;
+    }
+    s.admitted = true;
+    if (this.cfg.minBlockPeriodMs > 0 && s.lastBlockAt >= 0 && now - s.lastBlockAt < this.cfg.minBlockPeriodMs && s.clientMinPeriodMs < this.cfg.minBlockPeriodMs) {
+      // Too fast for the hub: ask for a longer block period, which the client adopts (FACTS §2).
+      this.wait(dev, s, 0, seq, now);
+      return false;
+    }
+    return true;
+  }
+
+  private wait(dev: Device, s: OtaSession, seconds: number, seq: number, now: number): void {
+    const current = zigbeeTime(this.ctx.wall(now));
+    const period = Math.max(this.cfg.minBlockPeriodMs, s.clientMinPeriodMs);
+    this.sendOta(dev, { cmd: 0x05, status: STATUS.WAIT_FOR_DATA, wait: { currentTime: current, requestTime: current + seconds, minimumBlockPeriod: period } }, seq);
+  }
+
+  /** Slots held by sessions that asked recently; a client quiet for busyWaitS × 2 gives its slot up until it asks again. */
+  private admittedCount(now: number): number {
+    let n = 0;
+    const keys = Object.keys(this.sessions);
+    for (let i = 0; i < keys.length; i++) {
+      const s = this.sessions[keys[i]];
+      if (s.admitted && now - s.lastSeen > this.cfg.busyWaitS * 2000) s.admitted = false;
+      if (s.admitted) n++;
+    }
+    return n;
+  }
+
+  private sendBlock(dev: Device, job: Job, s: OtaSession, id: ImageId, off: number, maxDataSize: number, seq: number, now: number): void {
     const n = Math.min(maxDataSize, this.cfg.maxBlock, job.size - off);
     const data = this.images.read(job.image, off, n);
     this.sendOta(dev, { cmd: 0x05, status: STATUS.SUCCESS, block: { manufacturerCode: id.manufacturerCode, imageType: id.imageType, fileVersion: id.fileVersion, fileOffset: off, data: data } }, seq);
+    s.lastBlockAt = now;
     if (off + n > job.off) {
       job.off = off + n;
       job.updated = now;
       this.ctx.jobChanged(job, false);
     }
+  }
+
+  /** Sends each page run's next block when its spacing has passed and the device's queue is empty. */
+  private servePages(now: number): void {
+    const keys = Object.keys(this.sessions);
+    for (let i = 0; i < keys.length; i++) {
+      const s = this.sessions[keys[i]];
+      const dev = this.ctx.device(s.eui);
+      const job = this.jobs.active(s.eui);
+      if (!s.page || !dev || !job || job.state !== 'transferring') {
+        s.page = null;
+        continue;
+      }
+      if (this.ctx.queued(dev) > 0) continue;
+      const b = s.duePageBlock(now, this.cfg.maxBlock);
+      if (b) this.sendBlock(dev, job, s, b.id, b.off, b.n, b.seq, now);
+    }
+  }
+
+  private cancelPage(dev: Device, s: OtaSession): void {
+    if (!s.page) return;
+    s.page = null;
+    this.ctx.cancel(dev);
   }
 
   private onEnd(dev: Device, job: Job | undefined, status: number, id: ImageId, f: ZclFrame, now: number): void {
@@ -173,6 +329,7 @@ export class OtaServer {
     this.sendOta(dev, this.endResponse(job, current, ppmid ? current : UPGRADE_TIME_WAIT), f.header.seq);
     if (job.state === 'transferred') return; // a repeated Upgrade End: answered again, alerted once
     job.off = job.size;
+    this.endSession(dev.eui);
     this.raise(ALERT_TRANSFER_SUCCEEDED, job.eui, now, { fileVersion: job.fileVersion, responseCode: RESPONSE.SUCCESS });
     this.setState(job, ppmid ? 'done' : 'transferred', now);
   }
@@ -194,14 +351,24 @@ export class OtaServer {
       }
       dev.fileVersion = r.value;
       const job = this.jobs.holding(dev.eui);
-      const activated = job !== undefined && job.state === 'activating' && r.value === job.fileVersion;
-      this.raise(ALERT_VERSION_READ, dev.eui, now, { fileVersion: r.value, activationStatus: job && job.state === 'activating' && !activated ? 1 : 0 });
+      const activating = job !== undefined && job.state === 'activating';
+      const activated = activating && r.value === (job as Job).fileVersion;
+      // activationStatus 1 when an activation was due and the device still runs something else.
+      this.raise(ALERT_VERSION_READ, dev.eui, now, { fileVersion: r.value, activationStatus: activating && !activated ? 1 : 0 });
       if (job && activated) this.setState(job, 'done', now);
     }
   }
 
+  private sendVersionRead(dev: Device, now: number): void {
+    const r = this.versionReads[dev.eui];
+    r.nextTry = now + Math.ceil(this.cfg.versionReadTimeoutMs / VERSION_READ_TRIES);
+    const h = { frameType: FRAME_TYPE_GLOBAL, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: this.nextSeq(), commandId: CMD_READ_ATTRIBUTES };
+    this.ctx.send(dev, buildZclFrame(h, encodeReadAttributes([ATTR_CURRENT_FILE_VERSION])));
+  }
+
   private fail(job: Job, code: number, now: number): void {
     job.code = code;
+    this.endSession(job.eui);
     this.raise(ALERT_TRANSFER_FAILED, job.eui, now, { fileVersion: job.fileVersion, responseCode: code });
     this.setState(job, 'failed', now);
   }
@@ -228,14 +395,19 @@ export class OtaServer {
   }
 
   private defaultResponse(dev: Device, f: ZclFrame, status: number): void {
-    const h = { frameType: FRAME_TYPE_GLOBAL, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: f.header.seq, commandId: CMD_DEFAULT_RESPONSE };
-    this.ctx.send(dev, buildZclFrame(h, encodeDefaultResponse({ commandId: f.header.commandId, status: status })));
+    this.ctx.send(dev, defaultResponseFrame(f, status));
   }
 
   private nextSeq(): number {
     this.seq = (this.seq + 1) & 0xff;
     return this.seq;
   }
+}
+
+/** A ZCL Default Response to a client's frame, server → client. */
+export function defaultResponseFrame(f: ZclFrame, status: number): Uint8Array {
+  const h = { frameType: FRAME_TYPE_GLOBAL, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: f.header.seq, commandId: CMD_DEFAULT_RESPONSE };
+  return buildZclFrame(h, encodeDefaultResponse({ commandId: f.header.commandId, status: status }));
 }
 
 function sameImage(job: Job, id: ImageId): boolean {

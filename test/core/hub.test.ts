@@ -195,13 +195,17 @@ function ready(...euis: string[]): Bench {
 }
 
 describe('device log', () => {
-  test('a device not in the log gets nothing, however it asks', () => {
+  test('a device not in the log gets NOT_AUTHORIZED and no image, however it asks', () => {
     const b = ready();
     b.announce(PPMID);
     b.query(NWK[PPMID]);
     b.ota(NWK[PPMID], { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: 0, maxDataSize: 64 });
-    expect(b.radio.sent).toEqual([]);
-    expect(b.events('log').map((m) => m.msg).join('\n')).toMatch(/not in the device log|unknown device/);
+    const answers = b.radio.sent.map((s) => [s.frame.header.frameType, s.frame.header.commandId, s.frame.payload[s.frame.payload.length - 1]]);
+    expect(answers).toEqual([
+      [1, 0x02, STATUS.NOT_AUTHORIZED], // Query Next Image Response NOT_AUTHORIZED
+      [0, 0x0b, STATUS.NOT_AUTHORIZED], // Default Response to the block request
+    ]);
+    expect(b.events('log').map((m) => m.msg).join('\n')).toMatch(/not in the device log/);
   });
 
   test('a device that joined before it was added is served once added', () => {

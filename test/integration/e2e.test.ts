@@ -48,10 +48,13 @@ test('firmware reaches a PPMID (running it) and an HCALCS (holding it until acti
   expect(before.holding).toMatchObject({ state: 'transferred', fileVersion: NEW });
 
   expect(bench.sim.devices().find((d) => d.eui === HCALCS)).toMatchObject({ fileVersion: OLD, heldVersion: NEW });
+  // After activation the hub reads the version by itself once the HCALCS has rebooted (0x8F8B).
+  const confirmed = collect<Alert>(hub, 'alert', (a) => a.code === 0x8f8b && a.eui === HCALCS, 1, 20000, 'the 0x8F8B after activation');
   await hub.request('activate', { eui: HCALCS });
   await deviceReaches(bench.sim, HCALCS, (s) => s.fileVersion === NEW && s.state === 'idle', 15000, 'the HCALCS to run the new image');
-  const after = await readVersion(hub, HCALCS, 15000);
-  expect(after.alert).toMatchObject({ code: 0x8f8b, fileVersion: NEW, activationStatus: 0 });
+  const [after] = await confirmed;
+  expect(after).toMatchObject({ code: 0x8f8b, fileVersion: NEW, activationStatus: 0 });
+  expect((await hub.request('alert.ack', { ids: [after.id] })).acked).toBe(1);
   const final = (await hub.request('job.list')).jobs as unknown as Job[];
   expect(final.map((j) => [j.eui, j.state])).toEqual([
     [PPMID, 'done'],
