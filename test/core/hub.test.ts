@@ -1,198 +1,20 @@
 // The hub core with in-memory ports: what it sends on the radio and tells the host for each input.
 import * as zlib from 'zlib';
 import { Alert } from '../../firmware/core/alert-queue';
-import { codedError } from '../../firmware/core/bytes';
 import { CborValue } from '../../firmware/core/cbor';
-import { Message } from '../../firmware/core/host-link';
-import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
 import { Job } from '../../firmware/core/transfer-jobs';
 import {
-  buildZclFrame,
   CMD_DEFAULT_RESPONSE,
   CMD_READ_ATTRIBUTES,
   CMD_READ_ATTRIBUTES_RESPONSE,
   decodeDefaultResponse,
-  DIR_CLIENT_TO_SERVER,
   encodeReadAttributesResponse,
-  FRAME_TYPE_CLUSTER,
   FRAME_TYPE_GLOBAL,
-  parseZclFrame,
   TYPE_UINT32,
 } from '../../firmware/core/zcl-frame';
-import { decodeOta, encodeOta, OTA_CLUSTER, OtaCommand, STATUS, UPGRADE_TIME_WAIT } from '../../firmware/core/zcl-ota';
-import { ImageStore } from '../../firmware/ports/image-store';
-import { KeyValueStore } from '../../firmware/ports/kv-store';
-import { Radio, RadioAddress, RadioEvent } from '../../firmware/ports/radio';
-import { makeImage } from '../helpers/images';
-
-const PPMID = '000D6F0000000001';
-const HCALCS = '000D6F0000000002';
-const NWK: Record<string, number> = { [PPMID]: 0x1001, [HCALCS]: 0x1002 };
-const MFR = 0x1234;
-const TYPE = 0x0001;
-const NEW = 2;
-const OLD = 1;
-
-class MemoryImages implements ImageStore {
-  files = new Map<string, Uint8Array>();
-  constructor(private capacity = 1 << 20) {}
-  create(name: string, size: number): void {
-    this.files.delete(name);
-    if (size > this.free()) throw codedError('FULL', 'full');
-    this.files.set(name, new Uint8Array(size));
-  }
-  write(name: string, offset: number, data: Uint8Array): void {
-    this.files.get(name)!.set(data, offset);
-  }
-  read(name: string, offset: number, length: number): Uint8Array {
-    return this.files.get(name)!.slice(offset, offset + length);
-  }
-  crc32(name: string, length: number): number {
-    return zlib.crc32(this.files.get(name)!.subarray(0, length)) >>> 0;
-  }
-  remove(name: string): void {
-    this.files.delete(name);
-  }
-  free(): number {
-    let used = 0;
-    for (const f of this.files.values()) used += f.length;
-    return this.capacity - used;
-  }
-}
-
-class MemoryKv implements KeyValueStore {
-  data = new Map<string, string>();
-  get(key: string): unknown {
-    const v = this.data.get(key);
-    return v === undefined ? undefined : JSON.parse(v);
-  }
-  set(key: string, value: unknown): void {
-    this.data.set(key, JSON.stringify(value));
-  }
-}
-
-interface Sent {
-  dst: RadioAddress;
-  cluster: number;
-  frame: ReturnType<typeof parseZclFrame>;
-}
-
-/** Records what the hub sends; events the test queues are returned on the next onBytes. */
-class FakeRadio implements Radio {
-  sent: Sent[] = [];
-  private pending: RadioEvent[] = [];
-  start(): void {}
-  send(dst: RadioAddress, clusterId: number, data: Uint8Array): number {
-    this.sent.push({ dst, cluster: clusterId, frame: parseZclFrame(data) });
-    return this.sent.length;
-  }
-  onBytes(): RadioEvent[] {
-    const e = this.pending;
-    this.pending = [];
-    return e;
-  }
-  tick(): RadioEvent[] {
-    return [];
-  }
-  queue(ev: RadioEvent): void {
-    this.pending.push(ev);
-  }
-  /** OTA cluster-specific commands sent to `nwk`, decoded. */
-  ota(nwk: number): OtaCommand[] {
-    return this.sent
-      .filter((s) => s.dst.nwk === nwk && s.frame.header.frameType === FRAME_TYPE_CLUSTER)
-      .map((s) => decodeOta(s.frame.header.commandId, s.frame.payload));
-  }
-  take(): Sent[] {
-    const s = this.sent;
-    this.sent = [];
-    return s;
-  }
-}
-
-class Bench {
-  radio = new FakeRadio();
-  images = new MemoryImages();
-  kv = new MemoryKv();
-  toHost: Message[] = [];
-  now = 1_700_000_000_000;
-  hub: Hub;
-  private id = 1;
-  private seq = 0;
-  constructor() {
-    this.hub = new Hub({ images: this.images, kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, DEFAULT_CONFIG);
-    this.hub.start(this.now);
-  }
-  request(op: string, args: Message = {}): Message {
-    const i = this.id++;
-    this.hub.onHostMessage({ ...args, i, op }, this.now);
-    const reply = this.toHost.find((m) => m.i === i);
-    if (!reply) throw new Error(`no reply to ${op}`);
-    return reply;
-  }
-  ok(op: string, args: Message = {}): Message {
-    const r = this.request(op, args);
-    if (r.ok !== true) throw new Error(`${op} failed: ${r.err} ${r.msg}`);
-    return r;
-  }
-  events(ev: string): Message[] {
-    return this.toHost.filter((m) => m.ev === ev);
-  }
-  alerts(): Alert[] {
-    return this.events('alert').map((m) => m.alert as unknown as Alert);
-  }
-  job(id: number): Job {
-    return (this.ok('job.list').jobs as unknown as Job[]).find((j) => j.id === id)!;
-  }
-  uploadImage(name: string, file: Uint8Array): void {
-    this.ok('img.begin', { name, size: file.length, crc: zlib.crc32(file) >>> 0 });
-    for (let off = 0; off < file.length; off += 1024) this.ok('img.data', { name, off, d: file.subarray(off, off + 1024) });
-    this.ok('img.end', { name });
-  }
-  announce(eui: string): void {
-    this.radio.queue({ type: 'announce', nwk: NWK[eui], eui });
-    this.hub.onRadioBytes(new Uint8Array(0), this.now);
-  }
-  fromDevice(nwk: number, frameType: number, commandId: number, payload: Uint8Array): void {
-    const zcl = buildZclFrame({ frameType, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: this.seq++ & 0xff, commandId }, payload);
-    this.radio.queue({ type: 'message', src: { nwk, endpoint: 1 }, dstEndpoint: 1, clusterId: OTA_CLUSTER, data: zcl, linkQuality: 200 });
-    this.hub.onRadioBytes(new Uint8Array(0), this.now);
-  }
-  ota(nwk: number, c: OtaCommand): void {
-    this.fromDevice(nwk, FRAME_TYPE_CLUSTER, c.cmd, encodeOta(c));
-  }
-  query(nwk: number, hardwareVersion = 2): void {
-    this.ota(nwk, { cmd: 0x01, manufacturerCode: MFR, imageType: TYPE, fileVersion: OLD, hardwareVersion });
-  }
-  /** Pulls the whole image in 64-byte blocks, as a client would. */
-  download(nwk: number, size: number): Uint8Array {
-    const out = new Uint8Array(size);
-    for (let off = 0; off < size; ) {
-      this.radio.take();
-      this.ota(nwk, { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: off, maxDataSize: 64 });
-      const r = this.radio.ota(nwk)[0];
-      if (r.cmd !== 0x05 || r.status !== STATUS.SUCCESS || !r.block) throw new Error(`no block at ${off}`);
-      out.set(r.block.data, off);
-      off += r.block.data.length;
-    }
-    return out;
-  }
-  end(nwk: number, status: number): void {
-    this.ota(nwk, { cmd: 0x06, status, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW });
-  }
-}
-
-const IMAGE = makeImage({ manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, size: 4000, minHardwareVersion: 1, maxHardwareVersion: 3 });
-
-function ready(...euis: string[]): Bench {
-  const b = new Bench();
-  b.uploadImage('fw', IMAGE);
-  for (const eui of euis) {
-    b.ok('dev.add', { eui, type: eui === PPMID ? 'PPMID' : 'HCALCS' });
-    b.announce(eui);
-  }
-  return b;
-}
+import { STATUS, UPGRADE_TIME_WAIT } from '../../firmware/core/zcl-ota';
+import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
+import { Bench, FakeRadio, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, ready, TYPE } from '../helpers/core-bench';
 
 describe('device log', () => {
   test('a device not in the log gets NOT_AUTHORIZED and no image, however it asks', () => {
