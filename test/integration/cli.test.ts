@@ -1,0 +1,128 @@
+// The real `chub` binary, run as a user would, against `chub emulate` (a child process too).
+import { ChildProcess, execFile, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as readline from 'readline';
+
+const CHUB = path.resolve(__dirname, '../../host-tools/bin/chub');
+const PPMID = '000D6F0000000001';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs chub from a neutral cwd; CHUB_PORT only if given. */
+function chub(args: string[], port?: string): Promise<Result> {
+  const env = { ...process.env };
+  delete env.CHUB_PORT;
+  if (port) env.CHUB_PORT = port;
+  return new Promise((resolve) => {
+    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout: 30000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let emulate: ChildProcess;
+let port: string;
+let dir: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-cli-test-'));
+  emulate = spawn(CHUB, ['emulate', '--json', '--time-scale', '0.05'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  port = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('chub emulate printed no port within 15 s')), 15000);
+    readline.createInterface({ input: emulate.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(line).port);
+    });
+    emulate.once('exit', (code) => reject(new Error(`chub emulate exited with ${code}`)));
+  });
+});
+
+afterAll(async () => {
+  if (emulate && emulate.exitCode === null) {
+    const exited = new Promise<number | null>((r) => emulate.once('exit', (code) => r(code)));
+    emulate.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // socat removed its pty links: nothing is left running behind the hub.
+    expect(fs.existsSync(port)).toBe(false);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Each --help is a fresh process (~0.5 s of start-up): run them side by side.
+test.concurrent.each([
+  [['emulate'], ['--radio', '--state', '--sim-device', '--time-scale', '--json']],
+  [['devices', 'add'], ['--type', '--port']],
+  [['devices', 'list'], ['--json', '--port']],
+  [['devices', 'remove'], ['--port']],
+  [['upload'], ['--name', '--json', '--port']],
+  [['distribute'], ['--image', '--device', '--force', '--wait', '--json']],
+  [['status'], ['--json', '--port']],
+  [['alerts'], ['--ack', '--json', '--port']],
+  [['alerts', 'ack'], ['--json', '--port']],
+  [['activate'], ['--device', '--at']],
+  [['version'], ['--device', '--timeout', '--json']],
+  [['monitor'], ['--until-done']],
+  [['image', 'make'], ['--output', '--version', '--size']],
+  [['image', 'inspect'], ['--json']],
+  [['sim'], ['--port', '--device', '--time-scale']],
+])('chub %j --help exits 0, shows its options and an example', async (cmd, options) => {
+  const r = await chub([...cmd, '--help']);
+  expect(r.code).toBe(0);
+  for (const o of options) expect(r.stdout).toContain(o);
+  expect(r.stdout).toMatch(/Examples?:\n\s+\$ chub /);
+});
+
+test('image make writes a file that image inspect calls servable', async () => {
+  const file = path.join(dir, 'fw-v2.ota');
+  expect((await chub(['image', 'make', '-o', file, '--version', '0x00000002', '--size', '10k'])).code).toBe(0);
+  const r = await chub(['image', 'inspect', file]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('servable');
+  expect(r.stdout).toContain('0x00000002');
+});
+
+test('devices add, then devices list --json is JSON that holds the device', async () => {
+  expect((await chub(['devices', 'add', PPMID, '--type', 'PPMID'], port)).code).toBe(0);
+  const r = await chub(['devices', 'list', '--json', '--port', port]);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ eui: PPMID, type: 'PPMID' })]);
+});
+
+test('upload and distribute --wait through the CLI end with the device done and a 0x8F8A alert', async () => {
+  const file = path.join(dir, 'fw-v3.ota');
+  expect((await chub(['image', 'make', '-o', file, '--version', '0x00000003', '--size', '16k'])).code).toBe(0);
+  const up = await chub(['upload', file, '--name', 'fw-v3', '--json'], port);
+  expect(up.code).toBe(0);
+  expect(JSON.parse(up.stdout)).toMatchObject({ name: 'fw-v3', size: 16384, image: { complete: true, fileVersion: 3 } });
+  const dist = await chub(['distribute', '--image', 'fw-v3', '--device', PPMID, '--wait', '--json'], port);
+  expect(dist).toMatchObject({ code: 0 });
+  expect(JSON.parse(dist.stdout)).toEqual([expect.objectContaining({ eui: PPMID, state: 'done', off: 16384 })]);
+  const alerts = await chub(['alerts', '--json'], port);
+  expect(JSON.parse(alerts.stdout)).toEqual([expect.objectContaining({ code: 0x8f8a, eui: PPMID, fileVersion: 3, responseCode: 0 })]);
+});
+
+test('a bad EUI is a usage error that names it', async () => {
+  const r = await chub(['devices', 'add', '12345XYZ', '--type', 'PPMID'], port);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('12345XYZ');
+});
+
+test('without --port or CHUB_PORT a hub command says how to name the port', async () => {
+  const r = await chub(['devices', 'list']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/--port/);
+  expect(r.stderr).toMatch(/CHUB_PORT/);
+});
+
+test('a port where no hub answers fails with exit 1 naming the port', async () => {
+  const r = await chub(['status', '--port', path.join(dir, 'no-such-tty')]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('no-such-tty');
+});
