@@ -130,7 +130,8 @@ export function normaliseEui(eui: string): string | null {
   if (typeof eui !== 'string') return null;
   let s = eui.replace(/[:\-\s]/g, '').toUpperCase();
   if (s.indexOf('0X') === 0) s = s.substr(2);
-  return /^[0-9A-F]{16}$/.test(s) ? s : null;
+  // No {16} quantifier: Espruino's RegExp lacks it (it silently never matches).
+  return s.length === 16 && /^[0-9A-F]+$/.test(s) ? s : null;
 }
 
 export function hex(n: number, digits: number): string {

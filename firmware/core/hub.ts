@@ -24,6 +24,8 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
   maxDevices: number;
   /** Least time between two progress events for one job. */
   progressIntervalMs: number;
+  /** Upload progress is made durable every this many bytes, so an interrupted upload resumes near where it stopped. */
+  uploadCheckpointBytes: number;
 }
 
 export const DEFAULT_CONFIG: HubConfig = {
@@ -33,6 +35,7 @@ export const DEFAULT_CONFIG: HubConfig = {
   maxChunk: 1024,
   maxDevices: 32,
   progressIntervalMs: 500,
+  uploadCheckpointBytes: 16 * 1024,
   maxBlock: 64,
   silenceTimeoutMs: 10 * 60 * 1000,
   versionReadTimeoutMs: 15000,
@@ -332,7 +335,11 @@ const HANDLERS: { [op: string]: Handler } = {
     return { next: next };
   },
   'img.data': function (hub, m) {
-    return { next: hub.images.data(str(m, 'name'), num(m, 'off'), bytesArg(m, 'd')) };
+    const off = num(m, 'off');
+    const next = hub.images.data(str(m, 'name'), off, bytesArg(m, 'd'));
+    const cp = hub.cfg.uploadCheckpointBytes;
+    if (Math.floor(next / cp) > Math.floor(off / cp)) hub.save('images');
+    return { next: next };
   },
   'img.end': function (hub, m) {
     try {

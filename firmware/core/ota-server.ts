@@ -25,6 +25,8 @@ import { decodeOta, encodeOta, ImageId, OtaCommand, STATUS, UPGRADE_TIME_WAIT, z
 const ATTR_CURRENT_FILE_VERSION = 0x0002;
 /** Version reads are sent this many times within versionReadTimeoutMs before giving up (lossy links). */
 const VERSION_READ_TRIES = 3;
+/** After an activation, a device still on its old version is read again this many times (it may be slow to reboot). */
+const ACTIVATION_CHECKS = 3;
 
 export interface OtaServerConfig {
   /** Largest block the hub sends whatever the client asks (the APS payload limit with security, FACTS §3). */
@@ -61,6 +63,15 @@ export interface OtaServerContext {
 interface VersionRead {
   deadline: number;
   nextTry: number;
+  /** Set when the read checks an activation: how many checks came before it. */
+  check?: number;
+}
+
+interface ScheduledRead {
+  /** When the device activates; a rejoin from then on means it has rebooted. */
+  activates: number;
+  due: number;
+  check: number;
 }
 
 export class OtaServer {
@@ -68,7 +79,7 @@ export class OtaServer {
   private sessions: { [eui: string]: OtaSession } = {};
   private versionReads: { [eui: string]: VersionRead } = {};
   /** Version reads due after an activation: eui → when the device activates and when to read. */
-  private scheduledReads: { [eui: string]: { activates: number; due: number } } = {};
+  private scheduledReads: { [eui: string]: ScheduledRead } = {};
 
   constructor(
     private cfg: OtaServerConfig,
@@ -83,7 +94,7 @@ export class OtaServer {
     const jobs = this.jobs.list();
     for (let i = 0; i < jobs.length; i++) {
       if (jobs[i].state === 'transferring') jobs[i].contact = now;
-      if (jobs[i].state === 'activating') this.scheduledReads[jobs[i].eui] = { activates: now, due: now + this.cfg.activationSettleMs };
+      if (jobs[i].state === 'activating') this.scheduledReads[jobs[i].eui] = { activates: now, due: now + this.cfg.activationSettleMs, check: 0 };
     }
   }
 
@@ -122,7 +133,11 @@ export class OtaServer {
       }
     } else if (c.cmd === 0x06) {
       this.cancelPage(dev, s);
-      this.onEnd(dev, job, c.status, c, f, now);
+      // A repeated Upgrade End for a job that already ended well (its answer was lost, or the hub restarted
+      // before sending it) is answered again, so the device still activates; the alert was raised once.
+      const last = this.jobs.latest(dev.eui);
+      const repeat = !job && last && last.state === 'done' && c.status === STATUS.SUCCESS && sameImage(last, c);
+      this.onEnd(dev, repeat ? last : job, c.status, c, f, now);
     } else {
       // A server-to-client command sent to the server.
       this.defaultResponse(dev, f, STATUS.UNSUP_COMMAND);
@@ -138,24 +153,28 @@ export class OtaServer {
   activate(dev: Device, job: Job, at: number, now: number): void {
     const current = zigbeeTime(this.ctx.wall(now));
     const upgrade = Math.max(current, zigbeeTime(at));
-    this.sendOta(dev, this.endResponse(job, current, upgrade), this.nextSeq());
     this.setState(job, 'activating', now);
+    this.sendOta(dev, this.endResponse(job, current, upgrade), this.nextSeq());
     // Read the version once the device has had time to reboot into it (GBCS: 0x8F8B after activation).
     const activates = now + (upgrade - current) * 1000;
-    this.scheduledReads[dev.eui] = { activates: activates, due: activates + this.cfg.activationSettleMs };
+    this.scheduledReads[dev.eui] = { activates: activates, due: activates + this.cfg.activationSettleMs, check: 0 };
   }
 
   /** A device rejoined: if it was activating, it has rebooted into its new image — read it now. */
   rejoined(dev: Device, now: number): void {
     const r = this.scheduledReads[dev.eui];
-    if (r !== undefined && now >= r.activates) {
-      delete this.scheduledReads[dev.eui];
-      this.readVersion(dev, now);
-    }
+    if (r !== undefined && now >= r.activates) this.checkActivation(dev, r, now);
   }
 
+  /** Reads a device's version for the host (the answer is always an 0x8F8B alert). */
   readVersion(dev: Device, now: number): void {
     this.versionReads[dev.eui] = { deadline: now + this.cfg.versionReadTimeoutMs, nextTry: now };
+    this.sendVersionRead(dev, now);
+  }
+
+  private checkActivation(dev: Device, r: ScheduledRead, now: number): void {
+    delete this.scheduledReads[dev.eui];
+    this.versionReads[dev.eui] = { deadline: now + this.cfg.versionReadTimeoutMs, nextTry: now, check: r.check };
     this.sendVersionRead(dev, now);
   }
 
@@ -175,8 +194,8 @@ export class OtaServer {
       const eui = scheduled[i];
       const dev = this.ctx.device(eui);
       if (now < this.scheduledReads[eui].due) continue;
-      delete this.scheduledReads[eui];
-      if (dev) this.readVersion(dev, now);
+      if (dev) this.checkActivation(dev, this.scheduledReads[eui], now);
+      else delete this.scheduledReads[eui];
     }
     const pending = Object.keys(this.versionReads);
     for (let i = 0; i < pending.length; i++) {
@@ -313,25 +332,31 @@ export class OtaServer {
     this.ctx.cancel(dev);
   }
 
+  // Durable first, then visible: the job's end and its alert are persisted before the device hears
+  // the answer, so a reset between the two makes the device ask again instead of losing the outcome.
   private onEnd(dev: Device, job: Job | undefined, status: number, id: ImageId, f: ZclFrame, now: number): void {
-    if (!job || !sameImage(job, id) || (job.state !== 'transferring' && job.state !== 'transferred')) {
+    if (!job || !sameImage(job, id) || (job.state !== 'transferring' && job.state !== 'transferred' && job.state !== 'done')) {
       this.ctx.log('Upgrade End Request from ' + dev.eui + ' for an image it is not being given');
       return this.defaultResponse(dev, f, STATUS.SUCCESS);
     }
     if (status !== STATUS.SUCCESS) {
+      if (job.state === 'transferring') this.fail(job, status === STATUS.INVALID_IMAGE ? RESPONSE.IMAGE_DISCARDED : RESPONSE.FILE_TRANSFER_FAILURE, now);
       // After a failed Upgrade End the server answers with a Default Response, not an Upgrade End Response (FACTS §2).
-      this.defaultResponse(dev, f, STATUS.SUCCESS);
-      return this.fail(job, status === STATUS.INVALID_IMAGE ? RESPONSE.IMAGE_DISCARDED : RESPONSE.FILE_TRANSFER_FAILURE, now);
+      return this.defaultResponse(dev, f, STATUS.SUCCESS);
     }
-    const current = zigbeeTime(this.ctx.wall(now));
     // A PPMID activates on completion; an HCALCS holds the image until told (SECMP0007, FACTS §1).
     const ppmid = dev.type === 'PPMID';
+    if (job.state === 'transferring') {
+      // (A repeated Upgrade End is answered again below, but alerted once.)
+      job.off = job.size;
+      this.endSession(dev.eui);
+      job.state = ppmid ? 'done' : 'transferred';
+      job.updated = now;
+      this.raise(ALERT_TRANSFER_SUCCEEDED, job.eui, now, { fileVersion: job.fileVersion, responseCode: RESPONSE.SUCCESS });
+      this.ctx.jobChanged(job, true);
+    }
+    const current = zigbeeTime(this.ctx.wall(now));
     this.sendOta(dev, this.endResponse(job, current, ppmid ? current : UPGRADE_TIME_WAIT), f.header.seq);
-    if (job.state === 'transferred') return; // a repeated Upgrade End: answered again, alerted once
-    job.off = job.size;
-    this.endSession(dev.eui);
-    this.raise(ALERT_TRANSFER_SUCCEEDED, job.eui, now, { fileVersion: job.fileVersion, responseCode: RESPONSE.SUCCESS });
-    this.setState(job, ppmid ? 'done' : 'transferred', now);
   }
 
   private onVersion(dev: Device, f: ZclFrame, now: number): void {
@@ -343,7 +368,8 @@ export class OtaServer {
     }
     for (let i = 0; i < recs.length; i++) {
       const r = recs[i];
-      if (r.id !== ATTR_CURRENT_FILE_VERSION || this.versionReads[dev.eui] === undefined) continue;
+      const read = this.versionReads[dev.eui];
+      if (r.id !== ATTR_CURRENT_FILE_VERSION || read === undefined) continue;
       delete this.versionReads[dev.eui];
       if (r.status !== 0) {
         this.raise(ALERT_VERSION_READ, dev.eui, now, { activationStatus: 1 });
@@ -353,9 +379,14 @@ export class OtaServer {
       const job = this.jobs.holding(dev.eui);
       const activating = job !== undefined && job.state === 'activating';
       const activated = activating && r.value === (job as Job).fileVersion;
+      if (activating && !activated && read.check !== undefined && read.check + 1 < ACTIVATION_CHECKS) {
+        // Not rebooted into it yet: look again later rather than report a failed activation.
+        this.scheduledReads[dev.eui] = { activates: now, due: now + this.cfg.activationSettleMs, check: read.check + 1 };
+        continue;
+      }
       // activationStatus 1 when an activation was due and the device still runs something else.
       this.raise(ALERT_VERSION_READ, dev.eui, now, { fileVersion: r.value, activationStatus: activating && !activated ? 1 : 0 });
-      if (job && activated) this.setState(job, 'done', now);
+      if (job && activating && (activated || read.check !== undefined)) this.setState(job, 'done', now);
     }
   }
 
@@ -368,9 +399,11 @@ export class OtaServer {
 
   private fail(job: Job, code: number, now: number): void {
     job.code = code;
+    job.state = 'failed';
+    job.updated = now;
     this.endSession(job.eui);
     this.raise(ALERT_TRANSFER_FAILED, job.eui, now, { fileVersion: job.fileVersion, responseCode: code });
-    this.setState(job, 'failed', now);
+    this.ctx.jobChanged(job, true);
   }
 
   private raise(code: number, eui: string, now: number, extra: { fileVersion?: number; responseCode?: number; activationStatus?: number }): void {

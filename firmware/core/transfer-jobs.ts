@@ -75,6 +75,12 @@ export class JobTable {
     return undefined;
   }
 
+  /** The device's most recent job, finished or not. */
+  latest(eui: string): Job | undefined {
+    for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].eui === eui) return this.jobs[i];
+    return undefined;
+  }
+
   /** The device's job that holds a transferred image awaiting activation (HCALCS). */
   holding(eui: string): Job | undefined {
     const j = this.active(eui);
