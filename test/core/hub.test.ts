@@ -44,6 +44,16 @@ describe('device log', () => {
     expect(r).toMatchObject({ ok: false, err: 'BAD_EUI' });
     expect(r.msg).toContain('12345');
   });
+
+  test('a full device log is an error the host sees, and the log is unchanged', () => {
+    const b = new Bench({ maxDevices: 2 });
+    b.ok('dev.add', { eui: PPMID, type: 'PPMID' });
+    b.ok('dev.add', { eui: HCALCS, type: 'HCALCS' });
+    const r = b.request('dev.add', { eui: '000D6F0000000003', type: 'PPMID' });
+    expect(r).toMatchObject({ ok: false, err: 'LOG_FULL' });
+    expect(r.msg).toMatch(/full \(2 devices\)/);
+    expect((b.ok('dev.list').devices as unknown as { eui: string }[]).map((d) => d.eui).sort()).toEqual([PPMID, HCALCS]);
+  });
 });
 
 describe('image upload', () => {
