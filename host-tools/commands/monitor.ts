@@ -35,7 +35,7 @@ class JobView {
       this.multi = new MultiBar({
         format: '{eui} {type} {state} [{bar}] {pct} {bytes} {rate}',
         stream: process.stdout,
-        barsize: 30,
+        barsize: 16, // the line stays within 80 columns
         hideCursor: true,
         autopadding: true,
       });
@@ -62,7 +62,7 @@ class JobView {
         type: type.padEnd(6),
         state: state.padEnd(12),
         pct: percent(j.off, j.size).padStart(4),
-        bytes: `${bytes(j.off)}/${bytes(j.size)}`.padEnd(20),
+        bytes: bytes(j.off).padStart(9),
         rate: transferring(j) && bps > 0 ? rate(bps) : '',
       };
       if (!row.bar) row.bar = this.multi.create(j.size, j.off, payload);
@@ -82,6 +82,8 @@ class JobView {
   }
 
   stop(): void {
+    // A final render: stop() alone would drop lines logged since the last frame (the last alerts).
+    this.multi?.update();
     this.multi?.stop();
   }
 }
