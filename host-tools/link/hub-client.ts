@@ -76,7 +76,7 @@ export class HubClient extends EventEmitter {
   private closed = false;
   info: HelloInfo = { fw: '?', board: '?', mode: '?', time: 0, maxChunk: 256 };
 
-  private constructor(private port: SerialPort) {
+  private constructor(private port: SerialPort, private timeoutMs: number) {
     super();
     this.link = new HostLink((b) => port.write(b), crc32, hostCodec);
     port.on('data', (d: Buffer) => {
@@ -86,15 +86,16 @@ export class HubClient extends EventEmitter {
     port.on('error', (e) => this.failAll('PORT', 'port ' + port.path + ': ' + e.message));
   }
 
-  /** Opens the port and greets the hub (setting its clock); fails if no hub answers. */
+  /** Opens the port and greets the hub (setting its clock); fails if no hub answers.
+   *  `timeoutMs` is how long any request waits for its reply unless it says otherwise. */
   static async open(path: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HubClient> {
     const port = new SerialPort({ path, baudRate: BAUD_RATE, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((e) => (e ? reject(new HubError('PORT', 'cannot open hub port ' + path + ': ' + e.message)) : resolve())),
     );
-    const c = new HubClient(port);
+    const c = new HubClient(port, timeoutMs);
     try {
-      c.info = (await c.request('hello', { time: Date.now() }, timeoutMs)) as unknown as HelloInfo;
+      c.info = (await c.request('hello', { time: Date.now() })) as unknown as HelloInfo;
     } catch (e) {
       await c.close();
       throw e;
@@ -106,7 +107,7 @@ export class HubClient extends EventEmitter {
     return this.port.path;
   }
 
-  request(op: string, args: Message = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Message> {
+  request(op: string, args: Message = {}, timeoutMs = this.timeoutMs): Promise<Message> {
     if (this.closed) return Promise.reject(new HubError('CLOSED', 'cannot send ' + op + ': port ' + this.path + ' is closed'));
     const i = this.nextId;
     this.nextId = (this.nextId + 1) % 0x100000000;

@@ -1,0 +1,92 @@
+// HubClient uploads over a real pty against the hub core, with a link that loses img.data frames:
+// the pipelined upload must recover by go-back-N and resume where an interrupted upload stopped.
+import * as zlib from 'zlib';
+import { SerialPort } from 'serialport';
+import { cborDecode, cborEncode } from '../../firmware/core/cbor';
+import { HostLink, Message } from '../../firmware/core/host-link';
+import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
+import { HubClient } from '../../host-tools/link/hub-client';
+import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
+import { FakeRadio, MemoryImages, MemoryKv } from '../helpers/core-bench';
+import { makeImage } from '../helpers/images';
+
+const crc32 = (b: Uint8Array) => zlib.crc32(b) >>> 0;
+const IMAGE = makeImage({ fileVersion: 2, size: 48 * 1024 });
+
+/** The hub core on one end of a pty; `drop` decides which incoming requests are lost on the way. */
+async function hubOnPty(drop: (m: Message) => boolean) {
+  const pair = await openPtyPair('client-test');
+  const port = new SerialPort({ path: pair.a, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+  const images = new MemoryImages();
+  const link = new HostLink((b) => port.write(b), crc32, { encode: cborEncode, decode: cborDecode });
+  const hub = new Hub({ images, kv: new MemoryKv(), radio: new FakeRadio(), sendHost: (m) => link.send(m) }, DEFAULT_CONFIG);
+  hub.start(Date.now());
+  port.on('data', (d: Buffer) => {
+    for (const m of link.onBytes(new Uint8Array(d))) if (!drop(m)) hub.onHostMessage(m, Date.now());
+  });
+  return {
+    pair,
+    images,
+    close: async () => {
+      await new Promise<void>((resolve) => port.close(() => resolve()));
+      pair.close();
+    },
+  };
+}
+
+let bench: { pair: PtyPair; images: MemoryImages; close(): Promise<void> } | undefined;
+let client: HubClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  await bench?.close();
+  client = bench = undefined;
+});
+
+test('lost img.data frames are resent (go-back-N) and the stored image is exact', async () => {
+  let n = 0;
+  // Lose the 3rd and 20th chunk: the chunks behind each come back OUT_OF_ORDER and the client rewinds.
+  bench = await hubOnPty((m) => m.op === 'img.data' && (++n === 3 || n === 20));
+  client = await HubClient.open(bench.pair.b);
+  const r = await client.upload('fw', IMAGE);
+  expect(r).toMatchObject({ resumedFrom: 0, image: { complete: true, size: IMAGE.length } });
+  expect(r.sent).toBeGreaterThan(IMAGE.length); // some chunks went twice
+  expect(Buffer.from(bench.images.files.get('fw')!).equals(Buffer.from(IMAGE))).toBe(true);
+});
+
+test('an interrupted upload resumes from the offset img.begin returns', async () => {
+  bench = await hubOnPty(() => false);
+  client = await HubClient.open(bench.pair.b);
+  const chunk = client.info.maxChunk;
+  await client.request('img.begin', { name: 'fw', size: IMAGE.length, crc: crc32(IMAGE) });
+  for (let off = 0; off < 5 * chunk; off += chunk) await client.request('img.data', { name: 'fw', off, d: IMAGE.subarray(off, off + chunk) });
+  const progress: number[] = [];
+  const r = await client.upload('fw', IMAGE, (done) => progress.push(done));
+  expect(r.resumedFrom).toBe(5 * chunk);
+  expect(r.sent).toBe(IMAGE.length - 5 * chunk);
+  expect(progress[0]).toBe(5 * chunk);
+  expect(progress[progress.length - 1]).toBe(IMAGE.length);
+  expect(r.image).toMatchObject({ complete: true });
+});
+
+test('a refused request rejects with the hub error code and message', async () => {
+  bench = await hubOnPty(() => false);
+  client = await HubClient.open(bench.pair.b);
+  await expect(client.request('dev.add', { eui: 'nonsense', type: 'PPMID' })).rejects.toMatchObject({ code: 'BAD_EUI', message: expect.stringContaining('nonsense') });
+});
+
+test('a request the hub never answers times out naming the op and the port', async () => {
+  bench = await hubOnPty((m) => m.op === 'img.list');
+  client = await HubClient.open(bench.pair.b);
+  await expect(client.request('img.list', {}, 300)).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(new RegExp(`img\\.list.*${bench.pair.b}`)) });
+});
+
+test('a lost last chunk is resent after its reply times out', async () => {
+  const chunks = Math.ceil(IMAGE.length / DEFAULT_CONFIG.maxChunk);
+  let n = 0;
+  bench = await hubOnPty((m) => m.op === 'img.data' && ++n === chunks);
+  client = await HubClient.open(bench.pair.b, 300);
+  const r = await client.upload('fw', IMAGE);
+  expect(r.image).toMatchObject({ complete: true });
+  expect(n).toBe(chunks + 1);
+});
