@@ -1,5 +1,7 @@
 // `chub sim`: the HAN simulator on its own — a ZNP stick with PPMID/HCALCS OTA clients behind it — serving a
-// serial port (a real hub board's radio UART through a USB-UART) or a fresh pseudo-terminal.
+// serial port (a real hub board's radio UART through a USB-UART) or a fresh pseudo-terminal, in real time.
+// `chub sim run scenario.yaml`: a whole scenario against the hub core on a virtual clock (docs/simulator.md).
+import * as fs from 'fs';
 import { Command } from 'commander';
 import { interrupted } from '../interrupted';
 import { hex, printJson } from '../format';
@@ -8,6 +10,11 @@ import { DEFAULT_DEVICES } from '../sim/defaults';
 import { parseDeviceSpec, parseNumber } from '../sim/device-spec';
 import { startSimulator } from '../sim/han-simulator';
 import { SimDeviceState } from '../sim/ota-client';
+import { HanCapture } from '../sim/pcap-writer';
+import { formatReport } from '../sim/report-table';
+import { loadScenario, ScenarioError } from '../sim/scenario';
+import { runScenario } from '../sim/scenario-run';
+import { timelineSvg } from '../sim/timeline-svg';
 
 function collect(v: string, all: string[] | undefined): string[] {
   return [...(all ?? []), v];
@@ -36,8 +43,48 @@ function deviceLine(s: SimDeviceState): string {
   return parts.join('  ');
 }
 
+/**
+ * `chub sim` has options named like `run`'s; without positional options on the root program, commander
+ * hands those given after `run` to `sim`. Take each from `run`, or from `sim` when given there.
+ */
+function sharedOptions(cmd: Command, own: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  const parent = cmd.parent as Command;
+  const out = { ...own };
+  for (const n of names) if (out[n] === undefined && parent.getOptionValueSource(n) === 'cli') out[n] = parent.opts()[n];
+  return out;
+}
+
+/** Runs a scenario file; resolves when every expectation holds, throws (exit 1) when one fails. */
+function runCommand(sim: Command): void {
+  sim
+    .command('run')
+    .description('run a scenario file on a virtual clock against the hub core; exit 0 if every expectation holds, 1 if one fails, 2 for a bad file')
+    .argument('<scenario>', 'scenario file (YAML; see docs/simulator.md and host-tools/sim/scenarios/)')
+    .option('--pcap <file>', 'write every HAN frame to a pcap file (IEEE 802.15.4, for Wireshark/tshark)')
+    .option('--timeline <file>', 'draw each device\'s download over time, with retries and waits, as SVG')
+    .option('--seed <n>', "replace the scenario's random seed")
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  $ chub sim run host-tools/sim/scenarios/fifty-devices.yaml\n  $ chub sim run lossy.yaml --seed 7 --pcap han.pcap --timeline han.svg')
+    .action((file: string, own, cmd: Command) => {
+      const opts = sharedOptions(cmd, own, ['pcap', 'seed', 'json']);
+      const seed = numberOption('seed', opts.seed as string | undefined, 0xffffffff);
+      let out;
+      try {
+        out = runScenario(loadScenario(file), { seed, capture: Boolean(opts.pcap) });
+      } catch (e) {
+        if (e instanceof ScenarioError) throw new UsageError(e.message);
+        throw e;
+      }
+      if (opts.pcap) fs.writeFileSync(opts.pcap as string, out.pcap as Buffer);
+      if (opts.timeline) fs.writeFileSync(opts.timeline as string, timelineSvg(out.timeline));
+      if (opts.json) printJson({ report: out.report, speed: out.speed });
+      else console.log(formatReport(out.report, out.speed));
+      if (!out.report.ok) throw new Error(`${file}: ${out.report.expectations.filter((e) => !e.ok).length} expectation(s) failed`);
+    });
+}
+
 export function register(program: Command): void {
-  program
+  const sim = program
     .command('sim')
     .description('simulate a ZNP stick and its HAN devices (PPMID, HCALCS OTA clients) on a serial port or a new pty, until Ctrl-C')
     .option('-p, --port <path>', 'serve this serial port or pty (default: create a pty pair and print the end the hub should open)')
@@ -47,6 +94,7 @@ export function register(program: Command): void {
     .option('--time-scale <x>', 'every simulated delay × x (0.05 runs 20 times faster)', '1')
     .option('--loss <rate>', 'chance that one radio transmission attempt is lost (MAC retries follow)', '0')
     .option('--seed <n>', 'random seed: the same seed replays the same losses and jitter', '1')
+    .option('--pcap <file>', 'capture every HAN frame to this pcap file (written when the simulator stops)')
     .option('--json', 'print {"radio": path} and then one JSON line per device state change')
     .addHelpText(
       'after',
@@ -67,6 +115,8 @@ export function register(program: Command): void {
       }
       const stop = interrupted();
       const started = await startSimulator({ devices, timeScale, lossRate, seed, port: opts.port });
+      const capture = opts.pcap ? new HanCapture() : undefined; // the real scheduler's clock is already unix ms
+      if (capture) started.sim.radio.observe((a) => capture.add(a));
       try {
         started.sim.on('device', (s) => (opts.json ? printJson({ device: s }) : console.log(deviceLine(s))));
         if (opts.json) printJson({ radio: started.radioPath });
@@ -77,6 +127,8 @@ export function register(program: Command): void {
         await stop;
       } finally {
         await started.close();
+        if (capture) fs.writeFileSync(opts.pcap, capture.file());
       }
     });
+  runCommand(sim);
 }

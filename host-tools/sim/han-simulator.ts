@@ -5,17 +5,27 @@ import { SerialPort } from 'serialport';
 import { normaliseEui } from '../../firmware/core/bytes';
 import { OTA_CLUSTER } from '../../firmware/core/zcl-ota';
 import { openPtyPair } from '../serial/pty-pair';
-import { ClientTiming, SimDeviceSpec, SimDeviceState, SimOtaClient } from './ota-client';
-import { RadioModel } from './radio-model';
+import { ClientEvent, ClientQuirks, ClientTiming, SimDeviceSpec, SimDeviceState, SimOtaClient } from './ota-client';
+import { LinkSpec, RadioModel } from './radio-model';
 import { RealScheduler, Scheduler } from './scheduler';
 import { SimZnpStick } from './znp-stick';
 
+/** A simulated device with its radio link, its client's quirks and when it joins the network. */
+export interface SimDeviceConfig extends SimDeviceSpec {
+  link?: Partial<LinkSpec>;
+  quirks?: Partial<ClientQuirks>;
+  /** Scheduler ms after the simulator starts; absent: on the network from the start. */
+  joinAtMs?: number;
+}
+
 export interface HanSimulatorOptions {
-  devices: SimDeviceSpec[];
+  devices: SimDeviceConfig[];
   /** Multiplier for every simulated delay: 1 is real time, 0.05 runs 20× faster. */
   timeScale?: number;
   /** Chance that one transmission attempt is lost (MAC retries follow). */
   lossRate?: number;
+  /** Settings of every link without its own. */
+  link?: Partial<LinkSpec>;
   seed?: number;
   /** Defaults to wall-clock timers; tests pass a ManualScheduler. */
   scheduler?: Scheduler;
@@ -25,10 +35,12 @@ export interface HanSimulatorOptions {
 /** ZDO capability bits (ZigBee spec §2.3.2.3.7): alloc address 0x80, rx on idle 0x08, mains 0x04, router 0x02. */
 const CAPABILITIES = { PPMID: 0x8c, HCALCS: 0x8e };
 /** Serial settings of a ZNP stick's UART (FACTS §4). */
-const BAUD_RATE = 115200;
+export const ZNP_BAUD_RATE = 115200;
 
 export interface HanSimulatorEvents {
   device: [SimDeviceState];
+  /** Every client event (blocks, retries, waits, states), with the device's EUI. */
+  client: [string, ClientEvent];
   log: [string];
 }
 
@@ -39,22 +51,29 @@ export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
   private readonly scheduler: Scheduler;
   private io: { write(b: Uint8Array): void } | null = null;
   private port: SerialPort | null = null;
+  /** Devices on the network (by nwk): only these hear frames or are routed to. */
+  private joined = new Set<number>();
+  private hubIsReady = false;
 
   constructor(opts: HanSimulatorOptions) {
     super();
     const timeScale = opts.timeScale ?? 1;
     this.scheduler = opts.scheduler ?? new RealScheduler();
-    this.radio = new RadioModel({ lossRate: opts.lossRate, seed: opts.seed, timeScale });
+    this.radio = new RadioModel({ lossRate: opts.lossRate, link: opts.link, seed: opts.seed, timeScale });
     this.clients = [];
     this.stick = new SimZnpStick({
       write: (b) => this.io?.write(b),
       radio: this.radio,
       scheduler: this.scheduler,
-      devices: () => this.clients.map((c) => ({ nwk: c.spec.nwk, endpoint: c.spec.endpoint, receive: (cl, d) => c.receive(cl, d) })),
-      onHubReady: () => this.clients.forEach((c) => c.hubReady()),
+      devices: () => this.clients.filter((c) => this.joined.has(c.spec.nwk)).map((c) => ({ nwk: c.spec.nwk, endpoint: c.spec.endpoint, receive: (cl, d) => c.receive(cl, d) })),
+      onHubReady: () => {
+        this.hubIsReady = true;
+        this.clients.filter((c) => this.joined.has(c.spec.nwk)).forEach((c) => c.hubReady());
+      },
       log: (m) => this.emit('log', m),
     });
     for (const spec of opts.devices) {
+      if (spec.link) this.radio.setLink(spec.nwk, spec.link);
       const client: SimOtaClient = new SimOtaClient(
         spec,
         {
@@ -62,10 +81,48 @@ export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
           announce: () => this.stick.announce(client.spec.nwk, client.spec.eui, CAPABILITIES[client.spec.type]),
         },
         this.scheduler,
-        { timeScale, random: this.radio.random, timing: opts.timing, onChange: (s) => this.emit('device', s) },
+        {
+          timeScale,
+          random: this.radio.streamFor(spec.nwk),
+          timing: opts.timing,
+          quirks: spec.quirks,
+          onChange: (s) => this.emit('device', s),
+          onEvent: (e) => this.emit('client', client.spec.eui, e),
+        },
       );
       this.clients.push(client);
+      if (spec.joinAtMs === undefined) this.joined.add(spec.nwk);
+      else this.scheduler.setTimer(spec.joinAtMs * timeScale, () => this.join(client));
     }
+  }
+
+  /** A device joins (or rejoins) the network: it announces once the hub's endpoint is up. */
+  private join(c: SimOtaClient): void {
+    this.joined.add(c.spec.nwk);
+    if (this.hubIsReady) c.hubReady();
+  }
+
+  /** Fault: the device loses power and comes back (a download in progress is lost). */
+  reboot(eui: string): void {
+    this.mustFind(eui).reboot();
+  }
+
+  /** Fault: nothing gets through on the device's link for `ms` (scaled like every delay) from now. */
+  outage(eui: string, ms: number): void {
+    const now = this.scheduler.now();
+    this.radio.addOutage(this.mustFind(eui).spec.nwk, now, now + this.radio.scale(ms));
+  }
+
+  /** Fault: the ZNP stick resets (SYS_RESET_IND; endpoints and frames in flight are lost). */
+  resetStick(): void {
+    this.hubIsReady = false;
+    this.stick.reset();
+  }
+
+  private mustFind(eui: string): SimOtaClient {
+    const c = this.client(eui);
+    if (!c) throw new Error('no simulated device ' + eui);
+    return c;
   }
 
   /** Serve any byte stream: the stick's UART output goes to io.write; feed its input to onBytes. */
@@ -88,7 +145,7 @@ export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
 
   /** Serve a serial port or pty at 115200 8N1. */
   async openPort(path: string): Promise<void> {
-    const port = new SerialPort({ path, baudRate: BAUD_RATE, autoOpen: false });
+    const port = new SerialPort({ path, baudRate: ZNP_BAUD_RATE, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
     port.on('data', (d: Buffer) => this.onBytes(new Uint8Array(d.buffer, d.byteOffset, d.length)));
     port.on('error', (e) => this.emit('log', `port ${path}: ${e.message}`));

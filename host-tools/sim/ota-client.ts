@@ -93,12 +93,34 @@ export interface ClientLink {
   announce(): void;
 }
 
+/**
+ * Ways a client may differ from the textbook one (FACTS §2 lists those seen in the field). Scenario
+ * profiles (profiles.ts) name sets of these; a new quirk is a field here and the few lines that act on it.
+ */
+export interface ClientQuirks {
+  /** The client's own pause between blocks (ms), stated in its Image Block Requests as minimumBlockPeriod. */
+  minBlockPeriodMs: number;
+  /** Reboot once when a download passes this fraction of the image, as after a power cut mid-transfer. */
+  rebootAtFraction?: number;
+}
+
+export const TEXTBOOK_CLIENT: ClientQuirks = { minBlockPeriodMs: 0 };
+
+/** What a client did, for traces and timelines (every block, unlike onChange). */
+export type ClientEvent =
+  | { kind: 'state'; state: ClientState; error?: string }
+  | { kind: 'block'; offset: number; size: number; bytes: number }
+  | { kind: 'retry'; what: string }
+  | { kind: 'wait'; ms: number };
+
 export interface ClientOptions {
   timeScale?: number;
   random?: () => number;
   timing?: Partial<ClientTiming>;
   /** Called when state, fileVersion or heldVersion change (not on every block). */
   onChange?: (s: SimDeviceState) => void;
+  onEvent?: (e: ClientEvent) => void;
+  quirks?: Partial<ClientQuirks>;
 }
 
 /** OTA client attribute CurrentFileVersion (OTA spec §6.7.2). */
@@ -133,6 +155,9 @@ export class SimOtaClient {
   private timer: TimerHandle | null = null;
   private queryTimer: TimerHandle | null = null;
   private readonly timing: ClientTiming;
+  private readonly quirks: ClientQuirks;
+  /** rebootAtFraction fires once per client. */
+  private rebootedMidway = false;
   private readonly timeScale: number;
   private readonly random: () => number;
 
@@ -154,6 +179,7 @@ export class SimOtaClient {
     };
     this.fileVersion = spec.fileVersion;
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
+    this.quirks = { ...TEXTBOOK_CLIENT, ...opts.quirks };
     this.timeScale = opts.timeScale ?? 1;
     this.random = opts.random ?? Math.random;
   }
@@ -288,7 +314,8 @@ export class SimOtaClient {
 
   private requestBlock(): void {
     const d = this.download as Download;
-    this.sendOta({ cmd: 0x03, ...d.id, fileOffset: d.offset, maxDataSize: this.spec.maxDataSize });
+    const period = this.quirks.minBlockPeriodMs;
+    this.sendOta({ cmd: 0x03, ...d.id, fileOffset: d.offset, maxDataSize: this.spec.maxDataSize, minimumBlockPeriod: period > 0 ? period : undefined });
     this.after(this.timing.responseTimeoutMs, () => this.retry('Image Block Request', () => this.requestBlock()));
   }
 
@@ -296,6 +323,7 @@ export class SimOtaClient {
   private retry(what: string, again: () => void): void {
     this.attempts++;
     this.counters.retries++;
+    this.trace({ kind: 'retry', what });
     if (this.attempts > this.timing.maxRetries) return this.toIdle('gave up: ' + what + ' unanswered ' + this.attempts + ' times');
     again();
   }
@@ -314,8 +342,14 @@ export class SimOtaClient {
       this.attempts = 0;
       this.counters.blocks++;
       this.counters.bytes += n;
+      this.trace({ kind: 'block', offset: d.offset, size: d.image.length, bytes: n });
+      const q = this.quirks.rebootAtFraction;
+      if (q !== undefined && !this.rebootedMidway && d.offset >= q * d.image.length) {
+        this.rebootedMidway = true;
+        return this.reboot();
+      }
       if (d.offset >= d.image.length) this.verify();
-      else this.after(this.blockPeriodMs, () => this.requestBlock());
+      else this.after(Math.max(this.blockPeriodMs, this.quirks.minBlockPeriodMs), () => this.requestBlock());
     } else if (c.status === STATUS.WAIT_FOR_DATA && c.wait) {
       this.clearTimer();
       this.attempts = 0;
@@ -323,6 +357,7 @@ export class SimOtaClient {
       // The server's minimumBlockPeriod (ms) becomes ours for the rest of the download (FACTS §2).
       if (c.wait.minimumBlockPeriod !== undefined) this.blockPeriodMs = c.wait.minimumBlockPeriod;
       const waitMs = Math.max(0, c.wait.requestTime - c.wait.currentTime) * 1000;
+      this.trace({ kind: 'wait', ms: waitMs });
       this.after(waitMs, () => this.requestBlock());
     } else {
       this.clearTimer();
@@ -385,7 +420,7 @@ export class SimOtaClient {
     this.clearTimer();
     this.download = null;
     if (error !== undefined) this.lastError = error;
-    this.enter('idle');
+    this.enter('idle', error);
   }
 
   private schedulePeriodicQuery(): void {
@@ -402,13 +437,18 @@ export class SimOtaClient {
     this.link.send(buildZclFrame(h, encodeOta(c)));
   }
 
-  private enter(state: ClientState): void {
+  private enter(state: ClientState, error?: string): void {
     this.state = state;
+    this.trace(error !== undefined ? { kind: 'state', state, error } : { kind: 'state', state });
     const s = this.status();
     const key = [s.state, s.fileVersion, s.heldVersion, s.lastError].join('|');
     if (key === this.reported) return;
     this.reported = key;
     if (this.opts.onChange) this.opts.onChange(s);
+  }
+
+  private trace(e: ClientEvent): void {
+    if (this.opts.onEvent) this.opts.onEvent(e);
   }
 
   /** The client's one state timer (ms before scaling); setting it replaces the previous one. */

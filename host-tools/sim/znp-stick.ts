@@ -34,7 +34,10 @@ import {
   ZnpFrameReader,
   ZnpReaderStats,
 } from '../../firmware/radio/znp-frame';
-import { RadioModel } from './radio-model';
+import { ByteWriter } from '../../firmware/core/bytes';
+import { PROFILE_SMART_ENERGY } from '../../firmware/ports/radio';
+import { BROADCAST_MIN, COORDINATOR } from './han-frame';
+import { NWK_MAX_BROADCAST_RETRIES, RadioModel } from './radio-model';
 import { Scheduler } from './scheduler';
 
 /** What the stick needs of a simulated device. */
@@ -58,9 +61,12 @@ export interface SimZnpStickOptions {
 const CAPABILITIES = 0x0001 | 0x0008 | 0x0010 | 0x0040 | 0x0100;
 /** SYS_RESET_IND of a Z-Stack 3.x.0 coordinator (product 1 is ZStack3x0 in herdsman adapter/tstype.ts ZnpVersion). */
 const RESET_IND = { transportRev: 2, productId: 1, majorRel: 2, minorRel: 7, hwRev: 1 };
-/** ZigBee broadcast short addresses: all devices, rx-on-when-idle, routers (ZigBee spec §3.6.5). */
-const BROADCAST_MIN = 0xfffc;
 const BROADCAST_ENDPOINT = 0xff;
+/** Device_annce goes to all rx-on-when-idle devices, from and to the ZDO endpoint (ZigBee spec §2.4.3.1.11). */
+const BROADCAST_RX_ON_IDLE = 0xfffd;
+const ZDO_ENDPOINT = 0;
+const ZDO_DEVICE_ANNCE = 0x0013;
+const PROFILE_ZDO = 0x0000;
 /** Z-Stack 3.x: a device one hop away arrives with the default radius (30) less one hop. */
 const INCOMING_RADIUS = 29;
 /** ZDO Device_annce payload: sequence 1, nwk 2, ieee 8, capability 1 (ZigBee spec §2.4.3.1.11). */
@@ -72,6 +78,7 @@ export class SimZnpStick {
   /** Bumped by reset(): frames still on the air from before it are dropped. */
   private generation = 0;
   private transSeq = 0;
+  private zdoSeq = 0;
 
   constructor(private readonly opts: SimZnpStickOptions) {}
 
@@ -99,35 +106,39 @@ export class SimZnpStick {
   fromDevice(src: { nwk: number; endpoint: number }, clusterId: number, data: Uint8Array): void {
     const ep = this.hubEndpoint(clusterId);
     if (ep === undefined) return this.log(`frame from 0x${hex4(src.nwk)} dropped: no endpoint registered`);
-    const d = this.opts.radio.send(this.opts.scheduler.now(), src.nwk, data.length);
+    const frame = { src: src.nwk, dst: COORDINATOR, srcEndpoint: src.endpoint, dstEndpoint: ep, clusterId, profileId: PROFILE_SMART_ENERGY, payload: data };
+    const d = this.opts.radio.unicast(this.opts.scheduler.now(), frame);
     if (!d.delivered) return this.log(`frame from 0x${hex4(src.nwk)} lost after ${d.attempts} attempts`);
-    this.later(d.at, () =>
-      this.out(
-        AF_INCOMING_MSG,
-        encodeAfIncomingMsg({
-          groupId: 0,
-          clusterId,
-          srcAddr: src.nwk,
-          srcEndpoint: src.endpoint,
-          dstEndpoint: ep,
-          wasBroadcast: 0,
-          linkQuality: d.linkQuality,
-          securityUse: 0,
-          timestamp: Math.floor(this.opts.scheduler.now()) % 0x100000000,
-          transSeq: (this.transSeq = (this.transSeq + 1) & 0xff),
-          data,
-          macSrcAddr: src.nwk,
-          radius: INCOMING_RADIUS,
-        }),
-      ),
-    );
+    for (const at of d.arrivals)
+      this.later(at, () =>
+        this.out(
+          AF_INCOMING_MSG,
+          encodeAfIncomingMsg({
+            groupId: 0,
+            clusterId,
+            srcAddr: src.nwk,
+            srcEndpoint: src.endpoint,
+            dstEndpoint: ep,
+            wasBroadcast: 0,
+            linkQuality: d.linkQuality,
+            securityUse: 0,
+            timestamp: Math.floor(this.opts.scheduler.now()) % 0x100000000,
+            transSeq: (this.transSeq = (this.transSeq + 1) & 0xff),
+            data,
+            macSrcAddr: src.nwk,
+            radius: INCOMING_RADIUS,
+          }),
+        ),
+      );
   }
 
-  /** A device broadcast its ZDO end-device announce. */
+  /** A device broadcast its ZDO end-device announce (the coordinator hears it over that device's link). */
   announce(nwk: number, eui: string, capabilities: number): void {
-    const d = this.opts.radio.send(this.opts.scheduler.now(), nwk, ANNOUNCE_BYTES);
-    if (!d.delivered) return this.log(`announce from 0x${hex4(nwk)} lost`);
-    this.later(d.at, () => this.out(ZDO_END_DEVICE_ANNCE_IND, encodeEndDeviceAnnce({ srcAddr: nwk, nwkAddr: nwk, eui, capabilities })));
+    const payload = new ByteWriter(ANNOUNCE_BYTES).u8((this.zdoSeq = (this.zdoSeq + 1) & 0xff)).u16(nwk).eui64(eui).u8(capabilities).done();
+    const frame = { src: nwk, dst: BROADCAST_RX_ON_IDLE, srcEndpoint: ZDO_ENDPOINT, dstEndpoint: ZDO_ENDPOINT, clusterId: ZDO_DEVICE_ANNCE, profileId: PROFILE_ZDO, payload };
+    const heard = this.opts.radio.broadcast(this.opts.scheduler.now(), frame, [nwk], NWK_MAX_BROADCAST_RETRIES).arrivals.get(nwk) ?? [];
+    if (heard.length === 0) return this.log(`announce from 0x${hex4(nwk)} lost`);
+    this.later(heard[0], () => this.out(ZDO_END_DEVICE_ANNCE_IND, encodeEndDeviceAnnce({ srcAddr: nwk, nwkAddr: nwk, eui, capabilities })));
   }
 
   private onFrame(f: ZnpFrame): void {
@@ -165,25 +176,26 @@ export class SimZnpStick {
     this.out(srspOf(AF_DATA_REQUEST), encodeStatus(ZNP_STATUS.SUCCESS));
     const now = this.opts.scheduler.now();
     const confirm = (status: number) => this.out(AF_DATA_CONFIRM, encodeAfDataConfirm({ status, endpoint: r.srcEndpoint, transId: r.transId }));
-    const targets = this.opts.devices().filter((d) => (r.dstAddr >= BROADCAST_MIN || d.nwk === r.dstAddr) && (r.dstEndpoint === BROADCAST_ENDPOINT || d.endpoint === r.dstEndpoint));
+    const frame = { src: COORDINATOR, dst: r.dstAddr, srcEndpoint: r.srcEndpoint, dstEndpoint: r.dstEndpoint, clusterId: r.clusterId, profileId: this.profileOf(r.srcEndpoint), payload: r.data };
+    const wanted = (d: StickDevice) => r.dstEndpoint === BROADCAST_ENDPOINT || d.endpoint === r.dstEndpoint;
     if (r.dstAddr >= BROADCAST_MIN) {
       // Broadcasts are not acknowledged: each device hears it or not, and the confirm is always SUCCESS.
-      let last = now;
-      for (const dev of targets) {
-        const d = this.opts.radio.send(now, dev.nwk, r.data.length);
-        last = Math.max(last, d.at);
-        if (d.delivered) this.later(d.at, () => dev.receive(r.clusterId, r.data));
-      }
-      return this.later(last, () => confirm(ZNP_STATUS.SUCCESS));
+      const devices = this.opts.devices();
+      const b = this.opts.radio.broadcast(now, frame, devices.map((d) => d.nwk), NWK_MAX_BROADCAST_RETRIES);
+      for (const dev of devices.filter(wanted)) for (const at of b.arrivals.get(dev.nwk) ?? []) this.later(at, () => dev.receive(r.clusterId, r.data));
+      return this.later(b.done, () => confirm(ZNP_STATUS.SUCCESS));
     }
-    const known = this.opts.devices().some((d) => d.nwk === r.dstAddr);
-    const d = this.opts.radio.send(now, r.dstAddr, r.data.length);
-    if (!known) return this.later(d.at, () => confirm(ZNP_STATUS.NWK_NO_ROUTE));
-    this.later(d.at, () => {
-      // Delivered to the device's MAC even if no endpoint there wants it (the APS layer drops it).
-      if (d.delivered) for (const dev of targets) dev.receive(r.clusterId, r.data);
-      confirm(d.delivered ? ZNP_STATUS.SUCCESS : ZNP_STATUS.MAC_NO_ACK);
-    });
+    const dest = this.opts.devices().find((d) => d.nwk === r.dstAddr);
+    if (!dest) return this.later(now, () => confirm(ZNP_STATUS.NWK_NO_ROUTE));
+    const d = this.opts.radio.unicast(now, frame);
+    // Delivered to the device's MAC even if no endpoint there wants it (the APS layer drops it).
+    if (wanted(dest)) for (const at of d.arrivals) this.later(at, () => dest.receive(r.clusterId, r.data));
+    this.later(d.done, () => confirm(d.delivered ? ZNP_STATUS.SUCCESS : ZNP_STATUS.MAC_NO_ACK));
+  }
+
+  private profileOf(endpoint: number): number {
+    const e = this.endpoints.find((x) => x.endpoint === endpoint);
+    return e ? e.profileId : PROFILE_SMART_ENERGY;
   }
 
   /** The registered endpoint that serves a cluster (else the first one): where device frames are addressed. */

@@ -1,0 +1,120 @@
+// The whole bench in one process on one virtual clock: the real hub core and ZNP driver, the simulated ZNP
+// stick and HAN, joined by UART lines that run at the stick's baud rate. The clock jumps from one event to
+// the next, so an hour of HAN traffic takes seconds. The host side talks to the hub through
+// Hub.onHostMessage with the same message objects the host link would carry.
+import { Message } from '../../firmware/core/host-link';
+import { DEFAULT_CONFIG, Hub, HubConfig } from '../../firmware/core/hub';
+import { ZnpDriver } from '../../firmware/radio/znp-driver';
+import { HanSimulator, SimDeviceConfig, ZNP_BAUD_RATE } from './han-simulator';
+import { MemoryImageStore, MemoryKeyValueStore } from './memory-stores';
+import { ClientTiming } from './ota-client';
+import { LinkSpec } from './radio-model';
+import { ManualScheduler } from './scheduler';
+import { UartLine } from './uart-line';
+import { crc32 } from 'zlib';
+
+export interface VirtualBenchOptions {
+  devices: SimDeviceConfig[];
+  seed?: number;
+  /** Settings of every link without its own. */
+  link?: Partial<LinkSpec>;
+  timing?: Partial<ClientTiming>;
+  hub?: Partial<HubConfig>;
+  /** Unix ms at virtual time 0: the hub's wall clock (alert times) and capture timestamps. */
+  epochMs?: number;
+}
+
+/** A host-link event (`ev` set) and the virtual time it was sent at. */
+export type HostEvent = Message & { ev: string };
+
+/** How often the hub core is ticked, as NodeHub does. */
+const TICK_MS = 100;
+/** 2025-01-01T00:00:00Z: a fixed wall clock, so reports replay exactly. */
+export const DEFAULT_EPOCH_MS = Date.UTC(2025, 0, 1);
+
+export class VirtualBench {
+  readonly clock = new ManualScheduler();
+  readonly sim: HanSimulator;
+  readonly cfg: HubConfig;
+  readonly epochMs: number;
+  /** Exceptions thrown by the hub core: a board would log them and carry on, so the bench does too. */
+  readonly hubErrors: string[] = [];
+  private hub: Hub;
+  private readonly images = new MemoryImageStore();
+  private readonly kv = new MemoryKeyValueStore();
+  private readonly toStick: UartLine;
+  private readonly toHub: UartLine;
+  private replies = new Map<number, Message>();
+  private nextRequest = 1;
+  private listeners: ((e: HostEvent, at: number) => void)[] = [];
+
+  constructor(opts: VirtualBenchOptions) {
+    this.epochMs = opts.epochMs ?? DEFAULT_EPOCH_MS;
+    this.cfg = { ...DEFAULT_CONFIG, maxDevices: Math.max(DEFAULT_CONFIG.maxDevices, opts.devices.length), ...opts.hub };
+    this.sim = new HanSimulator({ devices: opts.devices, seed: opts.seed, link: opts.link, timing: opts.timing, scheduler: this.clock });
+    this.toHub = new UartLine(this.clock, (b) => this.guard('radio bytes', () => this.hub.onRadioBytes(b, this.clock.now())), ZNP_BAUD_RATE);
+    this.toStick = new UartLine(this.clock, (b) => this.sim.onBytes(b), ZNP_BAUD_RATE);
+    this.sim.attach({ write: (b) => this.toHub.write(b) });
+    this.hub = this.boot();
+    const tick = () => {
+      this.guard('tick', () => this.hub.tick(this.clock.now()));
+      this.clock.setTimer(TICK_MS, tick);
+    };
+    this.clock.setTimer(TICK_MS, tick);
+  }
+
+  /** Host-link events from the hub (alerts, job changes, logs). */
+  onEvent(fn: (e: HostEvent, at: number) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** A host request, answered at once (the host link's own time is not simulated); throws on ok: false. */
+  request(op: string, args: Message = {}): Message {
+    const i = this.nextRequest++;
+    this.hub.onHostMessage({ ...args, op, i }, this.clock.now());
+    const reply = this.replies.get(i);
+    this.replies.delete(i);
+    if (!reply) throw new Error(`hub did not answer ${op}`);
+    if (reply.ok !== true) throw new Error(`hub refused ${op}: ${String(reply.err)} ${String(reply.msg)}`);
+    return reply;
+  }
+
+  /** img.begin / img.data in maxChunk pieces / img.end. */
+  upload(name: string, image: Uint8Array): Message {
+    let off = this.request('img.begin', { name, size: image.length, crc: crc32(image) >>> 0 }).next as number;
+    while (off < image.length) off = this.request('img.data', { name, off, d: image.subarray(off, off + this.cfg.maxChunk) }).next as number;
+    return this.request('img.end', { name });
+  }
+
+  /** Fault: the hub restarts from what it kept in its stores; bytes on their way to it reach the new one. */
+  resetHub(): void {
+    this.hub = this.boot();
+  }
+
+  /** Runs the clock until `endMs` (virtual) or until `stop()` holds after an event. */
+  run(endMs: number, stop?: () => boolean): void {
+    this.clock.runUntil(endMs, stop);
+  }
+
+  private boot(): Hub {
+    const driver = new ZnpDriver((b) => this.toStick.write(b));
+    const hub = new Hub({ images: this.images, kv: this.kv, radio: driver, sendHost: (m) => this.fromHub(m) }, this.cfg);
+    this.hub = hub;
+    hub.start(this.clock.now());
+    this.request('hello', { time: this.epochMs + this.clock.now() });
+    return hub;
+  }
+
+  private fromHub(m: Message): void {
+    if (typeof m.i === 'number') this.replies.set(m.i, m);
+    else if (typeof m.ev === 'string') for (const fn of this.listeners) fn(m as HostEvent, this.clock.now());
+  }
+
+  private guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.hubErrors.push(`${what} at ${this.clock.now().toFixed(1)} ms: ${(e as Error).message}`);
+    }
+  }
+}
