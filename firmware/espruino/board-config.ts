@@ -1,0 +1,56 @@
+// The board description the build bakes into the bundle (boards/<name>.json, checked on the host by
+// host-tools/boards/board-file.ts), and its run-time override from the Storage file `chub.json`.
+
+export interface SerialConfig {
+  /** Name of the UART object: Serial1, Serial2, ... */
+  serial: string;
+  baud: number;
+  /** Pin names (e.g. "D8") when the board routes this UART to non-default pins. */
+  rx?: string;
+  tx?: string;
+  /** Linux builds only: the device the port is connected to (a pty in tests). */
+  path?: string;
+}
+
+export interface BoardConfig {
+  name: string;
+  jsvars: number;
+  storageBytes: number;
+  imageMode: string; // 'stored' | 'streamed'
+  host: SerialConfig;
+  radio: SerialConfig;
+  /** Period of the hub's timer, ms. */
+  tickMs?: number;
+  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number };
+  /** Prints memory use on the console (set in chub.json for memory measurements). */
+  debug?: boolean;
+}
+
+/** `over` on top of `base`, one level deep for the nested objects (host, radio, hub). */
+export function overlayConfig(base: BoardConfig, over: unknown): BoardConfig {
+  const out = copy(base) as unknown as BoardConfig;
+  if (over === null || typeof over !== 'object') return out;
+  const o = over as { [k: string]: unknown };
+  const keys = Object.keys(o);
+  const target = out as unknown as { [k: string]: unknown };
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = o[k];
+    const cur = target[k];
+    if (v !== null && typeof v === 'object' && cur !== null && typeof cur === 'object') {
+      const merged = copy(cur);
+      const inner = Object.keys(v as object);
+      for (let j = 0; j < inner.length; j++) merged[inner[j]] = (v as { [k: string]: unknown })[inner[j]];
+      target[k] = merged;
+    } else target[k] = v;
+  }
+  return out;
+}
+
+function copy(o: unknown): { [k: string]: unknown } {
+  const src = o as { [k: string]: unknown };
+  const out: { [k: string]: unknown } = {};
+  const keys = Object.keys(src);
+  for (let i = 0; i < keys.length; i++) out[keys[i]] = src[keys[i]];
+  return out;
+}

@@ -1,0 +1,166 @@
+// Board files (boards/<name>.json): the budgets, UARTs and image mode of one hub board.
+// Loaded by the firmware build (baked into the bundle) and by tools that need a board's limits.
+// Every field is checked, and unknown fields are refused, so a typo is an error naming the file and the field.
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface SerialPortConfig {
+  /** Espruino UART object: Serial1..Serial6, USB, LoopbackA/B. */
+  serial: string;
+  baud: number;
+  rx?: string;
+  tx?: string;
+  /** Linux interpreter only: device path (normally given at run time in chub.json instead). */
+  path?: string;
+}
+
+export interface BoardFile {
+  name: string;
+  description?: string;
+  /** JsVars the board has (process.memory().total). */
+  jsvars: number;
+  /** Bytes of flash available to Storage. */
+  storageBytes: number;
+  /** 'stored': images are written to Storage; 'streamed': the hub asks the host for ranges. */
+  imageMode: 'stored' | 'streamed';
+  host: SerialPortConfig;
+  radio: SerialPortConfig;
+  tickMs?: number;
+  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number };
+}
+
+export class BoardFileError extends Error {
+  constructor(readonly file: string, readonly field: string, problem: string) {
+    super(`${file}: ${field ? `"${field}" ` : ''}${problem}`);
+    this.name = 'BoardFileError';
+  }
+}
+
+const UARTS = /^(Serial[1-6]|USB|LoopbackA|LoopbackB)$/;
+const PIN = /^[A-Z][A-Za-z]?[0-9]{1,2}$/;
+const BAUDS = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000];
+/** The host link carries at most 1400-byte bodies (firmware/core/host-link-frame.ts MAX_BODY). */
+const MAX_CHUNK_LIMIT = 1024;
+
+type Obj = Record<string, unknown>;
+
+class Checker {
+  constructor(readonly file: string) {}
+  fail(field: string, problem: string): never {
+    throw new BoardFileError(this.file, field, problem);
+  }
+  object(v: unknown, field: string): Obj {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(field, `must be an object, not ${describe(v)}`);
+    return v as Obj;
+  }
+  only(o: Obj, prefix: string, allowed: string[]): void {
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) this.fail(prefix + k, `is not a board field (known: ${allowed.join(', ')})`);
+    }
+  }
+  string(o: Obj, key: string, field: string, optional = false): string | undefined {
+    const v = o[key];
+    if (v === undefined && optional) return undefined;
+    if (typeof v !== 'string' || v.length === 0) this.fail(field, `must be a non-empty string, not ${describe(v)}`);
+    return v;
+  }
+  int(o: Obj, key: string, field: string, min: number, max: number, optional = false): number | undefined {
+    const v = o[key];
+    if (v === undefined && optional) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(field, `must be an integer, not ${describe(v)}`);
+    if (v < min || v > max) this.fail(field, `must be between ${min} and ${max}, not ${v}`);
+    return v;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function checkSerial(c: Checker, parent: Obj, key: string): SerialPortConfig {
+  const o = c.object(parent[key], key);
+  c.only(o, key + '.', ['serial', 'baud', 'rx', 'tx', 'path']);
+  const serial = c.string(o, 'serial', key + '.serial') as string;
+  if (!UARTS.test(serial)) c.fail(key + '.serial', `must name an Espruino UART (Serial1..Serial6, USB, LoopbackA/B), not ${JSON.stringify(serial)}`);
+  const baud = c.int(o, 'baud', key + '.baud', 1, 4000000) as number;
+  if (!BAUDS.includes(baud)) c.fail(key + '.baud', `must be a standard rate (${BAUDS.join(', ')}), not ${baud}`);
+  const out: SerialPortConfig = { serial, baud };
+  for (const pin of ['rx', 'tx'] as const) {
+    const p = c.string(o, pin, `${key}.${pin}`, true);
+    if (p === undefined) continue;
+    if (!PIN.test(p)) c.fail(`${key}.${pin}`, `must be a pin name such as "D8" or "B6", not ${JSON.stringify(p)}`);
+    out[pin] = p;
+  }
+  if ((out.rx === undefined) !== (out.tx === undefined)) c.fail(`${key}.${out.rx === undefined ? 'rx' : 'tx'}`, 'must be given together with the other pin');
+  const p = c.string(o, 'path', key + '.path', true);
+  if (p !== undefined) {
+    if (!p.startsWith('/')) c.fail(key + '.path', `must be an absolute device path, not ${JSON.stringify(p)}`);
+    out.path = p;
+  }
+  return out;
+}
+
+/** Checks a parsed board file; `file` names it in errors. */
+export function validateBoard(raw: unknown, file: string, expectName?: string): BoardFile {
+  const c = new Checker(file);
+  const o = c.object(raw, '');
+  c.only(o, '', ['name', 'description', 'jsvars', 'storageBytes', 'imageMode', 'host', 'radio', 'tickMs', 'hub']);
+  const name = c.string(o, 'name', 'name') as string;
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) c.fail('name', `must be lower-case letters, digits, - or _, not ${JSON.stringify(name)}`);
+  if (expectName !== undefined && name !== expectName) c.fail('name', `is ${JSON.stringify(name)} but the file is named for ${JSON.stringify(expectName)}`);
+  const board: BoardFile = {
+    name,
+    jsvars: c.int(o, 'jsvars', 'jsvars', 1000, 1000000) as number,
+    storageBytes: c.int(o, 'storageBytes', 'storageBytes', 4096, 64 * 1024 * 1024) as number,
+    imageMode: 'stored',
+    host: checkSerial(c, o, 'host'),
+    radio: checkSerial(c, o, 'radio'),
+  };
+  const description = c.string(o, 'description', 'description', true);
+  if (description !== undefined) board.description = description;
+  const mode = o.imageMode;
+  if (mode !== 'stored' && mode !== 'streamed') c.fail('imageMode', `must be "stored" or "streamed", not ${describe(mode)}`);
+  board.imageMode = mode as BoardFile['imageMode'];
+  if (board.host.serial === board.radio.serial) c.fail('radio.serial', `is ${board.radio.serial}, the same UART as host.serial`);
+  const tickMs = c.int(o, 'tickMs', 'tickMs', 10, 5000, true);
+  if (tickMs !== undefined) board.tickMs = tickMs;
+  if (o.hub !== undefined) {
+    const h = c.object(o.hub, 'hub');
+    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxBlock']);
+    board.hub = {};
+    const maxChunk = c.int(h, 'maxChunk', 'hub.maxChunk', 16, MAX_CHUNK_LIMIT, true);
+    const maxDevices = c.int(h, 'maxDevices', 'hub.maxDevices', 1, 1000, true);
+    const maxBlock = c.int(h, 'maxBlock', 'hub.maxBlock', 1, 223, true);
+    if (maxChunk !== undefined) board.hub.maxChunk = maxChunk;
+    if (maxDevices !== undefined) board.hub.maxDevices = maxDevices;
+    if (maxBlock !== undefined) board.hub.maxBlock = maxBlock;
+  }
+  return board;
+}
+
+/** The repository's boards/ directory. */
+export const BOARDS_DIR = path.resolve(__dirname, '../../boards');
+
+/** Loads boards/<name>.json (or a path to a .json file) and validates it. */
+export function loadBoard(nameOrPath: string, dir: string = BOARDS_DIR): BoardFile {
+  const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/');
+  const file = isPath ? path.resolve(nameOrPath) : path.join(dir, `${nameOrPath}.json`);
+  if (!isPath && !/^[a-z0-9][a-z0-9_-]*$/.test(nameOrPath)) throw new BoardFileError(file, '', `bad board name ${JSON.stringify(nameOrPath)}`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const known = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [];
+    throw new BoardFileError(file, '', `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); known boards: ${known.join(', ') || 'none'}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new BoardFileError(file, '', `is not valid JSON: ${(e as Error).message}`);
+  }
+  return validateBoard(raw, file, path.basename(file, '.json'));
+}

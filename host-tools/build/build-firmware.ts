@@ -1,0 +1,171 @@
+// `make firmware BOARD=<name>`: the hub firmware as one minified ES5 file for Espruino.
+//   1. boards/<name>.json is validated (host-tools/boards/board-file.ts)
+//   2. tsc -p firmware/tsconfig.json → ES5 modules (esbuild cannot lower TypeScript to ES5, FACTS §7)
+//   3. esbuild bundles + minifies the ES5 entry (--target=es5 --format=iife), baking the board config in
+//   4. the Espruino gate (espruino-gate.ts): ES5 parse + no builtin Espruino lacks
+// Exits non-zero with a message naming the problem on any failure.
+import * as esbuild from 'esbuild';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ts from 'typescript';
+import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
+import { checkEspruinoSource, formatProblems } from './espruino-gate';
+import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from './unwrap-classes';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+const FIRMWARE_TSCONFIG = path.join(REPO_ROOT, 'firmware/tsconfig.json');
+
+export interface BuildOptions {
+  /** Board name (boards/<name>.json). */
+  board: string;
+  /** Entry module under firmware/, without extension (default 'espruino/main'). */
+  entry?: string;
+  /** Where the bundle goes (default dist/firmware/<board>.js, or <board>-<entry base>.js for other entries). */
+  outFile?: string;
+  /** Where tsc writes its ES5 output (default dist/firmware-es5, as in firmware/tsconfig.json). */
+  es5Dir?: string;
+  /** Print progress lines (default true). */
+  log?: (line: string) => void;
+}
+
+export interface BuildResult {
+  board: BoardFile;
+  outFile: string;
+  bytes: number;
+  source: string;
+}
+
+export class BuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildError';
+  }
+}
+
+/** tsc with firmware/tsconfig.json (ES5); type errors fail the build. */
+export function compileFirmwareEs5(es5Dir?: string): string {
+  const host: ts.ParseConfigFileHost = {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new BuildError(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    },
+  };
+  const parsed = ts.getParsedCommandLineOfConfigFile(FIRMWARE_TSCONFIG, es5Dir ? { outDir: es5Dir } : {}, host);
+  if (!parsed) throw new BuildError(`cannot read ${FIRMWARE_TSCONFIG}`);
+  const outDir = parsed.options.outDir as string;
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, projectReferences: parsed.projectReferences });
+  const emit = program.emit();
+  const diags = ts.sortAndDeduplicateDiagnostics([...ts.getPreEmitDiagnostics(program), ...emit.diagnostics, ...parsed.errors]);
+  const errors = diags.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length > 0) {
+    const text = ts.formatDiagnostics(errors, {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => REPO_ROOT,
+      getNewLine: () => '\n',
+    });
+    throw new BuildError(`tsc -p firmware/tsconfig.json failed (ES5 target):\n${text}`);
+  }
+  return outDir;
+}
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version || '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Board config as the firmware sees it (firmware/espruino/board-config.ts BoardConfig). */
+function firmwareBoardConfig(b: BoardFile): object {
+  const c: Record<string, unknown> = { name: b.name, jsvars: b.jsvars, storageBytes: b.storageBytes, imageMode: b.imageMode, host: b.host, radio: b.radio };
+  if (b.tickMs !== undefined) c.tickMs = b.tickMs;
+  if (b.hub !== undefined) c.hub = b.hub;
+  return c;
+}
+
+export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const board = loadBoard(opts.board);
+  const entry = opts.entry ?? 'espruino/main';
+  const outFile = opts.outFile ?? path.join(REPO_ROOT, 'dist/firmware', entry === 'espruino/main' ? `${board.name}.js` : `${board.name}-${path.basename(entry)}.js`);
+
+  const es5Dir = compileFirmwareEs5(opts.es5Dir);
+  const entryJs = path.join(es5Dir, `${entry}.js`);
+  if (!fs.existsSync(entryJs)) throw new BuildError(`tsc did not produce ${entryJs} (is firmware/${entry}.ts in firmware/tsconfig.json "include"?)`);
+
+  let result: esbuild.BuildResult;
+  try {
+    result = await esbuild.build({
+      entryPoints: [entryJs],
+      bundle: true,
+      minify: false, // minified below, after unwrapClassIifes
+      target: 'es5',
+      format: 'iife',
+      platform: 'neutral',
+      charset: 'utf8',
+      legalComments: 'none',
+      write: false,
+      logLevel: 'silent',
+      define: {
+        __CHUB_BOARD__: JSON.stringify(firmwareBoardConfig(board)),
+        __CHUB_FW__: JSON.stringify(packageVersion()),
+      },
+    });
+  } catch (e) {
+    const f = e as esbuild.BuildFailure;
+    const msgs = f.errors ? f.errors.map((m) => `${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`).join('\n') : String(e);
+    throw new BuildError(`esbuild (bundle, --target=es5) failed:\n${msgs}`);
+  }
+  // Lift TypeScript's class IIFEs (one JsVar per method on Espruino), then minify.
+  const lifted = unwrapClassIifes(result.outputFiles![0].text);
+  let source: string;
+  try {
+    source = (await esbuild.transform(reserveEspruinoGlobals(lifted.code), { minify: true, target: 'es5', charset: 'utf8', legalComments: 'none', logLevel: 'silent' })).code;
+  } catch (e) {
+    throw new BuildError(`esbuild (minify, --target=es5) failed: ${(e as Error).message}`);
+  }
+  // Then run it at global scope rather than inside the IIFE (one JsVar per function on Espruino).
+  try {
+    source = unwrapBundleIife(source).code;
+  } catch (e) {
+    throw new BuildError(`cannot lift the bundle out of its IIFE: ${(e as Error).message}`);
+  }
+
+  const problems = checkEspruinoSource(source);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  if (problems.length > 0) {
+    const rejected = outFile.replace(/\.js$/, '') + '.rejected.js';
+    fs.writeFileSync(rejected, source);
+    if (fs.existsSync(outFile)) fs.unlinkSync(outFile); // never leave a stale bundle that looks good
+    const n = problems.length;
+    throw new BuildError(
+      `the bundle for ${board.name} would not run on Espruino 2v29 (${n} problem${n === 1 ? '' : 's'}; rejected bundle kept as ${path.relative(REPO_ROOT, rejected)}):\n` +
+        formatProblems(path.relative(REPO_ROOT, rejected), problems),
+    );
+  }
+  fs.writeFileSync(outFile, source);
+  const bytes = Buffer.byteLength(source);
+  log(`firmware: ${path.relative(process.cwd(), outFile) || outFile}: ${bytes} bytes (minified ES5, ${lifted.unwrapped} classes lifted; board ${board.name}: ${board.jsvars} JsVars, ${board.storageBytes} bytes Storage, ${board.imageMode} images)`);
+  return { board, outFile, bytes, source };
+}
+
+async function cli(argv: string[]): Promise<number> {
+  const name = argv[0];
+  if (!name || argv.length > 1 || name.startsWith('-')) {
+    console.error('usage: build-firmware.ts <board>   (a name from boards/, e.g. linux)');
+    return 2;
+  }
+  try {
+    await buildFirmware({ board: name });
+    return 0;
+  } catch (e) {
+    if (e instanceof BuildError || e instanceof BoardFileError) console.error(`firmware build failed: ${e.message}`);
+    else console.error('firmware build failed:', e);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  cli(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,200 @@
+// The firmware build and its Espruino gate: the linux bundle is minified ES5 with nothing Espruino 2v29
+// lacks, and the gate really catches what would break on the device.
+import * as acorn from 'acorn';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vm from 'vm';
+import { buildFirmware, BuildError } from '../../host-tools/build/build-firmware';
+import { checkEspruinoSource, regexProblems } from '../../host-tools/build/espruino-gate';
+import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from '../../host-tools/build/unwrap-classes';
+import { BoardFileError, loadBoard, validateBoard } from '../../host-tools/boards/board-file';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-gate-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('linux firmware bundle', () => {
+  let source = '';
+  let bytes = 0;
+  beforeAll(async () => {
+    const r = await buildFirmware({ board: 'linux', outFile: path.join(tmp, 'linux.js'), es5Dir: path.join(tmp, 'es5'), log: () => undefined });
+    source = fs.readFileSync(r.outFile, 'utf8');
+    bytes = r.bytes;
+  }, 60000);
+
+  it('is minified ES5 that acorn parses with ecmaVersion 5', () => {
+    expect(bytes).toBe(Buffer.byteLength(source));
+    expect(() => acorn.parse(source, { ecmaVersion: 5 })).not.toThrow();
+    expect(source.split('\n').length).toBeLessThan(5); // minified
+    console.log(`linux bundle: ${bytes} bytes`);
+  });
+
+  it('passes the Espruino gate', () => {
+    expect(checkEspruinoSource(source)).toEqual([]);
+  });
+
+  it('bakes the board config in and runs at global scope (no wrapper IIFE)', () => {
+    expect(source).toContain('"Serial1"');
+    expect(source).toContain('jsvars:2500');
+    expect(source.startsWith('(function')).toBe(false);
+    expect(source).not.toMatch(/\bD1;/); // the reserved-names block is dropped by the minifier
+  });
+});
+
+describe('Espruino gate', () => {
+  const problems = (src: string) => checkEspruinoSource(src).map((p) => p.message);
+
+  it.each([
+    ['var m = new Map();', /Map/],
+    ['var s = new Set([1]);', /Set/],
+    ['var a = Array.from(x);', /Array\.from/],
+    ['var n = Math.imul(a, b);', /Math\.imul/],
+    ['var n = Math.trunc(a);', /Math\.trunc/],
+    ['var ok = Number.isInteger(a);', /Number\.isInteger/],
+    ['Object.freeze(o);', /Object\.freeze/],
+    ['var s = Object.getOwnPropertySymbols(o);', /getOwnPropertySymbols/],
+    ['Promise.race([a, b]);', /Promise\.race/],
+    ['setImmediate(f);', /setImmediate/],
+    ['var e = new TextEncoder();', /TextEncoder/],
+    ['var x = a.at(-1);', /\.at\(\)/],
+    ['var x = a.flat();', /\.flat\(\)/],
+    ['p.finally(f);', /\.finally\(\)/],
+    ['var c = u8.buffer.slice(0, 4);', /ArrayBuffer\.prototype\.slice/],
+    ['for (var it = a.values(); ;) {}', /iterators/],
+    ['outer: for (;;) { break outer; }', /labelled/],
+    ['with (o) { x = 1; }', /with/],
+    ['var ok = /^[0-9A-F]{16}$/.test(s);', /\{16\} quantifier/],
+    ['var ok = /colou?r/.test(s);', /\? quantifier/],
+    ['var ok = /a+?/.test(s);', /lazy/],
+    ['var ok = /(?:ab)+/.test(s);', /\(\?: group/],
+    ['var ok = new RegExp("\\\\bword").test(s);', /word boundary/],
+  ])('refuses %s', (src, want) => {
+    const p = problems(src);
+    expect(p.length).toBeGreaterThan(0);
+    expect(p.join('\n')).toMatch(want);
+  });
+
+  it.each([
+    ['var f = (a) => a;', /not ES5/],
+    ['let x = 1;', /not ES5/],
+    ['class A {}', /not ES5/],
+    ['var s = `t`;', /not ES5/],
+    ['for (var x of a) {}', /not ES5/],
+    ['var {a} = o;', /not ES5/],
+    ['f(...a);', /not ES5/],
+    ['var y = a ?? b;', /not ES5/],
+    ['var z = 2 ** 3;', /not ES5/],
+  ])('refuses non-ES5 %s', (src, want) => {
+    const p = checkEspruinoSource(src);
+    expect(p).toHaveLength(1);
+    expect(p[0].message).toMatch(want);
+    expect(p[0].line).toBe(1);
+  });
+
+  it('gives positions', () => {
+    const p = checkEspruinoSource('var a = 1;\nvar m = new Map();');
+    expect(p).toEqual([expect.objectContaining({ line: 2, column: 12, pos: 23 })]);
+  });
+
+  it('accepts what Espruino has, and names that are only look-alikes', () => {
+    const ok = [
+      'var m = {}; m.at = 1; var t = m.at;', // a data property named like a missing method
+      'function f(Map) { return new Map(); }', // a parameter, not the global
+      'var o = { Set: 1, from: 2 }; o.Set = Array.isArray(o);',
+      'Object.keys(o); Object.entries(o); Object.assign(a, b); [1].includes(1); "a".padStart(2);',
+      'var u = new Uint8Array(4); u.subarray(1).set([1]); E.CRC32(u); E.toUint8Array("x");',
+      'var ok = /^[A-Za-z0-9._-]+$/.test(s) && /[:\\-\\s]/g.test(s) && /^a*b$/.test(s);',
+      'Promise.all([p]).then(f)["catch"](g);',
+    ];
+    for (const src of ok) expect([src, checkEspruinoSource(src)]).toEqual([src, []]);
+  });
+
+  it('finds regex features Espruino lacks, and no false alarms inside classes or escapes', () => {
+    expect(regexProblems('[?{}]\\?\\{2\\}')).toEqual([]);
+    expect(regexProblems('a{2,}')).toEqual(['{2,} quantifier']);
+    expect(regexProblems('(a)\\1')).toEqual(['\\1 (backreference)']);
+  });
+});
+
+describe('JsVar-saving rewrites keep the program meaning', () => {
+  // tsc's ES5 class output, bundled by esbuild (inner names may differ from the outer ones).
+  const src = [
+    '"use strict";',
+    '(function() {',
+    '  var Counter = (',
+    '    /** @class */',
+    '    (function() {',
+    '      function Counter2(start) { this.n = start; }',
+    '      Counter2.prototype.add = function(k) { this.n += k; return this; };',
+    '      Counter2.make = function() { return new Counter2(10); };',
+    '      return Counter2;',
+    '    })()',
+    '  );',
+    '  var Other = (function() { var hidden = 1; function Other() {} Other.prototype.h = function() { return hidden; }; return Other; })();',
+    '  out.push(Counter.make().add(5).n, new Other().h(), Counter.name);',
+    '})();',
+  ].join('\n');
+
+  it('lifts class IIFEs that only define a class, and leaves the others', () => {
+    const r = unwrapClassIifes(src);
+    expect(r.unwrapped).toBe(1);
+    expect(r.code).toContain('function Counter2(start)');
+    expect(r.code).toContain('var Counter = Counter2;');
+    expect(r.code).toContain('var hidden = 1'); // the IIFE with a local stays wrapped
+    const run = (code: string) => {
+      const ctx = { out: [] as unknown[] };
+      vm.runInNewContext(code, ctx);
+      return ctx.out;
+    };
+    expect(run(r.code)).toEqual(run(src));
+    const lifted = unwrapBundleIife(r.code);
+    expect(lifted.globals).toEqual(expect.arrayContaining(['Counter2', 'Counter', 'Other']));
+    expect(run(lifted.code)).toEqual(run(src));
+  });
+
+  it('refuses top-level names a board defines (pins, E, LED1, ...) and reserves them for the minifier', () => {
+    expect(() => unwrapBundleIife('(function(){ var D1 = 1; print(D1); })();')).toThrow(/D1/);
+    expect(reserveEspruinoGlobals('(function(){ var a = 1; })();')).toMatch(/if \(false\) \{ A0; .*D31;.*LED1;/);
+  });
+});
+
+describe('board files', () => {
+  const good = () => JSON.parse(fs.readFileSync(path.join(__dirname, '../../boards/linux.json'), 'utf8'));
+
+  it('loads boards/linux.json', () => {
+    const b = loadBoard('linux');
+    expect(b).toMatchObject({ name: 'linux', jsvars: 2500, storageBytes: 262144, imageMode: 'stored', host: { serial: 'Serial1', baud: 115200 }, radio: { serial: 'Serial2', baud: 115200 } });
+  });
+
+  it.each([
+    [(b: any) => delete b.jsvars, /"jsvars" must be an integer, not missing/],
+    [(b: any) => (b.jsvars = '2500'), /"jsvars" must be an integer/],
+    [(b: any) => (b.imageMode = 'flash'), /"imageMode" must be "stored" or "streamed"/],
+    [(b: any) => (b.host.serial = 'Serial9'), /"host\.serial" must name an Espruino UART/],
+    [(b: any) => (b.radio.baud = 12345), /"radio\.baud" must be a standard rate/],
+    [(b: any) => (b.radio.serial = 'Serial1'), /"radio\.serial" is Serial1, the same UART as host\.serial/],
+    [(b: any) => (b.host.rx = 'D8'), /"host\.tx" must be given together/],
+    [(b: any) => (b.jsvar = 1), /"jsvar" is not a board field/],
+    [(b: any) => (b.hub.maxChunk = 5000), /"hub\.maxChunk" must be between 16 and 1024/],
+    [(b: any) => (b.name = 'pico'), /"name" is "pico" but the file is named for "linux"/],
+  ])('a wrong field is an error naming the file and the field (%#)', (mutate, want) => {
+    const b = good();
+    mutate(b);
+    let err: unknown;
+    try {
+      validateBoard(b, '/x/boards/linux.json', 'linux');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BoardFileError);
+    expect((err as Error).message).toMatch(/^\/x\/boards\/linux\.json: /);
+    expect((err as Error).message).toMatch(want);
+  });
+
+  it('an unknown board is a clear build error', async () => {
+    await expect(buildFirmware({ board: 'nosuchboard', outFile: path.join(tmp, 'x.js'), es5Dir: path.join(tmp, 'es5x'), log: () => undefined })).rejects.toThrow(
+      /nosuchboard\.json: cannot be read .*known boards: .*linux/,
+    );
+    expect(BuildError).toBeDefined();
+  });
+});

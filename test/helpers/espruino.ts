@@ -1,0 +1,222 @@
+// The Linux Espruino interpreter (../shared/tools/espruino, or $ESPRUINO_DIR) for tests: find it, and
+// boot a bundle from Storage in a fresh directory the way a flashed board boots it.
+//
+// Storage lives in ./espruino.flash of the interpreter's working directory. Files are written with the
+// big `espruino` build (reading a large file on the 2500-JsVar build runs out of memory), then the board
+// is "powered on" with the chosen binary, which runs .bootcde from Storage (code stays in flash).
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+
+export interface EspruinoTools {
+  dir: string;
+  /** 64-bit build with a growing JsVar store (never runs out). */
+  big: string;
+  /** 32-bit build with a fixed 2500-JsVar store, 13-byte JsVars (about a Puck.js). */
+  small: string;
+}
+
+/** The interpreter directory, or null when it is not there. */
+export function findEspruino(): EspruinoTools | null {
+  const dir = process.env.ESPRUINO_DIR || path.resolve(REPO_ROOT, '../shared/tools/espruino');
+  const big = path.join(dir, 'espruino');
+  const small = path.join(dir, 'espruino-2500');
+  const ok = (f: string) => {
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return ok(big) && ok(small) ? { dir, big, small } : null;
+}
+
+export const MISSING_MESSAGE =
+  'Espruino interpreter not found: set ESPRUINO_DIR to a directory holding the `espruino` and `espruino-2500` ' +
+  'Linux builds (see ../shared/tools/espruino/README.md; build.sh there rebuilds them from an Espruino 2v29 checkout), ' +
+  'or put them at ../shared/tools/espruino beside the repository.';
+
+/**
+ * The interpreter for a suite that needs it. Missing: throws under CI (the suite must run there),
+ * otherwise warns loudly and returns null so the suite can skip itself.
+ */
+export function espruinoForSuite(suite: string): EspruinoTools | null {
+  const t = findEspruino();
+  if (t) return t;
+  if (process.env.CI) throw new Error(`${suite}: ${MISSING_MESSAGE}`);
+  console.warn(`\n*** SKIPPING ${suite}: ${MISSING_MESSAGE}\n`);
+  return null;
+}
+
+/** Whether socat is on the PATH (pty pairs). */
+export function haveSocat(): boolean {
+  return spawnSync('sh', ['-c', 'command -v socat'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Interpreter output made readable: no \r, no terminal escapes, no `>` prompts. */
+export function cleanOutput(raw: string): string {
+  return raw
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/\r\n?/g, '\n')
+    .replace(/^>+/gm, '');
+}
+
+/** What the interpreter prints when the program failed (uncaught error, out of memory, interpreter error). */
+export const FAILURE_PATTERN = /Uncaught|OUT OF MEMORY|New interpreter error:/;
+
+export type StorageFiles = { [name: string]: Uint8Array | string };
+
+/** A fresh "board": a temp directory whose espruino.flash holds `files`. Checked by CRC after writing. */
+export function makeBoardDir(tools: EspruinoTools, files: StorageFiles, prefix = 'chub-esp-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  writeStorage(tools, dir, files);
+  return dir;
+}
+
+/** Writes files into `dir`/espruino.flash with the big interpreter (file mode: .bootcde is not run). */
+export function writeStorage(tools: EspruinoTools, dir: string, files: StorageFiles): void {
+  const staging = fs.mkdtempSync(path.join(dir, 'staging-'));
+  const names = Object.keys(files);
+  const lines = ['var S = require("Storage"), fs = require("fs"), crc = {};'];
+  names.forEach((name, i) => {
+    if (name.length > 28) throw new Error(`Storage file name ${JSON.stringify(name)} is longer than 28 characters`);
+    const data = files[name];
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const f = path.join(staging, `f${i}`);
+    fs.writeFileSync(f, bytes);
+    lines.push(`S.write(${JSON.stringify(name)}, fs.readFileSync(${JSON.stringify(f)}));`);
+    lines.push(`crc[${JSON.stringify(name)}] = E.CRC32(S.read(${JSON.stringify(name)}));`);
+  });
+  lines.push('print("STORAGE_CRC " + JSON.stringify(crc));');
+  const script = path.join(staging, 'write.js');
+  fs.writeFileSync(script, lines.join('\n') + '\n');
+  const r = spawnSync(tools.big, [script], { cwd: dir, encoding: 'latin1', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+  fs.rmSync(staging, { recursive: true, force: true });
+  const out = cleanOutput((r.stdout || '') + (r.stderr || ''));
+  const m = /STORAGE_CRC (\{.*\})/.exec(out);
+  if (r.status !== 0 || !m || FAILURE_PATTERN.test(out)) throw new Error(`writing Storage in ${dir} failed (status ${r.status}):\n${out}`);
+  const got = JSON.parse(m[1]) as { [name: string]: number };
+  for (const name of names) {
+    const data = files[name];
+    const want = zlib.crc32(typeof data === 'string' ? Buffer.from(data, 'utf8') : data) >>> 0;
+    if (got[name] >>> 0 !== want) throw new Error(`Storage file ${name} was not stored byte-exact (CRC ${got[name]} != ${want})`);
+  }
+}
+
+export interface BootOptions {
+  /** Default 'small' (espruino-2500). */
+  binary?: 'small' | 'big';
+  /** Stop the interpreter (quit()) after this long even if the program keeps timers. */
+  quitAfterMs?: number;
+  /** Called with each complete output line as it arrives. */
+  onLine?: (line: string) => void;
+}
+
+export interface BootedBoard {
+  dir: string;
+  proc: ChildProcess;
+  /** Output so far, cleaned. */
+  output(): string;
+  /** Resolves with the first line matching `re` (now or later); rejects after `timeoutMs` or on exit. */
+  waitFor(re: RegExp, timeoutMs: number): Promise<string>;
+  /** Resolves when the interpreter exits. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after a second; resolves once it has exited. */
+  kill(): Promise<void>;
+}
+
+/** "Powers on" the board in `dir`: the interpreter runs .boot0-3 and .bootcde from Storage. */
+export function bootBoard(tools: EspruinoTools, dir: string, opts: BootOptions = {}): BootedBoard {
+  const bin = opts.binary === 'big' ? tools.big : tools.small;
+  const expr = opts.quitAfterMs !== undefined ? `setTimeout(quit, ${opts.quitAfterMs})` : '';
+  const proc = spawn(bin, ['-e', expr], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let raw = '';
+  let pendingLine = '';
+  const waiters: { re: RegExp; resolve(l: string): void }[] = [];
+  const lines: string[] = [];
+  const onData = (d: Buffer) => {
+    const text = d.toString('latin1');
+    raw += text;
+    pendingLine += cleanOutput(text);
+    const parts = pendingLine.split('\n');
+    pendingLine = parts.pop() as string;
+    for (const l of parts) {
+      lines.push(l);
+      opts.onLine?.(l);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i].re.test(l)) {
+          waiters[i].resolve(l);
+          waiters.splice(i, 1);
+        }
+      }
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const output = () => cleanOutput(raw);
+  return {
+    dir,
+    proc,
+    output,
+    exited,
+    waitFor(re: RegExp, timeoutMs: number): Promise<string> {
+      const seen = lines.find((l) => re.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const w = {
+          re,
+          resolve: (l: string) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${output().slice(-3000)}`));
+        }, timeoutMs);
+        waiters.push(w);
+        exited.then(() =>
+          setTimeout(() => {
+            const i = waiters.indexOf(w);
+            if (i < 0) return;
+            waiters.splice(i, 1);
+            clearTimeout(timer);
+            reject(new Error(`interpreter exited before printing a line matching ${re}; output:\n${output().slice(-3000)}`));
+          }, 50),
+        );
+      });
+    },
+    async kill(): Promise<void> {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 1000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Writes Storage, boots, waits for exit (the program must stop by itself or via quitAfterMs). */
+export async function runFromStorage(
+  tools: EspruinoTools,
+  files: StorageFiles,
+  opts: BootOptions & { timeoutMs?: number } = {},
+): Promise<{ output: string; code: number | null }> {
+  const dir = makeBoardDir(tools, files);
+  const board = bootBoard(tools, dir, opts);
+  const timer = setTimeout(() => void board.kill(), opts.timeoutMs ?? 20000);
+  try {
+    const r = await board.exited;
+    return { output: board.output(), code: r.code };
+  } finally {
+    clearTimeout(timer);
+    await board.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
