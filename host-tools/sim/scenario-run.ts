@@ -10,7 +10,7 @@ import { transferFloorMs } from './airtime-floor';
 import { formatDuration } from './durations';
 import { ClientEvent, ClientState, SimDeviceType } from './ota-client';
 import { HanCapture } from './pcap-writer';
-import { RadioStats } from './radio-model';
+import { AirFrame, RadioStats } from './radio-model';
 import { Fault, ImageSource, Scenario, ScenarioDevice, ScenarioError } from './scenario';
 import { Timeline, TimelineLane } from './timeline-svg';
 import { VirtualBench } from './virtual-bench';
@@ -109,7 +109,16 @@ function loadImage(src: ImageSource): { bytes: Uint8Array; manufacturerCode: num
   return { bytes, manufacturerCode: r.header.manufacturerCode, imageType: r.header.imageType };
 }
 
-export function runScenario(s: Scenario, opts: { seed?: number; capture?: boolean } = {}): RunOutput {
+export interface RunOptions {
+  /** Replaces the scenario's seed. */
+  seed?: number;
+  /** Make a pcap file of the run. */
+  capture?: boolean;
+  /** Sees every frame put on the air. */
+  observe?: (a: AirFrame) => void;
+}
+
+export function runScenario(s: Scenario, opts: RunOptions = {}): RunOutput {
   const wall0 = Date.now();
   const seed = opts.seed ?? s.seed;
   const image = loadImage(s.image);
@@ -118,6 +127,7 @@ export function runScenario(s: Scenario, opts: { seed?: number; capture?: boolea
   const bench = new VirtualBench({ devices, seed, link: s.link, hub: s.hub });
   const capture = opts.capture ? new HanCapture(bench.epochMs) : undefined;
   if (capture) bench.sim.radio.observe((a) => capture.add(a));
+  if (opts.observe) bench.sim.radio.observe(opts.observe);
 
   const traces = new Map<string, Trace>();
   for (const d of devices) traces.set(d.eui, { lane: { label: `${d.eui} ${d.type}`, size: image.bytes.length, points: [], marks: [] }, state: 'idle', retries: 0, waits: 0, reboots: 0, bytes: 0 });
@@ -132,7 +142,8 @@ export function runScenario(s: Scenario, opts: { seed?: number; capture?: boolea
 
   bench.upload(IMAGE_NAME, image.bytes);
   for (const d of devices) bench.request('dev.add', { eui: d.eui, type: d.type });
-  for (const f of s.faults) bench.clock.setTimer(f.atMs, () => strike(bench, f, traces, events));
+  // Fault times count from the jobs' start, like every time in the report.
+  for (const f of s.faults) bench.clock.setTimer(s.startMs + f.atMs, () => strike(bench, f, traces, events));
   bench.clock.setTimer(s.startMs, () => bench.request('job.start', { image: IMAGE_NAME, devices: devices.map((d) => d.eui) }));
   bench.run(s.durationMs, () => endings.size === devices.length);
 
@@ -160,8 +171,8 @@ export function runScenario(s: Scenario, opts: { seed?: number; capture?: boolea
   const report: RunReport = { ...partial, expectations, ok: expectations.every((e) => e.ok) };
   const wallMs = Date.now() - wall0;
   const timeline: Timeline = {
-    title: `${s.name} (seed ${seed}): jobs started at ${formatDuration(s.startMs)}, ${ok.length}/${devices.length} succeeded`,
-    from: 0,
+    title: `${s.name} (seed ${seed}): time from the jobs' start, ${ok.length}/${devices.length} succeeded`,
+    from: s.startMs,
     to: simulatedMs,
     lanes: devices.map((d) => endLane(traces.get(d.eui) as Trace, endings.get(d.eui), s.startMs)),
     events,
@@ -184,6 +195,7 @@ function record(tr: Trace, e: ClientEvent, t: number): void {
     if (e.state === 'downloading') tr.lane.points.push({ t, offset: 0 });
     if (e.state === 'rebooting' && tr.state === 'downloading') {
       tr.reboots++;
+      tr.lane.points.push({ t, offset: 0 });
       marks.push({ t, kind: 'reboot', note: 'rebooted mid-download' });
     }
     if (e.state === 'idle' && e.error !== undefined) marks.push({ t, kind: 'gave-up', note: e.error });

@@ -28,6 +28,7 @@ export interface ScenarioDevice extends SimDeviceConfig {
   expect: DeviceExpectation;
 }
 
+/** `atMs` counts from the jobs' start. */
 export type Fault =
   | { atMs: number; kind: 'reboot'; eui: string }
   | { atMs: number; kind: 'outage'; eui: string; forMs: number }

@@ -25,7 +25,7 @@ export interface TimelineLane {
 
 export interface Timeline {
   title: string;
-  /** Time span drawn, in ms; labels count from `from`. */
+  /** Time span drawn, in ms; labels count from `from` (earlier events sit at the left edge). */
   from: number;
   to: number;
   lanes: TimelineLane[];
@@ -146,7 +146,7 @@ function legend(y: number): string[] {
   const out: string[] = [];
   for (const [name, colour] of items) {
     out.push(`<rect x="${lx}" y="${y - 9}" width="10" height="10" fill="${colour}"/><text x="${lx + 14}" y="${y}">${esc(name)}</text>`);
-    lx += 20 + name.length * 6;
+    lx += 24 + name.length * 6.5;
   }
   return out;
 }
