@@ -28,6 +28,10 @@ test: install
 firmware: $(NPM_STAMP)
 	npx ts-node --transpile-only host-tools/build/build-firmware.ts $(BOARD)
 
+## make bench: simulator bench as JSON: hub efficiency (measured ÷ airtime floor) for 1 and 10 devices at 0% and 10% loss, simulator frames/s
+bench: $(NPM_STAMP)
+	@npx ts-node --transpile-only bench/sim-efficiency.ts
+
 typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p firmware/tsconfig.json --noEmit
