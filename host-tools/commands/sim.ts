@@ -8,7 +8,8 @@ import { hex, printJson } from '../format';
 import { UsageError } from '../link/port-option';
 import { DEFAULT_DEVICES } from '../sim/defaults';
 import { parseDeviceSpec, parseNumber } from '../sim/device-spec';
-import { startSimulator } from '../sim/han-simulator';
+import { SimDeviceConfig, startSimulator } from '../sim/han-simulator';
+import { LinkSpec } from '../sim/radio-model';
 import { SimDeviceState } from '../sim/ota-client';
 import { HanCapture } from '../sim/pcap-writer';
 import { formatReport } from '../sim/report-table';
@@ -94,27 +95,44 @@ export function register(program: Command): void {
     .option('--time-scale <x>', 'every simulated delay × x (0.05 runs 20 times faster)', '1')
     .option('--loss <rate>', 'chance that one radio transmission attempt is lost (MAC retries follow)', '0')
     .option('--seed <n>', 'random seed: the same seed replays the same losses and jitter', '1')
+    .option('--scenario <file>', "the devices, profiles, links and seed of a scenario file, in real time (its faults and expectations need `sim run`)")
     .option('--pcap <file>', 'capture every HAN frame to this pcap file (written when the simulator stops)')
     .option('--json', 'print {"radio": path} and then one JSON line per device state change')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ chub sim --json\n  $ chub sim --device PPMID:000D6F00000000A1:hw=3 --device HCALCS:000D6F00000000A2:version=0x10 --loss 0.05\n  $ chub sim --port /dev/ttyUSB1 --time-scale 1',
+      '\nExamples:\n  $ chub sim --json\n  $ chub sim --device PPMID:000D6F00000000A1:hw=3 --device HCALCS:000D6F00000000A2:version=0x10 --loss 0.05\n  $ chub sim --port /dev/ttyUSB1 --time-scale 1\n  $ chub sim --port /dev/ttyUSB1 --scenario host-tools/sim/scenarios/fifty-devices.yaml',
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const timeScale = Number(opts.timeScale);
       if (!(timeScale > 0)) throw new UsageError(`--time-scale: want a positive number, not "${opts.timeScale}"`);
+      const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       const lossRate = fraction('loss', opts.loss, 0, 1);
-      const seed = numberOption('seed', opts.seed, 0xffffffff) as number;
-      const defaults = { manufacturerCode: numberOption('manufacturer', opts.manufacturer, 0xffff), imageType: numberOption('image-type', opts.imageType, 0xffff) };
-      const args: string[] = opts.device ?? DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
-      let devices;
-      try {
-        devices = args.map((a, i) => parseDeviceSpec(a, i, defaults));
-      } catch (e) {
-        throw new UsageError(`--device: ${(e as Error).message}`);
+      let seed = numberOption('seed', opts.seed, 0xffffffff) as number;
+      let devices: SimDeviceConfig[];
+      let link: Partial<LinkSpec> | undefined;
+      if (opts.scenario) {
+        if (opts.device || opts.manufacturer || opts.imageType) throw new UsageError('--scenario names the devices: drop --device, --manufacturer and --image-type');
+        let s;
+        try {
+          s = loadScenario(opts.scenario);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        ({ devices, link } = s);
+        if (!given('seed')) seed = s.seed;
+        if (s.faults.length || Object.keys(s.expect).length) console.error(`chub sim: ${opts.scenario}: faults and expectations are for \`chub sim run\`; serving its devices only`);
+      } else {
+        const defaults = { manufacturerCode: numberOption('manufacturer', opts.manufacturer, 0xffff), imageType: numberOption('image-type', opts.imageType, 0xffff) };
+        const args: string[] = opts.device ?? DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
+        try {
+          devices = args.map((a, i) => parseDeviceSpec(a, i, defaults));
+        } catch (e) {
+          throw new UsageError(`--device: ${(e as Error).message}`);
+        }
       }
       const stop = interrupted();
-      const started = await startSimulator({ devices, timeScale, lossRate, seed, port: opts.port });
+      // With a scenario, its links carry the loss unless --loss says otherwise.
+      const started = await startSimulator({ devices, timeScale, lossRate: opts.scenario && !given('loss') ? undefined : lossRate, link, seed, port: opts.port });
       const capture = opts.pcap ? new HanCapture() : undefined; // the real scheduler's clock is already unix ms
       if (capture) started.sim.radio.observe((a) => capture.add(a));
       try {

@@ -269,4 +269,24 @@ describe('SimOtaClient', () => {
     h.sched.advance(2000);
     expect(h.sent(0x01)).toHaveLength(2);
   });
+
+  test('quirk minBlockPeriodMs: the client states it in its block requests and keeps that pause between blocks', () => {
+    const events: string[] = [];
+    const h = harness(otaFile(), {}, {}, { quirks: { minBlockPeriodMs: 250 }, onEvent: (e) => events.push(e.kind) });
+    h.client.hubReady();
+    h.sched.advance(60000);
+    const reqs = h.sent(0x03);
+    expect(reqs.every((r) => (r.c as { minimumBlockPeriod?: number }).minimumBlockPeriod === 250)).toBe(true);
+    for (let i = 1; i < reqs.length; i++) expect(reqs[i].at - reqs[i - 1].at).toBeGreaterThanOrEqual(250);
+    expect(events.filter((k) => k === 'block')).toHaveLength(reqs.length);
+  });
+
+  test('quirk rebootAtFraction: one reboot half way, then the download starts again from 0 and completes', () => {
+    const h = harness(otaFile(), {}, {}, { quirks: { rebootAtFraction: 0.5 } });
+    h.client.hubReady();
+    h.sched.advance(60000);
+    const offsets = h.sent(0x03).map((x) => (x.c as { fileOffset: number }).fileOffset);
+    expect(offsets.filter((o) => o === 0)).toHaveLength(2);
+    expect(h.client.status()).toMatchObject({ state: 'idle', fileVersion: NEW_VERSION });
+  });
 });
