@@ -82,112 +82,116 @@ function firstLine<T>(args: string[], pick: (v: Record<string, unknown>) => T | 
   });
 }
 
-async function stopChildren(): Promise<void> {
-  // Newest first: the hub before the simulator it talks to.
-  for (const p of [...children].reverse()) {
-    if (p.exitCode !== null || p.signalCode !== null) continue;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    const killer = setTimeout(() => p.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(killer);
-  }
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-demo-'));
+let stopping: Promise<void> | undefined;
+
+/** Stops every child and removes the temp dir, once, however many paths (end, failure, Ctrl-C) ask. */
+function shutdown(): Promise<void> {
+  stopping ??= (async () => {
+    // Newest first: the hub before the simulator it talks to.
+    for (const p of [...children].reverse()) {
+      if (p.exitCode !== null || p.signalCode !== null) continue;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      const killer = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  })();
+  return stopping;
 }
 
 async function demo(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-demo-'));
-  try {
-    const devices = new Map<string, SimDeviceState>();
-    const deviceWaiters: (() => void)[] = [];
-    const onDevice = (v: Record<string, unknown>) => {
-      const s = v.device as SimDeviceState | undefined;
-      if (!s) return;
-      devices.set(s.eui, s);
-      deviceWaiters.forEach((w) => w());
-    };
-    const deviceReaches = (eui: string, pred: (s: SimDeviceState) => boolean, what: string) =>
-      new Promise<SimDeviceState>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), REBOOT_TIMEOUT_MS);
-        const check = () => {
-          const s = devices.get(eui);
-          if (s && pred(s)) {
-            clearTimeout(timer);
-            deviceWaiters.splice(deviceWaiters.indexOf(check), 1);
-            resolve(s);
-          }
-        };
-        deviceWaiters.push(check);
-        check();
-      });
+  const devices = new Map<string, SimDeviceState>();
+  const deviceWaiters: (() => void)[] = [];
+  const onDevice = (v: Record<string, unknown>) => {
+    const s = v.device as SimDeviceState | undefined;
+    if (!s) return;
+    devices.set(s.eui, s);
+    deviceWaiters.forEach((w) => w());
+  };
+  const deviceReaches = (eui: string, pred: (s: SimDeviceState) => boolean, what: string) =>
+    new Promise<SimDeviceState>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), REBOOT_TIMEOUT_MS);
+      const check = () => {
+        const s = devices.get(eui);
+        if (s && pred(s)) {
+          clearTimeout(timer);
+          deviceWaiters.splice(deviceWaiters.indexOf(check), 1);
+          resolve(s);
+        }
+      };
+      deviceWaiters.push(check);
+      check();
+    });
 
-    heading('A simulated HAN: a Z-Stack ZNP co-processor with one PPMID and one HCALCS');
-    say(`Both run firmware 0x00000001 on hardware 0x0002. Radio and device delays run ${1 / Number(TIME_SCALE)}× faster than real time.`);
-    const simArgs = ['sim', '--json', '--time-scale', TIME_SCALE, '--device', `PPMID:${PPMID}`, '--device', `HCALCS:${HCALCS}`];
-    const radio = await firstLine(simArgs, (v) => v.radio as string | undefined, onDevice);
-    console.log(`radio UART of the simulated stick: ${radio}`);
+  heading('A simulated HAN: a Z-Stack ZNP co-processor with one PPMID and one HCALCS');
+  say(`Both run firmware 0x00000001 on hardware 0x0002. Radio and device delays run ${1 / Number(TIME_SCALE)}× faster than real time.`);
+  const simArgs = ['sim', '--json', '--time-scale', TIME_SCALE, '--device', `PPMID:${PPMID}`, '--device', `HCALCS:${HCALCS}`];
+  const radio = await firstLine(simArgs, (v) => v.radio as string | undefined, onDevice);
+  console.log(`radio UART of the simulated stick: ${radio}`);
 
-    heading('An emulated Comms Hub: the hub firmware core on Node, its radio UART on the simulator');
-    const port = await firstLine(['emulate', '--json', '--radio', radio], (v) => v.port as string | undefined);
-    console.log(`host link: ${port}`);
-    const env = { ...process.env, CHUB_PORT: port };
-    await chub(['status'], env);
+  heading('An emulated Comms Hub: the hub firmware core on Node, its radio UART on the simulator');
+  const port = await firstLine(['emulate', '--json', '--radio', radio], (v) => v.port as string | undefined);
+  console.log(`host link: ${port}`);
+  const env = { ...process.env, CHUB_PORT: port };
+  await chub(['status'], env);
 
-    heading('A ~200 KB OTA image, version 0x00000002, for hardware 0x0001-0x0010');
-    const image = path.join(dir, 'fw-v2.ota');
-    await chub(['image', 'make', '-o', image, '--version', NEW_VERSION, '--size', '200k'], env);
-    await chub(['image', 'inspect', image], env);
+  heading('A ~200 KB OTA image, version 0x00000002, for hardware 0x0001-0x0010');
+  const image = path.join(dir, 'fw-v2.ota');
+  await chub(['image', 'make', '-o', image, '--version', NEW_VERSION, '--size', '200k'], env);
+  await chub(['image', 'inspect', image], env);
 
-    heading('The device log: only whitelisted devices are given firmware');
-    await chub(['devices', 'add', PPMID, '--type', 'PPMID'], env);
-    await chub(['devices', 'add', HCALCS, '--type', 'HCALCS'], env);
-    await chub(['devices', 'list'], env);
+  heading('The device log: only whitelisted devices are given firmware');
+  await chub(['devices', 'add', PPMID, '--type', 'PPMID'], env);
+  await chub(['devices', 'add', HCALCS, '--type', 'HCALCS'], env);
+  await chub(['devices', 'list'], env);
 
-    heading('Upload the image to the hub (pipelined, CRC-checked, resumable)');
-    await chub(['upload', image, '--name', 'fw-v2'], env);
+  heading('Upload the image to the hub (pipelined, CRC-checked, resumable)');
+  await chub(['upload', image, '--name', 'fw-v2'], env);
 
-    heading('Distribute it over the HAN (ZigBee OTA cluster) to both devices');
-    await chub(['distribute', '--image', 'fw-v2', '--device', PPMID, '--device', HCALCS, '--wait'], env);
+  heading('Distribute it over the HAN (ZigBee OTA cluster) to both devices');
+  await chub(['distribute', '--image', 'fw-v2', '--device', PPMID, '--device', HCALCS, '--wait'], env);
 
-    heading('The GBCS alerts the hub raised: one 0x8F8A per device');
-    await chub(['alerts'], env);
+  heading('The GBCS alerts the hub raised: one 0x8F8A per device');
+  await chub(['alerts'], env);
 
-    heading('Read the firmware versions (CS08 → alert 0x8F8B)');
-    say('The PPMID activated the image as soon as it had it:');
-    await deviceReaches(PPMID, (s) => s.state === 'idle' && s.fileVersion === 2, 'the PPMID to reboot into 0x00000002');
-    await chub(['version', '--device', PPMID], env);
-    say('The HCALCS still runs the old version and holds the new one until it is told to activate:');
-    await chub(['version', '--device', HCALCS], env);
+  heading('Read the firmware versions (CS08 → alert 0x8F8B)');
+  say('The PPMID activated the image as soon as it had it:');
+  await deviceReaches(PPMID, (s) => s.state === 'idle' && s.fileVersion === 2, 'the PPMID to reboot into 0x00000002');
+  await chub(['version', '--device', PPMID], env);
+  say('The HCALCS still runs the old version and holds the new one until it is told to activate:');
+  await chub(['version', '--device', HCALCS], env);
 
-    heading('Activate the firmware on the HCALCS, then read its version again');
-    await chub(['activate', '--device', HCALCS], env);
-    await deviceReaches(HCALCS, (s) => s.state === 'idle' && s.fileVersion === 2, 'the HCALCS to reboot into 0x00000002');
-    await chub(['version', '--device', HCALCS], env);
+  heading('Activate the firmware on the HCALCS, then read its version again');
+  await chub(['activate', '--device', HCALCS], env);
+  await deviceReaches(HCALCS, (s) => s.state === 'idle' && s.fileVersion === 2, 'the HCALCS to reboot into 0x00000002');
+  await chub(['version', '--device', HCALCS], env);
 
-    heading('Acknowledge the alerts (the hub keeps them until then)');
-    await chub(['alerts', '--ack'], env);
-    await chub(['status'], env);
+  heading('Acknowledge the alerts (the hub keeps them until then)');
+  await chub(['alerts', '--ack'], env);
+  await chub(['status'], env);
 
-    heading(`Done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  } finally {
-    await stopChildren();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+heading(`Done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-let stopping = false;
+let interruptedBy: NodeJS.Signals | undefined;
 const interrupt = (sig: NodeJS.Signals) => {
-  if (stopping) return;
-  stopping = true;
+  if (interruptedBy) return;
+  interruptedBy = sig;
   console.error(`\n${sig}: stopping the demo's processes`);
-  stopChildren().then(() => process.exit(130));
+  shutdown().then(() => process.exit(130));
 };
 process.on('SIGINT', interrupt);
 process.on('SIGTERM', interrupt);
 
 demo().then(
-  () => process.exit(0),
+  () => shutdown().then(() => process.exit(0)),
   (e) => {
+    // A child that stopped because of Ctrl-C is not a failure to report.
+    if (interruptedBy) return;
     console.error(`\ndemo failed: ${(e as Error).message}`);
-    stopChildren().then(() => process.exit(1));
+    shutdown().then(() => process.exit(1));
   },
 );

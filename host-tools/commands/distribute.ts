@@ -24,6 +24,8 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const devices = (opts.device as string[]).map(euiArg);
       await withHub(opts, async (hub) => {
+        // Read first: after a Ctrl-C the hub may be gone too, and the final table still wants the types.
+        const known = (await hub.request('dev.list')).devices as unknown as Device[];
         const r = await hub.request('job.start', { image: opts.image, devices, force: !!opts.force });
         let jobs = r.jobs as unknown as Job[];
         if (opts.wait) {
@@ -34,7 +36,7 @@ export function register(program: Command): void {
           else if (jobs.some(transferring)) process.exitCode = 1; // interrupted before the end
         }
         if (opts.json) printJson(jobs);
-        else console.log(jobTable(jobs, (await hub.request('dev.list')).devices as unknown as Device[]));
+        else console.log(jobTable(jobs, known));
       });
     });
 }
