@@ -204,11 +204,13 @@ export class HubClient extends EventEmitter {
   }
 
   private dispatch(m: Message): void {
-    if (typeof m.ev === 'string') {
+    if (m.ev !== undefined) {
+      // job and alert events carry one object; log events are flat. Others (a newer hub's) are ignored,
+      // and an event named 'error' must never reach EventEmitter's throw-if-unhandled path.
       const { ev, ...rest } = m;
-      // job and alert events carry one object; log events are flat.
-      const payload = ev === 'job' ? rest.job : ev === 'alert' ? rest.alert : rest;
-      this.emit(ev, payload);
+      if (ev === 'job') this.emit('job', rest.job);
+      else if (ev === 'alert') this.emit('alert', rest.alert);
+      else if (ev === 'log') this.emit('log', rest);
       return;
     }
     const p = typeof m.i === 'number' ? this.pending.get(m.i) : undefined;
