@@ -4,19 +4,16 @@ import { Device } from '../../firmware/core/device-log';
 import { Job } from '../../firmware/core/transfer-jobs';
 import { jobTable, printJson } from '../format';
 import { interrupted } from '../interrupted';
+import { repeatable } from '../repeatable';
 import { withHub, withPort } from '../link/port-option';
 import { euiArg } from './devices';
 import { transferring, watchJobs } from './monitor';
-
-function collect(v: string, all: string[]): string[] {
-  return [...all, v];
-}
 
 export function register(program: Command): void {
   withPort(program.command('distribute'))
     .description('start transferring a stored image to devices (PPMID: runs it at once; HCALCS: holds it for chub activate)')
     .requiredOption('-i, --image <name>', 'image name on the hub (see chub status)')
-    .requiredOption('-d, --device <eui>', 'target device; repeat for more', collect, [])
+    .requiredOption('-d, --device <eui>', 'target device; repeat for more', repeatable, [])
     .option('--force', 'send even to a device that already runs this version')
     .option('--wait', 'show progress and end when every transfer has finished (exit 1 if any failed)')
     .option('--json', 'print the jobs as JSON (with --wait: their final state)')

@@ -4,15 +4,12 @@ import { Command } from 'commander';
 import { NodeHub } from '../../firmware/node/node-hub';
 import { interrupted } from '../interrupted';
 import { printJson } from '../format';
+import { repeatable } from '../repeatable';
 import { UsageError } from '../link/port-option';
 import { openPtyPair, PtyPair } from '../serial/pty-pair';
 import { DEFAULT_DEVICES } from '../sim/defaults';
 import { parseDeviceSpec } from '../sim/device-spec';
 import { startSimulator, StartedSimulator } from '../sim/han-simulator';
-
-function collect(v: string, all: string[]): string[] {
-  return [...all, v];
-}
 
 export function register(program: Command): void {
   program
@@ -20,7 +17,7 @@ export function register(program: Command): void {
     .description('run an emulated hub on a pseudo-terminal (with a simulated HAN unless --radio is given) until Ctrl-C')
     .option('-r, --radio <port>', "the hub's radio UART: a ZNP stick (/dev/ttyUSB0) or the pty of `chub sim` (default: built-in simulator)")
     .option('-s, --state <dir>', 'keep images and hub state here across runs (default: a temp dir, removed on exit)')
-    .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', collect, [])
+    .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', repeatable, [])
     .option('--time-scale <x>', 'simulated radio and device delays × x (0.05 runs 20 times faster)', '1')
     .option('--json', 'print {"port": host link, "radio": radio port} as one JSON line')
     .addHelpText('after', '\nExamples:\n  $ chub emulate --json\n  $ chub emulate --sim-device PPMID:000D6F00000000A1 --time-scale 0.1\n  $ chub emulate --radio /dev/ttyUSB0 --state ~/.chub-hub')
