@@ -138,8 +138,6 @@ export interface LinkStats {
 }
 
 export class RadioModel {
-  /** For jitter that is not tied to a link (kept for callers that want one stream). */
-  readonly random: () => number;
   readonly timeScale: number;
   private readonly seed: number;
   private readonly defaultLink: LinkSpec;
@@ -153,7 +151,6 @@ export class RadioModel {
 
   constructor(opts: RadioModelOptions = {}) {
     this.seed = opts.seed ?? 1;
-    this.random = mulberry32(this.seed);
     this.coordinatorRand = seededStream(this.seed, COORDINATOR);
     this.timeScale = opts.timeScale ?? 1;
     this.defaultLink = { ...CLEAN_LINK, ...opts.link };
@@ -163,10 +160,6 @@ export class RadioModel {
   /** Settings of the link to one device (its network address), over the defaults. */
   setLink(nwk: number, spec: Partial<LinkSpec>): void {
     this.state(nwk).spec = { ...this.defaultLink, ...spec };
-  }
-
-  linkSpec(nwk: number): LinkSpec {
-    return this.state(nwk).spec;
   }
 
   /** Nothing gets through on this link from `from` to `to` (scheduler ms). */
