@@ -2,6 +2,7 @@
 // stick and HAN, joined by UART lines that run at the stick's baud rate. The clock jumps from one event to
 // the next, so an hour of HAN traffic takes seconds. The host side talks to the hub through
 // Hub.onHostMessage with the same message objects the host link would carry.
+import { crc32 } from 'zlib';
 import { Message } from '../../firmware/core/host-link';
 import { DEFAULT_CONFIG, Hub, HubConfig } from '../../firmware/core/hub';
 import { ZnpDriver } from '../../firmware/radio/znp-driver';
@@ -11,7 +12,6 @@ import { ClientTiming } from './ota-client';
 import { LinkSpec } from './radio-model';
 import { ManualScheduler } from './scheduler';
 import { UartLine } from './uart-line';
-import { crc32 } from 'zlib';
 
 export interface VirtualBenchOptions {
   devices: SimDeviceConfig[];
