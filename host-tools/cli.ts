@@ -5,9 +5,11 @@ import { UsageError } from './link/port-option';
 import { HubError } from './link/hub-client';
 import * as activate from './commands/activate';
 import * as alerts from './commands/alerts';
+import * as campaign from './commands/campaign';
 import * as devices from './commands/devices';
 import * as distribute from './commands/distribute';
 import * as emulate from './commands/emulate';
+import * as fleet from './commands/fleet';
 import * as image from './commands/image';
 import * as monitor from './commands/monitor';
 import * as sim from './commands/sim';
@@ -23,7 +25,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     // Subcommands inherit this when created, so it must come before the modules register.
     .exitOverride();
-  for (const m of [image, emulate, sim, devices, upload, distribute, monitor, status, alerts, activate, version]) m.register(program);
+  for (const m of [image, emulate, sim, devices, upload, distribute, monitor, status, alerts, activate, version, fleet, campaign]) m.register(program);
   program.addHelpText(
     'after',
     '\nExample session:\n  $ chub emulate &            # prints the host link port\n  $ export CHUB_PORT=/tmp/chub-…/host-…\n  $ chub devices add 000D6F0000000001 --type PPMID\n  $ chub upload fw.ota && chub distribute --image fw.ota --device 000D6F0000000001 --wait',

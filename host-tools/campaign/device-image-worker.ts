@@ -1,0 +1,278 @@
+// One hub's part of a device-image campaign: put its targets in the device log, upload the image
+// (resumable), start one transfer job per target, then follow jobs and alerts until every target is final:
+// activate HCALCSs if the plan says so, and read versions until they are confirmed (0x8F8B).
+// Every step first looks at what the hub already has, so running it again after a crash repeats nothing:
+// jobs started before the crash are adopted, alerts already recorded are not counted again.
+import { Alert, ALERT_VERSION_READ } from '../../firmware/core/alert-queue';
+import { Device } from '../../firmware/core/device-log';
+import { Job } from '../../firmware/core/transfer-jobs';
+import { bytes } from '../format';
+import { HubClient, HubError } from '../link/hub-client';
+import { DeviceImageDeploy } from './campaign-plan';
+import { UnitRow } from './campaign-store';
+import { alertReport, isFinal, jobReport, STAGE_LABELS, unconfirmedReason } from './device-stage';
+import { HubWork, sleep, WorkEnd } from './hub-work';
+
+/** Jobs and alerts are re-read this often; events only make the runner notice sooner. */
+const POLL_MS = 1000;
+/** Failed polls in a row before the link is opened again. */
+const MAX_POLL_ERRORS = 5;
+const OPEN_ATTEMPTS = 3;
+const OPEN_RETRY_MS = 2000;
+/** job.start attempts when the reply is lost (the job may exist: the list is checked before asking again). */
+const START_ATTEMPTS = 3;
+
+export async function deployDeviceImage(w: HubWork, d: DeviceImageDeploy): Promise<WorkEnd> {
+  const worker = new DeviceImageWorker(w, d);
+  try {
+    return await worker.run();
+  } finally {
+    await worker.close();
+  }
+}
+
+class DeviceImageWorker {
+  private client?: HubClient;
+  /** When each activated target was last asked for its version (or became activated). */
+  private lastRead = new Map<string, number>();
+  private activationAsked = new Map<string, number>();
+  private wakeUp: (() => void) | null = null;
+
+  constructor(
+    private w: HubWork,
+    private d: DeviceImageDeploy,
+  ) {}
+
+  private get id(): string {
+    return this.w.hubId;
+  }
+
+  private units(): UnitRow[] {
+    return this.w.store.units(this.id);
+  }
+
+  async run(): Promise<WorkEnd> {
+    const deadline = Date.now() + this.w.plan.hubTimeoutS * 1000;
+    let c = await this.connect();
+    await this.ensureDeviceLog(c);
+    await this.upload(c);
+    await this.startJobs(c);
+    for (let errors = 0; ; ) {
+      if (this.w.stopping()) return 'stopped';
+      try {
+        await this.poll(c);
+        errors = 0;
+      } catch (e) {
+        if (!(e instanceof HubError)) throw e;
+        this.w.log(`${this.id}: ${e.message}`);
+        if (++errors >= MAX_POLL_ERRORS) {
+          c = await this.connect();
+          errors = 0;
+        }
+      }
+      if (this.units().every((u) => isFinal(u.stage, u.goal))) {
+        await this.poll(c).catch(() => undefined); // acknowledge alerts that arrived as events meanwhile
+        return 'finished';
+      }
+      if (Date.now() > deadline) {
+        this.timedOut();
+        return 'finished';
+      }
+      await this.nap(POLL_MS);
+    }
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    await c?.close();
+  }
+
+  private async connect(): Promise<HubClient> {
+    await this.close();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const c = await this.w.links.open(this.id);
+        c.on('job', (j) => this.onJob(j));
+        c.on('alert', (a) => {
+          this.record(a);
+          this.wake();
+        });
+        this.client = c;
+        this.w.store.hubReached(this.id, c.info.fw);
+        return c;
+      } catch (e) {
+        if (attempt >= OPEN_ATTEMPTS) throw new Error(`hub unreachable: ${(e as Error).message}`);
+        await sleep(OPEN_RETRY_MS);
+      }
+    }
+  }
+
+  private fail(eui: string, reason: string): void {
+    this.w.store.advance(this.id, eui, { stage: 'failed', reason }, Date.now());
+  }
+
+  /** The inventory's devices are the hub's HAN: any target missing from the device log is added. */
+  private async ensureDeviceLog(c: HubClient): Promise<void> {
+    const listed = new Set(((await c.request('dev.list')).devices as unknown as Device[]).map((d) => d.eui));
+    for (const u of this.units()) {
+      if (isFinal(u.stage, u.goal) || listed.has(u.eui)) continue;
+      try {
+        await c.request('dev.add', { eui: u.eui, type: u.type });
+      } catch (e) {
+        if (!(e instanceof HubError)) throw e;
+        this.fail(u.eui, `not in the hub's device log, and adding it was refused: ${e.message} [${e.code}]`);
+      }
+    }
+  }
+
+  private async upload(c: HubClient): Promise<void> {
+    const waiting = this.units().filter((u) => u.stage === 'requested');
+    if (waiting.length === 0) return;
+    const r = await c.upload(this.d.name, this.d.bytes);
+    const resumed = r.resumedFrom > 0 ? `resumed at ${bytes(r.resumedFrom)}, ` : '';
+    this.w.log(`${this.id}: ${this.d.name} is on the hub (${resumed}${bytes(r.sent)} sent in ${r.ms} ms)`);
+    const now = Date.now();
+    for (const u of waiting) this.w.store.advance(this.id, u.eui, { stage: 'on_hub' }, now);
+  }
+
+  private async jobList(c: HubClient): Promise<Job[]> {
+    return (await c.request('job.list')).jobs as unknown as Job[];
+  }
+
+  private adopt(eui: string, j: Job): void {
+    this.w.store.setJob(this.id, eui, j.id);
+    this.w.store.advance(this.id, eui, jobReport(j), Date.now());
+  }
+
+  /**
+   * One job per target. The hub's highest job id is recorded before the first job.start, so after a crash
+   * any later job for this image and device is known to be ours and is adopted instead of started again.
+   */
+  private async startJobs(c: HubClient): Promise<void> {
+    const todo = this.units().filter((u) => u.stage === 'on_hub' && u.jobId === null);
+    if (todo.length === 0) return;
+    let jobs = await this.jobList(c);
+    let watermark = this.w.store.hub(this.id).jobWatermark;
+    if (watermark === null) {
+      watermark = jobs.reduce((m, j) => Math.max(m, j.id), 0);
+      this.w.store.setJobWatermark(this.id, watermark);
+    }
+    for (const u of todo) {
+      for (let attempt = 1; ; attempt++) {
+        const ours = jobs.find((j) => j.id > watermark! && j.eui === u.eui && j.image === this.d.name);
+        if (ours) {
+          this.adopt(u.eui, ours);
+          break;
+        }
+        try {
+          const started = (await c.request('job.start', { image: this.d.name, devices: [u.eui] })).jobs as unknown as Job[];
+          this.adopt(u.eui, started[0]);
+          break;
+        } catch (e) {
+          if (!(e instanceof HubError)) throw e;
+          if (e.code === 'TIMEOUT' && attempt < START_ATTEMPTS) {
+            jobs = await this.jobList(c);
+            continue;
+          }
+          this.fail(u.eui, `job.start refused: ${e.message} [${e.code}]`);
+          break;
+        }
+      }
+    }
+  }
+
+  private onJob(j: Job): void {
+    const u = this.units().find((x) => x.jobId === j.id);
+    if (u) this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
+  }
+
+  /** Records an alert about a target (and what it says) before anything acknowledges it; false if not ours. */
+  private record(a: Alert): boolean {
+    const u = this.units().find((x) => x.eui === a.eui);
+    if (!u) return false;
+    const now = Date.now();
+    this.w.store.recordAlert(this.id, a, now, () => {
+      const current = this.w.store.unit(this.id, a.eui);
+      // A transfer alert counts only once this campaign has a job for the device.
+      if (current.jobId === null && a.code !== ALERT_VERSION_READ) return;
+      const r = alertReport(a, this.d.header.fileVersion, current.stage);
+      if (r) this.w.store.advance(this.id, a.eui, r, now);
+    });
+    return true;
+  }
+
+  private async poll(c: HubClient): Promise<void> {
+    const jobs = await this.jobList(c);
+    for (const u of this.units()) {
+      const j = u.jobId === null ? undefined : jobs.find((x) => x.id === u.jobId);
+      if (j) this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
+    }
+    const held = (await c.request('alert.list')).alerts as unknown as Alert[];
+    const ours = held.filter((a) => this.record(a)).map((a) => a.id);
+    if (ours.length) {
+      await c.request('alert.ack', { ids: ours });
+      this.w.store.alertsAcked(this.id, ours, Date.now());
+    }
+    for (const u of this.units()) {
+      if (u.stage === 'transferred' && u.type === 'HCALCS' && this.d.activate) await this.activate(c, u, jobs);
+      else if (u.stage === 'activated') await this.confirm(c, u);
+    }
+  }
+
+  private async activate(c: HubClient, u: UnitRow, jobs: Job[]): Promise<void> {
+    const j = jobs.find((x) => x.id === u.jobId);
+    const asked = this.activationAsked.get(u.eui);
+    if (!j || j.state !== 'transferred' || (asked !== undefined && Date.now() - asked < this.w.plan.confirm.intervalS * 1000)) return;
+    this.activationAsked.set(u.eui, Date.now());
+    try {
+      await c.request('activate', { eui: u.eui });
+      this.w.store.advance(this.id, u.eui, { stage: 'activated' }, Date.now());
+    } catch (e) {
+      if (!(e instanceof HubError)) throw e;
+      this.w.log(`${this.id}: activating ${u.eui}: ${e.message} [${e.code}]; will ask again`);
+    }
+  }
+
+  /**
+   * Reads the version until the device reports the image's. The first read waits one interval, for the
+   * device to reboot into the image; an HCALCS's hub reads it by itself after activation, often first.
+   */
+  private async confirm(c: HubClient, u: UnitRow): Promise<void> {
+    const now = Date.now();
+    const last = this.lastRead.get(u.eui);
+    if (last === undefined) return void this.lastRead.set(u.eui, now);
+    if (now - last < this.w.plan.confirm.intervalS * 1000) return;
+    const tries = this.w.plan.confirm.tries;
+    if (u.reads >= tries) return this.fail(u.eui, unconfirmedReason(this.w.store.lastAlert(this.id, u.eui, ALERT_VERSION_READ), this.d.header.fileVersion, tries));
+    this.w.store.countRead(this.id, u.eui);
+    this.lastRead.set(u.eui, now);
+    try {
+      await c.request('version.read', { eui: u.eui });
+    } catch (e) {
+      if (!(e instanceof HubError)) throw e;
+      this.w.log(`${this.id}: version read of ${u.eui}: ${e.message} [${e.code}]`);
+    }
+  }
+
+  private timedOut(): void {
+    for (const u of this.units()) {
+      if (!isFinal(u.stage, u.goal)) this.fail(u.eui, `timed out after ${this.w.plan.hubTimeoutS} s in stage ${STAGE_LABELS[u.stage]}`);
+    }
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}

@@ -1,0 +1,168 @@
+// `chub campaign`: staged roll-outs over a fleet (validate → pilot → mass, gated), with their state in an
+// SQLite file next to the plan, so a run can be stopped and resumed. docs/campaigns.md has the details.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from 'commander';
+import { loadPlan } from '../campaign/campaign-plan';
+import { reportFromStore } from '../campaign/campaign-report';
+import { runCampaign, RunOutcome } from '../campaign/campaign-runner';
+import { readStatus } from '../campaign/campaign-status';
+import { CampaignStore } from '../campaign/campaign-store';
+import { FleetLinks } from '../campaign/fleet-links';
+import { statusText } from '../campaign/status-text';
+import { printJson } from '../format';
+import { interrupted } from '../interrupted';
+import { UsageError } from '../link/port-option';
+
+interface DbOptions {
+  db?: string;
+}
+
+/** The campaign database: --db, else the plan's path with .campaign.db for its extension. */
+export function dbPath(plan: string | undefined, opts: DbOptions): string {
+  if (opts.db) return path.resolve(opts.db);
+  if (!plan) throw new UsageError('name the plan file (or the campaign database with --db)');
+  const p = path.resolve(plan);
+  return path.join(path.dirname(p), `${path.basename(p, path.extname(p))}.campaign.db`);
+}
+
+/** Opens an existing campaign's database, or says how to start one. */
+function openExisting(plan: string | undefined, opts: DbOptions, readonly: boolean): CampaignStore {
+  const file = dbPath(plan, opts);
+  if (!fs.existsSync(file)) throw new UsageError(`no campaign state at ${file}: start the campaign with chub campaign run ${plan ?? '<plan.yaml>'}`);
+  return CampaignStore.open(file, { readonly });
+}
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+/** Runs (or resumes) the campaign of `planFile`; sets the exit code from the outcome. */
+async function runFromPlan(planFile: string, opts: DbOptions & { fleet?: string; json?: boolean }, before?: (store: CampaignStore) => void): Promise<void> {
+  const { plan, fleet } = loadPlan(planFile, opts.fleet);
+  const file = dbPath(planFile, opts);
+  const store = CampaignStore.open(file);
+  // Progress goes to stderr under --json, so stdout holds only the JSON.
+  const log = (m: string) => (opts.json ? console.error : console.log)(`${clock()} ${m}`);
+  const links = new FleetLinks(fleet, `${file}.hubs`, log);
+  let outcome: RunOutcome;
+  try {
+    before?.(store);
+    outcome = await runCampaign({ plan, fleet, store, links, log, interrupt: interrupted() });
+    if (opts.json) printJson({ outcome, status: readStatus(store) });
+    else console.log(`\n${statusText(readStatus(store))}\n\n${outcome.message}`);
+  } finally {
+    await links.closeAll();
+    store.close();
+  }
+  if (outcome.result !== 'done') {
+    if (opts.json) console.error(`chub: ${outcome.message}`);
+    process.exitCode = 1;
+  }
+}
+
+export function register(program: Command): void {
+  const campaign = program
+    .command('campaign')
+    .description('staged firmware roll-outs over a fleet: validate, pilot, mass, with gates, tracked in SQLite')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ chub campaign run plan.yaml          # or again, after Ctrl-C or a crash: it resumes\n  $ chub campaign status plan.yaml --json\n  $ chub campaign report plan.yaml -o report.html',
+    );
+
+  const dbOption = ['--db <file>', 'campaign database (default: the plan path with .campaign.db)'] as const;
+
+  campaign
+    .command('run <plan.yaml>')
+    .description('run the campaign, or resume it where it stopped (exit 1 if a gate fails, it pauses or is aborted)')
+    .option(...dbOption)
+    .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet)")
+    .option('--json', 'print the outcome and final status as JSON (progress goes to stderr)')
+    .addHelpText('after', '\nExamples:\n  $ chub campaign run plan.yaml\n  $ chub campaign run plan.yaml --db /var/lib/chub/ppmid-v2.db --json')
+    .action((planFile: string, opts) => runFromPlan(planFile, opts));
+
+  campaign
+    .command('status [plan.yaml]')
+    .description('counts per tracking stage, campaign stage, variant and region, and every failure with its reason')
+    .option(...dbOption)
+    .option('--json', 'print the status as JSON')
+    .addHelpText('after', '\nExamples:\n  $ chub campaign status plan.yaml\n  $ chub campaign status --db ppmid-v2.campaign.db --json')
+    .action((planFile: string | undefined, opts) => {
+      const store = openExisting(planFile, opts, true);
+      try {
+        const st = readStatus(store);
+        if (opts.json) printJson(st);
+        else console.log(statusText(st));
+      } finally {
+        store.close();
+      }
+    });
+
+  campaign
+    .command('report [plan.yaml]')
+    .description('write a self-contained HTML page with the status tables and a progress chart')
+    .option(...dbOption)
+    .option('-o, --output <file.html>', 'where to write it (default: the database path with .html)')
+    .addHelpText('after', '\nExample:\n  $ chub campaign report plan.yaml -o ppmid-v2.html')
+    .action((planFile: string | undefined, opts) => {
+      const store = openExisting(planFile, opts, true);
+      const out = path.resolve(opts.output ?? dbPath(planFile, opts).replace(/\.db$/, '') + '.html');
+      try {
+        fs.writeFileSync(out, reportFromStore(store));
+      } finally {
+        store.close();
+      }
+      console.log(`wrote ${out}`);
+    });
+
+  campaign
+    .command('pause [plan.yaml]')
+    .description('stop starting hubs; hubs in progress finish, then the runner exits (chub campaign resume goes on)')
+    .option(...dbOption)
+    .addHelpText('after', '\nExample:\n  $ chub campaign pause plan.yaml')
+    .action((planFile: string | undefined, opts) => {
+      const store = openExisting(planFile, opts, false);
+      try {
+        const { state } = store.state();
+        if (state !== 'running') throw new UsageError(`campaign ${store.meta('name')} is ${state}, not running`);
+        store.setState('paused', 'paused by hand');
+        console.log(`campaign ${store.meta('name')} paused`);
+      } finally {
+        store.close();
+      }
+    });
+
+  campaign
+    .command('resume <plan.yaml>')
+    .description('take a paused campaign back to running and run it')
+    .option(...dbOption)
+    .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet)")
+    .option('--json', 'print the outcome and final status as JSON (progress goes to stderr)')
+    .addHelpText('after', '\nExample:\n  $ chub campaign resume plan.yaml')
+    .action((planFile: string, opts) => {
+      if (!fs.existsSync(dbPath(planFile, opts))) throw new UsageError(`no campaign state at ${dbPath(planFile, opts)}: nothing to resume`);
+      return runFromPlan(planFile, opts, (store) => {
+        const { state, reason } = store.state();
+        if (state === 'paused') store.setState('running');
+        else if (state !== 'running') throw new UsageError(`campaign ${store.meta('name')} is ${state}${reason ? ` (${reason})` : ''}: only a paused campaign can be resumed`);
+      });
+    });
+
+  campaign
+    .command('abort [plan.yaml]')
+    .description('end the campaign for good: a running runner stops at once, and it cannot be run again')
+    .option(...dbOption)
+    .option('--reason <text>', 'why, for the status and the report')
+    .addHelpText('after', '\nExample:\n  $ chub campaign abort plan.yaml --reason "PPMID v2 bricks older displays"')
+    .action((planFile: string | undefined, opts) => {
+      const store = openExisting(planFile, opts, false);
+      try {
+        const { state } = store.state();
+        if (state === 'done' || state === 'aborted') throw new UsageError(`campaign ${store.meta('name')} is already ${state}`);
+        store.setState('aborted', opts.reason ?? 'aborted by hand');
+        console.log(`campaign ${store.meta('name')} aborted`);
+      } finally {
+        store.close();
+      }
+    });
+}
