@@ -14,6 +14,10 @@ export interface PtyPair {
 
 let counter = 0;
 
+// socat has no "exit with my parent" option; this wrapper ends it once the Node process is gone, even
+// after a SIGKILL that gave Node no chance to clean up. $1/$2 are the two addresses, $3 the parent pid.
+const WATCHDOG = 'socat "$1" "$2" & s=$!; while kill -0 "$3" 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 1; done; kill $s 2>/dev/null; wait $s';
+
 /** Creates a linked pty pair under `dir` (default: a fresh temp dir). Needs `socat` on the PATH. */
 export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> {
   const ownDir = dir === undefined;
@@ -23,7 +27,11 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
   const b = path.join(base, `${name}-${n}-b`);
   let proc: ChildProcess;
   try {
-    proc = spawn('socat', [`PTY,rawer,link=${a}`, `PTY,rawer,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group, so close() ends the wrapper and socat together.
+    proc = spawn('sh', ['-c', WATCHDOG, 'sh', `PTY,rawer,link=${a}`, `PTY,rawer,link=${b}`, String(process.pid)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
   } catch (e) {
     throw new Error(`cannot start socat (install it: apt-get install socat): ${(e as Error).message}`);
   }
@@ -33,7 +41,9 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
     proc.once('error', (e) => reject(new Error(`cannot start socat (install it: apt-get install socat): ${e.message}`))),
   );
   const exited = new Promise<never>((_, reject) =>
-    proc.once('exit', (code) => reject(new Error(`socat exited (${code}) before creating ptys: ${stderr.trim()}`))),
+    proc.once('exit', (code) =>
+      reject(new Error(code === 127 ? 'socat is not installed (apt-get install socat)' : `socat exited (${code}) before creating ptys: ${stderr.trim()}`)),
+    ),
   );
   const ready = (async () => {
     for (let i = 0; i < 200; i++) {
@@ -45,7 +55,7 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
   try {
     await Promise.race([ready, spawnError, exited]);
   } catch (e) {
-    proc.kill();
+    killGroup(proc);
     if (ownDir) fs.rmSync(base, { recursive: true, force: true });
     throw e;
   }
@@ -55,9 +65,18 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
     a,
     b,
     close() {
-      if (proc.exitCode === null) proc.kill();
+      killGroup(proc);
       // socat removes its links when it exits; the directory is ours to remove.
       if (ownDir) fs.rmSync(base, { recursive: true, force: true });
     },
   };
+}
+
+function killGroup(proc: ChildProcess): void {
+  if (proc.exitCode !== null || proc.pid === undefined) return;
+  try {
+    process.kill(-proc.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
 }
