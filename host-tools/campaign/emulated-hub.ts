@@ -1,8 +1,8 @@
 // A fleet hub with `port: emulated`: the hub core run by Node (NodeHub) with the HAN simulator as its
 // radio, both on fresh pseudo-terminals, its devices simulated as the inventory describes them.
 // Its state directory outlives it, so a restarted runner (or a "flash") finds the hub's images, jobs and
-// alerts as a board would find them in flash. The simulated devices live in memory: they start again
-// from the inventory's versions whenever the hub is started.
+// alerts as a board would find them in flash, and each simulated device runs the firmware version it last
+// ran (a real device keeps its firmware too). Other device state (an image held, a download) is not kept.
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_CONFIG } from '../../firmware/core/hub';
@@ -14,6 +14,8 @@ import { FleetHub } from './fleet-inventory';
 
 /** Where an emulated hub keeps the firmware version it was last "flashed" with. */
 const FIRMWARE_FILE = 'firmware.json';
+/** The version each simulated device runs: {eui: fileVersion}. */
+const DEVICES_FILE = 'sim-devices.json';
 
 export interface EmulatedHubOptions {
   stateDir: string;
@@ -32,10 +34,12 @@ export class EmulatedHub {
 
   static async start(hub: FleetHub, opts: EmulatedHubOptions): Promise<EmulatedHub> {
     fs.mkdirSync(opts.stateDir, { recursive: true });
-    const fw = readFlashed(opts.stateDir) ?? hub.fw ?? DEFAULT_CONFIG.fw;
+    const fw = readJson<{ fw?: string }>(opts.stateDir, FIRMWARE_FILE)?.fw ?? hub.fw ?? DEFAULT_CONFIG.fw;
+    const running = readJson<Record<string, number>>(opts.stateDir, DEVICES_FILE) ?? {};
     const specs = hub.devices.map((d, i) => {
-      const sim = d.sim ?? {};
-      const opt = [sim.hw !== undefined ? `:hw=${sim.hw}` : '', sim.version !== undefined ? `:version=${sim.version}` : ''].join('');
+      const hw = d.sim?.hw;
+      const version = running[d.eui] ?? d.sim?.version;
+      const opt = [hw !== undefined ? `:hw=${hw}` : '', version !== undefined ? `:version=${version}` : ''].join('');
       return parseDeviceSpec(`${d.type}:${d.eui}${opt}`, i);
     });
     let host: PtyPair | undefined;
@@ -43,6 +47,11 @@ export class EmulatedHub {
     try {
       host = await openPtyPair('host');
       sim = await startSimulator({ devices: specs, timeScale: opts.timeScale });
+      sim.sim.on('device', (d) => {
+        if (running[d.eui] === d.fileVersion) return;
+        running[d.eui] = d.fileVersion;
+        fs.writeFileSync(path.join(opts.stateDir, DEVICES_FILE), JSON.stringify(running));
+      });
       const node = await NodeHub.open({ hostPort: host.a, radioPort: sim.radioPath, stateDir: opts.stateDir, config: { fw }, onError: opts.onError });
       return new EmulatedHub(hub, host.b, fw, { host, sim, node });
     } catch (e) {
@@ -66,10 +75,10 @@ export class EmulatedHub {
   }
 }
 
-function readFlashed(stateDir: string): string | undefined {
+function readJson<T>(dir: string, file: string): T | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(stateDir, FIRMWARE_FILE), 'utf8')).fw;
+    return JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as T;
   } catch {
-    return undefined;
+    return undefined; // not written yet
   }
 }
