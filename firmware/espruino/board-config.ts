@@ -1,5 +1,6 @@
 // The board description the build bakes into the bundle (boards/<name>.json, checked on the host by
 // host-tools/boards/board-file.ts), and its run-time override from the Storage file `chub.json`.
+import { HubConfig } from '../core/hub';
 
 export interface SerialConfig {
   /** Name of the UART object: Serial1, Serial2, ... */
@@ -21,12 +22,14 @@ export interface BoardConfig {
   radio: SerialConfig;
   /** Period of the hub's timer, ms. */
   tickMs?: number;
-  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number };
+  /** The hub core's whole config: DEFAULT_CONFIG with the board's values, filled in at build time
+   *  (so the defaults table itself is not in the bundle). */
+  hubConfig: HubConfig;
   /** Prints memory use on the console (set in chub.json for memory measurements). */
   debug?: boolean;
 }
 
-/** `over` on top of `base`, one level deep for the nested objects (host, radio, hub). */
+/** `over` on top of `base`, one level deep for the nested objects (host, radio, hubConfig). */
 export function overlayConfig(base: BoardConfig, over: unknown): BoardConfig {
   const out = copy(base) as unknown as BoardConfig;
   if (over === null || typeof over !== 'object') return out;

@@ -3,14 +3,16 @@
 // Storage file `chub.json`, e.g. {"host": {"path": "/tmp/a"}, "radio": {"path": "/tmp/b"}, "debug": true}.
 import { cborDecode, cborEncode } from '../core/cbor';
 import { HostLink, Message } from '../core/host-link';
-import { DEFAULT_CONFIG, Hub, HubConfig } from '../core/hub';
+import { Hub, HubConfig } from '../core/hub';
 import { ZnpDriver } from '../radio/znp-driver';
 import { BoardConfig, overlayConfig, SerialConfig } from './board-config';
 import { StorageImageStore } from './storage-image-store';
 import { StorageKvStore } from './storage-kv-store';
 import { storage } from './modules';
 
-declare const __CHUB_BOARD__: BoardConfig;
+/** boards/<name>.json as a JSON string: a string literal stays in flash with the code, and the object
+ *  parsed from it is dropped once the ports are set up (an object literal would hold ~30 JsVars for good). */
+declare const __CHUB_BOARD__: string;
 declare const __CHUB_FW__: string;
 
 function now(): number {
@@ -28,23 +30,8 @@ function openSerial(what: string, c: SerialConfig): EspruinoSerial {
   return port;
 }
 
-function hubConfig(board: BoardConfig): HubConfig {
-  const cfg = {} as HubConfig;
-  const keys = Object.keys(DEFAULT_CONFIG);
-  const src = DEFAULT_CONFIG as unknown as { [k: string]: unknown };
-  const dst = cfg as unknown as { [k: string]: unknown };
-  for (let i = 0; i < keys.length; i++) dst[keys[i]] = src[keys[i]];
-  cfg.fw = __CHUB_FW__;
-  cfg.board = board.name;
-  cfg.mode = board.imageMode;
-  const h = board.hub;
-  if (h) {
-    if (h.maxChunk) cfg.maxChunk = h.maxChunk;
-    if (h.maxDevices) cfg.maxDevices = h.maxDevices;
-    if (h.maxBlock) cfg.maxBlock = h.maxBlock;
-  }
-  return cfg;
-}
+/** Bytes of host-link input handled at a time. */
+const HOST_SLICE = 96;
 
 /** Memory high-water mark in JsVars, sampled after each piece of work when `debug` is set. */
 let peak = 0;
@@ -61,12 +48,20 @@ function report(e: unknown, where: string): void {
   console.log('chub: error in ' + where + ': ' + (err && err.message ? err.message : String(e)));
 }
 
-function main(): void {
-  const board = overlayConfig(__CHUB_BOARD__, storage().readJSON('chub.json', true));
-  debug = board.debug === true;
-  const hostPort = openSerial('host link', board.host);
-  const radioPort = openSerial('radio', board.radio);
+/** Board config: the one baked in, overlaid with the Storage file chub.json. */
+function loadConfig(): BoardConfig {
+  return overlayConfig(JSON.parse(__CHUB_BOARD__) as BoardConfig, storage().readJSON('chub.json', true));
+}
 
+function main(): void {
+  // The config is only needed here: nothing created below keeps it (JsVars are scarce on small boards).
+  const board = loadConfig();
+  debug = board.debug === true;
+  run(openSerial('host link', board.host), openSerial('radio', board.radio), board.hubConfig, board.tickMs || 100);
+  console.log('chub ' + __CHUB_FW__ + ' on ' + board.name + ' started');
+}
+
+function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig, tickMs: number): void {
   const link = new HostLink(
     function (b: Uint8Array) {
       hostPort.write(b); // one whole frame per write
@@ -79,26 +74,48 @@ function main(): void {
   const radio = new ZnpDriver(function (b: Uint8Array) {
     radioPort.write(b);
   });
+  // Messages for the host wait until the work in hand is finished (flush), so the CBOR encoding of,
+  // say, a progress event is not stacked on top of the radio frame that caused it: on a small board the
+  // peak of JsVars in use is what decides whether the hub runs at all. A job event therefore shows the
+  // job as it is at the end of the handler that changed it.
+  const outbox: Message[] = [];
+  const flush = function () {
+    while (outbox.length > 0) {
+      try {
+        link.send(outbox.shift() as Message);
+      } catch (e) {
+        report(e, 'host link send');
+      }
+    }
+  };
   const hub = new Hub(
     {
       images: new StorageImageStore(),
       kv: new StorageKvStore(),
       radio: radio,
       sendHost: function (m: Message) {
-        link.send(m);
+        outbox.push(m);
       },
     },
-    hubConfig(board),
+    cfg,
   );
 
   hostPort.on('data', function (d: string) {
-    try {
-      const msgs = link.onBytes(E.toUint8Array(d));
-      for (let i = 0; i < msgs.length; i++) hub.onHostMessage(msgs[i], now());
-    } catch (e) {
-      report(e, 'host link');
+    // A burst of pipelined requests arrives as one long string: take it a slice at a time, so only a
+    // slice's bytes and one or two decoded requests are in RAM at once, not the whole burst.
+    for (let off = 0; off < d.length; off += HOST_SLICE) {
+      try {
+        const msgs = link.onBytes(E.toUint8Array(off === 0 && d.length <= HOST_SLICE ? d : d.substr(off, HOST_SLICE)));
+        for (let i = 0; i < msgs.length; i++) {
+          hub.onHostMessage(msgs[i], now());
+          flush();
+        }
+        schedule();
+      } catch (e) {
+        report(e, 'host link');
+      }
+      sample();
     }
-    sample();
   });
   radioPort.on('data', function (d: string) {
     try {
@@ -106,16 +123,33 @@ function main(): void {
     } catch (e) {
       report(e, 'radio');
     }
+    flush();
+    schedule();
     sample();
   });
-  setInterval(function () {
+  // The hub ticks every tickMs, and sooner when it asks to (page blocks due before the next tick).
+  let wake = 0;
+  const tick = function () {
     try {
       hub.tick(now());
     } catch (e) {
       report(e, 'tick');
     }
+    flush();
     sample();
-  }, board.tickMs || 100);
+  };
+  const schedule = function () {
+    const at = hub.nextWake();
+    if (at < 0 || wake) return;
+    const ms = at - now();
+    if (ms < tickMs)
+      wake = setTimeout(function () {
+        wake = 0;
+        tick();
+        schedule();
+      }, ms > 0 ? ms : 0);
+  };
+  setInterval(tick, tickMs);
   if (debug) {
     setInterval(function () {
       const m = process.memory(false);
@@ -123,8 +157,8 @@ function main(): void {
     }, 500);
   }
   hub.start(now());
+  flush();
   sample();
-  console.log('chub ' + __CHUB_FW__ + ' on ' + board.name + ' started');
 }
 
 main();

@@ -8,6 +8,7 @@ import * as esbuild from 'esbuild';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
 import { checkEspruinoSource, formatProblems } from './espruino-gate';
 import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from './unwrap-classes';
@@ -76,11 +77,20 @@ function packageVersion(): string {
   }
 }
 
+/** The hub core's config for a board: DEFAULT_CONFIG with the board's name, image mode and limits. */
+export function hubConfigFor(b: BoardFile, fw: string): HubConfig {
+  const cfg: HubConfig = { ...DEFAULT_CONFIG, fw, board: b.name, mode: b.imageMode };
+  if (b.hub?.maxChunk !== undefined) cfg.maxChunk = b.hub.maxChunk;
+  if (b.hub?.maxDevices !== undefined) cfg.maxDevices = b.hub.maxDevices;
+  if (b.hub?.maxBlock !== undefined) cfg.maxBlock = b.hub.maxBlock;
+  return cfg;
+}
+
 /** Board config as the firmware sees it (firmware/espruino/board-config.ts BoardConfig). */
-function firmwareBoardConfig(b: BoardFile): object {
+function firmwareBoardConfig(b: BoardFile, fw: string): object {
   const c: Record<string, unknown> = { name: b.name, jsvars: b.jsvars, storageBytes: b.storageBytes, imageMode: b.imageMode, host: b.host, radio: b.radio };
   if (b.tickMs !== undefined) c.tickMs = b.tickMs;
-  if (b.hub !== undefined) c.hub = b.hub;
+  c.hubConfig = hubConfigFor(b, fw);
   return c;
 }
 
@@ -90,6 +100,7 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
   const entry = opts.entry ?? 'espruino/main';
   const outFile = opts.outFile ?? path.join(REPO_ROOT, 'dist/firmware', entry === 'espruino/main' ? `${board.name}.js` : `${board.name}-${path.basename(entry)}.js`);
 
+  const fw = packageVersion();
   const es5Dir = compileFirmwareEs5(opts.es5Dir);
   const entryJs = path.join(es5Dir, `${entry}.js`);
   if (!fs.existsSync(entryJs)) throw new BuildError(`tsc did not produce ${entryJs} (is firmware/${entry}.ts in firmware/tsconfig.json "include"?)`);
@@ -108,8 +119,8 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
       write: false,
       logLevel: 'silent',
       define: {
-        __CHUB_BOARD__: JSON.stringify(firmwareBoardConfig(board)),
-        __CHUB_FW__: JSON.stringify(packageVersion()),
+        __CHUB_BOARD__: JSON.stringify(JSON.stringify(firmwareBoardConfig(board, fw))),
+        __CHUB_FW__: JSON.stringify(fw),
       },
     });
   } catch (e) {

@@ -70,6 +70,40 @@ function walkOwnScope(node: AnyNode, visit: (n: AnyNode) => void): void {
   }
 }
 
+/**
+ * Offsets of the references to the constructor `inner` inside a class IIFE, when they can all be
+ * renamed to `outer`: `outer` is not used inside, and `inner` is declared nowhere inside but as the
+ * constructor. Otherwise null.
+ */
+function innerRenames(fn: AnyNode, inner: string, outer: string): number[] | null {
+  const at: number[] = [];
+  let ok = true;
+  let ctorDecls = 0;
+  const visit = (n: AnyNode, parent: AnyNode | null, key: string) => {
+    if (n.type === 'Identifier') {
+      if (n.name === outer) ok = false;
+      if (n.name !== inner) return;
+      if (parent && parent.type === 'MemberExpression' && key === 'property' && !parent.computed) return;
+      if (parent && parent.type === 'Property' && key === 'key' && !parent.computed) return;
+      if (parent && parent.type === 'FunctionDeclaration' && key === 'id') ctorDecls++;
+      else if (parent && ((parent.type === 'VariableDeclarator' && key === 'id') || (parent.type === 'FunctionExpression' && key === 'id') || key === 'params' || (parent.type === 'CatchClause' && key === 'param')))
+        ok = false;
+      at.push(n.start);
+    }
+  };
+  (function w(n: AnyNode, parent: AnyNode | null, key: string) {
+    visit(n, parent, key);
+    for (const k of Object.keys(n)) {
+      if (k === 'type' || k === 'start' || k === 'end' || k === 'loc') continue;
+      const v = n[k];
+      if (Array.isArray(v)) {
+        for (const c of v) if (c && typeof c.type === 'string') w(c, n, k);
+      } else if (v && typeof v === 'object' && typeof v.type === 'string') w(v, n, k);
+    }
+  })(fn, null, '');
+  return ok && ctorDecls === 1 ? at : null;
+}
+
 /** Lifts class IIFEs found directly in the bundle's top-level function (esbuild's iife wrapper) or at top level. */
 export function unwrapClassIifes(src: string): { code: string; unwrapped: number } {
   const ast = acorn.parse(src, { ecmaVersion: 5 }) as AnyNode;
@@ -90,8 +124,13 @@ export function unwrapClassIifes(src: string): { code: string; unwrapped: number
       const outside = namesOutside(ids, c.fn.start, c.fn.end);
       if (c.inner !== c.outer && outside.has(c.inner)) continue; // lifting would collide with another name
       const first = c.body[0];
-      const lifted = src.slice(first.start, c.ret.start).trimEnd();
-      edits.push({ start: st.start, end: st.end, text: c.inner === c.outer ? lifted : `${lifted}\nvar ${c.outer} = ${c.inner};` });
+      const renames = c.inner === c.outer ? [] : innerRenames(c.fn, c.inner, c.outer);
+      let lifted = src.slice(first.start, c.ret.start).trimEnd();
+      if (renames) {
+        // esbuild named the constructor apart (Hub2 for Hub): use the outer name, saving an alias JsVar.
+        for (const r of renames.sort((a, b) => b - a)) lifted = lifted.slice(0, r - first.start) + c.outer + lifted.slice(r - first.start + c.inner.length);
+      } else lifted = `${lifted}\nvar ${c.outer} = ${c.inner};`;
+      edits.push({ start: st.start, end: st.end, text: lifted });
     }
   }
   edits.sort((a, b) => b.start - a.start);
@@ -104,7 +143,7 @@ export function unwrapClassIifes(src: string): { code: string; unwrapped: number
 const ESPRUINO_GLOBAL = /^([A-H][0-9]{1,2}|E|g|LED[0-9]?|BTN[0-9]?|NRF|Puck|Pixl|Bangle|Badge|Serial[0-9]|USB|Bluetooth|Telnet|Loopback[AB]|SPI[0-9]?|I2C[0-9]?|Pin|Terminal|Graphics|Modules|global|require|print|trace|load|save|reset|dump|edit|peek8|peek16|peek32|poke8|poke16|poke32|getTime|setTime|setWatch|clearWatch|setInterval|setTimeout|clearInterval|clearTimeout|changeInterval|console|process|atob|btoa|arguments|eval|quit)$/;
 
 /** Concrete names matching ESPRUINO_GLOBAL, for reserveEspruinoGlobals. */
-function espruinoGlobalNames(): string[] {
+export function espruinoGlobalNames(): string[] {
   const out: string[] = [];
   for (const port of 'ABCDEFGH') for (let i = 0; i < 48; i++) out.push(port + i);
   for (let i = 0; i < 10; i++) out.push('LED' + i, 'BTN' + i, 'Serial' + i, 'SPI' + i, 'I2C' + i);
@@ -135,9 +174,11 @@ export function unwrapBundleIife(src: string): { code: string; globals: string[]
   const ast = acorn.parse(src, { ecmaVersion: 5 }) as AnyNode;
   const stmts = ast.body.filter((s: AnyNode) => !(s.type === 'ExpressionStatement' && s.directive));
   const only = stmts.length === 1 ? stmts[0] : null;
-  if (!only || only.type !== 'ExpressionStatement' || only.expression.type !== 'CallExpression' || only.expression.arguments.length !== 0)
-    throw new Error('bundle is not a single IIFE');
-  const fn = only.expression.callee;
+  // (function(){...})() from esbuild, !function(){...}() from other minifiers
+  let call = only && only.type === 'ExpressionStatement' ? only.expression : null;
+  if (call && call.type === 'UnaryExpression' && call.operator === '!') call = call.argument;
+  if (!call || call.type !== 'CallExpression' || call.arguments.length !== 0) throw new Error('bundle is not a single IIFE');
+  const fn = call.callee;
   if (fn.type !== 'FunctionExpression' || fn.params.length !== 0 || fn.id) throw new Error('bundle is not a single IIFE');
   const body: AnyNode[] = fn.body.body;
   const globals: string[] = [];

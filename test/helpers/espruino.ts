@@ -71,6 +71,16 @@ export const FAILURE_PATTERN = /Uncaught|OUT OF MEMORY|New interpreter error:/;
 
 export type StorageFiles = { [name: string]: Uint8Array | string };
 
+/**
+ * A `.boot0` that holds about `vars` JsVars for good before the application boots (Storage runs .boot0
+ * first), so a build with more JsVars can stand in for a smaller board, or headroom can be measured:
+ * the largest ballast an application survives is its free memory at its peak.
+ */
+export function ballastBoot0(vars: number): string {
+  // One flat string: 13 bytes per JsVar on the 32-bit builds (27 on the 64-bit one), plus its header.
+  return `global.__ballast = new Uint8Array(Math.max(0, ${vars} - 2) * process.memory().blocksize);`;
+}
+
 /** A fresh "board": a temp directory whose espruino.flash holds `files`. Checked by CRC after writing. */
 export function makeBoardDir(tools: EspruinoTools, files: StorageFiles, prefix = 'chub-esp-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -109,8 +119,8 @@ export function writeStorage(tools: EspruinoTools, dir: string, files: StorageFi
 }
 
 export interface BootOptions {
-  /** Default 'small' (espruino-2500). */
-  binary?: 'small' | 'big';
+  /** Default 'small' (espruino-2500); or a path to another build (e.g. one with more JsVars). */
+  binary?: 'small' | 'big' | string;
   /** Stop the interpreter (quit()) after this long even if the program keeps timers. */
   quitAfterMs?: number;
   /** Called with each complete output line as it arrives. */
@@ -132,7 +142,7 @@ export interface BootedBoard {
 
 /** "Powers on" the board in `dir`: the interpreter runs .boot0-3 and .bootcde from Storage. */
 export function bootBoard(tools: EspruinoTools, dir: string, opts: BootOptions = {}): BootedBoard {
-  const bin = opts.binary === 'big' ? tools.big : tools.small;
+  const bin = opts.binary === 'big' ? tools.big : opts.binary === 'small' || opts.binary === undefined ? tools.small : opts.binary;
   const expr = opts.quitAfterMs !== undefined ? `setTimeout(quit, ${opts.quitAfterMs})` : '';
   const proc = spawn(bin, ['-e', expr], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let raw = '';
