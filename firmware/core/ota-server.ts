@@ -27,6 +27,9 @@ const ATTR_CURRENT_FILE_VERSION = 0x0002;
 const VERSION_READ_TRIES = 3;
 /** After an activation, a device still on its old version is read again this many times (it may be slow to reboot). */
 const ACTIVATION_CHECKS = 3;
+/** A paced client whose next request comes this many times our block period (ms) later read it as seconds:
+ *  half of the ×1000 it would be, so the sign shows before the silence timeout for periods up to ~1 s. */
+const SECONDS_MISREAD = 500;
 
 export interface OtaServerConfig {
   /** Largest block the hub sends whatever the client asks (the APS payload limit with security, FACTS §3). */
@@ -256,12 +259,13 @@ export class OtaServer {
   /** Whether a block/page request can be served now; answers ABORT, NO_IMAGE_AVAILABLE or WAIT_FOR_DATA when not. */
   private mayServe(dev: Device, job: Job | undefined, s: OtaSession, id: ImageId, off: number, f: ZclFrame, now: number): boolean {
     const seq = f.header.seq;
-    if (!job || job.state === 'transferred' || job.state === 'activating') {
-      // The hub holds nothing for this device: NO_IMAGE_AVAILABLE tells the client to stop asking.
+    if (!job || job.state === 'transferred' || job.state === 'activating' || !sameImage(job, id)) {
+      // The hub holds nothing, or not that image, for this device: NO_IMAGE_AVAILABLE tells the client to stop
+      // asking (in a Default Response, as the Silicon Labs reference server answers a block it cannot read).
       this.defaultResponse(dev, f, STATUS.NO_IMAGE_AVAILABLE);
       return false;
     }
-    if (!sameImage(job, id) || off >= job.size) {
+    if (off >= job.size) {
       this.sendOta(dev, { cmd: 0x05, status: STATUS.ABORT }, seq);
       return false;
     }
@@ -271,10 +275,21 @@ export class OtaServer {
       return false;
     }
     s.admitted = true;
-    if (this.cfg.minBlockPeriodMs > 0 && s.lastBlockAt >= 0 && now - s.lastBlockAt < this.cfg.minBlockPeriodMs && s.clientMinPeriodMs < this.cfg.minBlockPeriodMs) {
-      // Too fast for the hub: ask for a longer block period, which the client adopts (FACTS §2).
-      this.wait(dev, s, 0, seq, now);
-      return false;
+    if (this.cfg.minBlockPeriodMs > 0 && s.lastBlockAt >= 0) {
+      const gap = now - s.lastBlockAt;
+      if (!s.periodInSeconds && s.periodAskedMs > 0 && gap >= s.periodAskedMs * SECONDS_MISREAD) {
+        // It paused about our period read as seconds (FACTS §2: some clients do): say the period again in seconds.
+        s.periodInSeconds = true;
+        this.wait(dev, s, 0, seq, now);
+        return false;
+      }
+      if (gap < this.cfg.minBlockPeriodMs && s.clientMinPeriodMs < this.cfg.minBlockPeriodMs) {
+        // Too fast for the hub: ask for a longer block period, which the client adopts (FACTS §2) — in ms,
+        // as a client this fast evidently counts that way.
+        s.periodInSeconds = false;
+        this.wait(dev, s, 0, seq, now);
+        return false;
+      }
     }
     return true;
   }
@@ -282,7 +297,9 @@ export class OtaServer {
   private wait(dev: Device, s: OtaSession, seconds: number, seq: number, now: number): void {
     const current = zigbeeTime(this.ctx.wall(now));
     const period = Math.max(this.cfg.minBlockPeriodMs, s.clientMinPeriodMs);
-    this.sendOta(dev, { cmd: 0x05, status: STATUS.WAIT_FOR_DATA, wait: { currentTime: current, requestTime: current + seconds, minimumBlockPeriod: period } }, seq);
+    s.periodAskedMs = period;
+    const stated = s.periodInSeconds ? Math.ceil(period / 1000) : period;
+    this.sendOta(dev, { cmd: 0x05, status: STATUS.WAIT_FOR_DATA, wait: { currentTime: current, requestTime: current + seconds, minimumBlockPeriod: stated } }, seq);
   }
 
   /** Slots held by sessions that asked recently; a client quiet for busyWaitS × 2 gives its slot up until it asks again. */

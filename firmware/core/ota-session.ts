@@ -19,6 +19,10 @@ export class OtaSession {
   /** When the hub last served this client a block, and when the client last asked for anything. */
   lastBlockAt = -1;
   lastSeen = 0;
+  /** The block period (ms) the hub last asked this client for, and whether it now says it in seconds, as the
+   *  client evidently reads it (FACTS §2). */
+  periodAskedMs = 0;
+  periodInSeconds = false;
   /** Whether the session holds one of the hub's concurrent transfer slots. */
   admitted = false;
   page: PageRun | null = null;

@@ -7,7 +7,9 @@ import {
   CMD_DEFAULT_RESPONSE,
   CMD_READ_ATTRIBUTES,
   CMD_READ_ATTRIBUTES_RESPONSE,
+  decodeDefaultResponse,
   decodeReadAttributes,
+  DefaultResponse,
   DIR_CLIENT_TO_SERVER,
   DIR_SERVER_TO_CLIENT,
   encodeDefaultResponse,
@@ -93,6 +95,15 @@ export interface ClientLink {
   announce(): void;
 }
 
+/** Something that happens to a client once, when a download passes a fraction of the image. */
+export type Midway =
+  /** Power cut: the download is lost; the device boots and starts again. */
+  | { atFraction: number; kind: 'reboot' }
+  /** The stack hangs: not another frame, answered or not, ever. */
+  | { atFraction: number; kind: 'silent' }
+  /** The device gets busy and asks for nothing for a while, then carries on where it was. */
+  | { atFraction: number; kind: 'pause'; ms: number };
+
 /**
  * Ways a client may differ from the textbook one (FACTS §2 lists those seen in the field). Scenario
  * profiles (profiles.ts) name sets of these; a new quirk is a field here and the few lines that act on it.
@@ -100,8 +111,25 @@ export interface ClientLink {
 export interface ClientQuirks {
   /** The client's own pause between blocks (ms), stated in its Image Block Requests as minimumBlockPeriod. */
   minBlockPeriodMs: number;
-  /** Reboot once when a download passes this fraction of the image, as after a power cut mid-transfer. */
-  rebootAtFraction?: number;
+  midway?: Midway;
+  /** Sends every Image Block Request twice. */
+  repeatRequests?: boolean;
+  /** Every n-th block, first asks for the block after the one it needs, then for that one: requests out of order. */
+  outOfOrderEvery?: number;
+  /** The maxDataSize of successive Image Block Requests, in turn, instead of the device's maxDataSize. */
+  maxDataSizes?: number[];
+  /** Every n-th request never leaves the client (its own stack drops it); it times out and asks again. */
+  dropEvery?: number;
+  /** Its image check always fails: it answers a finished download with Upgrade End INVALID_IMAGE. */
+  rejectImage?: boolean;
+  /** On its first boot it resumes, without a query, a download the hub does not hold (kept from elsewhere). */
+  staleDownload?: { fileVersion: number; offset: number; size: number };
+  /** Pulls with Image Page Requests (OTA spec §6.10.7) instead of Image Block Requests. */
+  pageRequests?: { pageSize: number; responseSpacingMs: number };
+  /** Reads minimumBlockPeriod as seconds, not ms: the server's in WAIT_FOR_DATA, and its own when stating it. */
+  periodInSeconds?: boolean;
+  /** Answers every server command with a ZCL Default Response, even when the server disabled them. */
+  alwaysDefaultResponse?: boolean;
 }
 
 export const TEXTBOOK_CLIENT: ClientQuirks = { minBlockPeriodMs: 0 };
@@ -156,8 +184,20 @@ export class SimOtaClient {
   private queryTimer: TimerHandle | null = null;
   private readonly timing: ClientTiming;
   private readonly quirks: ClientQuirks;
-  /** rebootAtFraction fires once per client. */
-  private rebootedMidway = false;
+  /** The midway quirk and the stale download happen once per client. */
+  private midwayDone = false;
+  private staleDone = false;
+  /** A hung stack (midway 'silent'): deaf and mute from then on. */
+  private hung = false;
+  /** Image Block Requests and OTA requests sent so far (maxDataSizes, dropEvery). */
+  private blockRequests = 0;
+  private requests = 0;
+  /** Data bytes of the last block received (outOfOrderEvery asks that far ahead). */
+  private lastBlockBytes = 0;
+  /** End (exclusive) of the page a page-request client is being sent. */
+  private pageEnd = 0;
+  /** A pause (midway 'pause') to take before the next request, ms. */
+  private pauseMs = 0;
   private readonly timeScale: number;
   private readonly random: () => number;
 
@@ -201,13 +241,15 @@ export class SimOtaClient {
 
   /** The hub registered its endpoint: say we are here and look for an image. */
   hubReady(): void {
+    if (this.hung) return;
     this.link.announce();
     if (this.queryTimer === null) this.schedulePeriodicQuery();
-    if (this.state === 'idle') this.query();
+    if (this.state === 'idle') this.startUp();
   }
 
   /** Power cycle: a download in progress is lost; a held image survives (it is in flash). */
   reboot(): void {
+    this.hung = false;
     this.download = null;
     this.enter('rebooting');
     this.after(this.timing.rebootMs, () => this.boot());
@@ -222,7 +264,7 @@ export class SimOtaClient {
 
   /** An APS frame from the hub on one of our clusters. */
   receive(clusterId: number, data: Uint8Array): void {
-    if (clusterId !== OTA_CLUSTER) return;
+    if (clusterId !== OTA_CLUSTER || this.hung) return;
     let f: ZclFrame;
     try {
       f = parseZclFrame(data);
@@ -237,6 +279,7 @@ export class SimOtaClient {
     } catch (e) {
       return this.defaultResponse(f, (e as { code?: string }).code === 'TRUNCATED' ? STATUS.MALFORMED_COMMAND : STATUS.UNSUP_COMMAND);
     }
+    if (this.quirks.alwaysDefaultResponse) this.sendDefaultResponse(f, STATUS.SUCCESS);
     if (c.cmd === 0x00) this.onImageNotify(c);
     else if (c.cmd === 0x02) this.onQueryResponse(c);
     else if (c.cmd === 0x05) this.onBlockResponse(c);
@@ -246,8 +289,9 @@ export class SimOtaClient {
   // --- general commands ---
 
   private onGeneral(f: ZclFrame): void {
+    if (f.header.commandId === CMD_DEFAULT_RESPONSE) return this.onDefaultResponse(f);
     // Read Attributes of our (client-side) attributes comes from the server side: direction server→client.
-    if (f.header.commandId !== CMD_READ_ATTRIBUTES || f.header.direction !== DIR_SERVER_TO_CLIENT) return; // Default Responses etc.
+    if (f.header.commandId !== CMD_READ_ATTRIBUTES || f.header.direction !== DIR_SERVER_TO_CLIENT) return;
     let ids: number[];
     try {
       ids = decodeReadAttributes(f.payload);
@@ -261,8 +305,23 @@ export class SimOtaClient {
     this.link.send(buildZclFrame(h, encodeReadAttributesResponse(records)));
   }
 
+  /** A server that will not give a download (NO_IMAGE_AVAILABLE, NOT_AUTHORIZED…) says so in a Default Response. */
+  private onDefaultResponse(f: ZclFrame): void {
+    let r: DefaultResponse;
+    try {
+      r = decodeDefaultResponse(f.payload);
+    } catch {
+      return;
+    }
+    const refused = r.commandId === 0x03 || r.commandId === 0x04;
+    if (this.state === 'downloading' && refused && r.status !== STATUS.SUCCESS) this.toIdle('download refused: status 0x' + r.status.toString(16));
+  }
+
   private defaultResponse(f: ZclFrame, status: number): void {
-    if (f.header.disableDefaultResponse) return;
+    if (!f.header.disableDefaultResponse) this.sendDefaultResponse(f, status);
+  }
+
+  private sendDefaultResponse(f: ZclFrame, status: number): void {
     const h = { frameType: FRAME_TYPE_GLOBAL, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: true, seq: f.header.seq, commandId: CMD_DEFAULT_RESPONSE };
     this.link.send(buildZclFrame(h, encodeDefaultResponse({ commandId: f.header.commandId, status })));
   }
@@ -312,11 +371,47 @@ export class SimOtaClient {
     else this.requestBlock();
   }
 
+  /** First thing after power-up: resume a stale download (quirk) or look for an image. */
+  private startUp(): void {
+    const stale = this.quirks.staleDownload;
+    if (!stale || this.staleDone) return this.query();
+    this.staleDone = true;
+    const id = { manufacturerCode: this.spec.manufacturerCode, imageType: this.spec.imageType, fileVersion: stale.fileVersion };
+    this.download = { id, image: new Uint8Array(stale.size), offset: stale.offset };
+    this.enter('downloading');
+    this.requestBlock();
+  }
+
+  /** Asks for the next block (or page), with the repeats and jumps ahead its quirks add. */
   private requestBlock(): void {
     const d = this.download as Download;
-    const period = this.quirks.minBlockPeriodMs;
-    this.sendOta({ cmd: 0x03, ...d.id, fileOffset: d.offset, maxDataSize: this.spec.maxDataSize, minimumBlockPeriod: period > 0 ? period : undefined });
-    this.after(this.timing.responseTimeoutMs, () => this.retry('Image Block Request', () => this.requestBlock()));
+    const q = this.quirks;
+    const what = q.pageRequests ? 'Image Page Request' : 'Image Block Request';
+    const ahead = d.offset + this.lastBlockBytes;
+    if (q.outOfOrderEvery && this.lastBlockBytes > 0 && this.counters.blocks % q.outOfOrderEvery === 0 && ahead < d.image.length) this.sendRequest(ahead);
+    this.sendRequest(d.offset);
+    if (q.repeatRequests) this.sendRequest(d.offset);
+    this.after(this.timing.responseTimeoutMs, () => this.retry(what, () => this.requestBlock()));
+  }
+
+  private sendRequest(fileOffset: number): void {
+    const d = this.download as Download;
+    const q = this.quirks;
+    const sizes = q.maxDataSizes;
+    const maxDataSize = sizes && sizes.length ? sizes[this.blockRequests++ % sizes.length] : this.spec.maxDataSize;
+    if (q.pageRequests) {
+      this.pageEnd = Math.min(d.image.length, fileOffset + q.pageRequests.pageSize);
+      return this.sendOta({ cmd: 0x04, ...d.id, fileOffset, maxDataSize, pageSize: q.pageRequests.pageSize, responseSpacing: q.pageRequests.responseSpacingMs });
+    }
+    // The period it keeps, stated in the unit it believes in (FACTS §2: some clients think seconds).
+    const period = this.periodMs();
+    const stated = q.periodInSeconds ? Math.ceil(period / 1000) : period;
+    this.sendOta({ cmd: 0x03, ...d.id, fileOffset, maxDataSize, minimumBlockPeriod: stated > 0 ? stated : undefined });
+  }
+
+  /** Pause between blocks: its own, or the server's if longer. */
+  private periodMs(): number {
+    return Math.max(this.blockPeriodMs, this.quirks.minBlockPeriodMs);
   }
 
   /** An unanswered request: ask again, or give up after maxRetries in a row. */
@@ -342,20 +437,28 @@ export class SimOtaClient {
       this.attempts = 0;
       this.counters.blocks++;
       this.counters.bytes += n;
+      this.lastBlockBytes = n;
       this.trace({ kind: 'block', offset: d.offset, size: d.image.length, bytes: n });
-      const q = this.quirks.rebootAtFraction;
-      if (q !== undefined && !this.rebootedMidway && d.offset >= q * d.image.length) {
-        this.rebootedMidway = true;
-        return this.reboot();
+      const m = this.quirks.midway;
+      if (m && !this.midwayDone && d.offset >= m.atFraction * d.image.length) {
+        this.midwayDone = true;
+        if (m.kind === 'reboot') return this.reboot();
+        if (m.kind === 'silent') return this.hang();
+        this.pauseMs = m.ms;
       }
-      if (d.offset >= d.image.length) this.verify();
-      else this.after(Math.max(this.blockPeriodMs, this.quirks.minBlockPeriodMs), () => this.requestBlock());
+      if (d.offset >= d.image.length) return this.verify();
+      // Within a page the server sends the next block by itself: wait for it, and ask again only if it never comes.
+      if (this.quirks.pageRequests && d.offset < this.pageEnd) return this.after(this.timing.responseTimeoutMs, () => this.retry('Image Page Request', () => this.requestBlock()));
+      const pause = Math.max(this.periodMs(), this.pauseMs);
+      this.pauseMs = 0;
+      this.after(pause, () => this.requestBlock());
     } else if (c.status === STATUS.WAIT_FOR_DATA && c.wait) {
       this.clearTimer();
       this.attempts = 0;
       this.counters.waits++;
       // The server's minimumBlockPeriod (ms) becomes ours for the rest of the download (FACTS §2).
-      if (c.wait.minimumBlockPeriod !== undefined) this.blockPeriodMs = c.wait.minimumBlockPeriod;
+      const p = c.wait.minimumBlockPeriod;
+      if (p !== undefined) this.blockPeriodMs = this.quirks.periodInSeconds ? p * 1000 : p;
       const waitMs = Math.max(0, c.wait.requestTime - c.wait.currentTime) * 1000;
       this.trace({ kind: 'wait', ms: waitMs });
       this.after(waitMs, () => this.requestBlock());
@@ -368,7 +471,7 @@ export class SimOtaClient {
   private verify(): void {
     const d = this.download as Download;
     this.enter('verifying');
-    const problem = checkImage(d.image, { ...d.id, hardwareVersion: this.spec.hardwareVersion }, this.spec.check);
+    const problem = this.quirks.rejectImage ? 'refused by the device' : checkImage(d.image, { ...d.id, hardwareVersion: this.spec.hardwareVersion }, this.spec.check);
     this.attempts = 0;
     if (problem !== null) {
       this.sendOta({ cmd: 0x06, status: STATUS.INVALID_IMAGE, ...d.id });
@@ -413,7 +516,13 @@ export class SimOtaClient {
   private boot(): void {
     this.link.announce();
     if (this.held) this.enter('holding');
-    else this.query();
+    else this.startUp();
+  }
+
+  /** The stack hangs mid-download: nothing sent, nothing heard, the state frozen — until a power cycle. */
+  private hang(): void {
+    this.hung = true;
+    this.clearTimer();
   }
 
   private toIdle(error?: string): void {
@@ -432,6 +541,8 @@ export class SimOtaClient {
   }
 
   private sendOta(c: OtaCommand): void {
+    const drop = this.quirks.dropEvery;
+    if (drop && ++this.requests % drop === 0) return; // lost inside the client itself
     this.seq = (this.seq + 1) & 0xff;
     const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: this.seq, commandId: c.cmd };
     this.link.send(buildZclFrame(h, encodeOta(c)));

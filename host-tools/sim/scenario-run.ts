@@ -8,14 +8,15 @@ import { bytesSource, parseImageHeader } from '../../firmware/core/image-header'
 import { buildImage } from '../image/image-builder';
 import { transferFloorMs } from './airtime-floor';
 import { formatDuration } from './durations';
-import { ClientEvent, ClientState, SimDeviceType } from './ota-client';
+import { ClientEvent, ClientState, SimDeviceType, SimOtaClient } from './ota-client';
 import { HanCapture } from './pcap-writer';
 import { AirFrame, RadioStats } from './radio-model';
 import { Fault, ImageSource, Scenario, ScenarioDevice, ScenarioError } from './scenario';
 import { Timeline, TimelineLane } from './timeline-svg';
 import { VirtualBench } from './virtual-bench';
 
-export type Outcome = 'success' | 'failed' | 'unfinished';
+/** 'unfinished': a listed device without its transfer alert; 'none': an unlisted one, rightly without. */
+export type Outcome = 'success' | 'failed' | 'unfinished' | 'none';
 
 export interface DeviceResult {
   eui: string;
@@ -35,6 +36,10 @@ export interface DeviceResult {
   throughput?: number;
   macRetries: number;
   lostFrames: number;
+  /** Every alert the hub raised for the device, in order (0x8F8A, 0x8F89, 0x8F8B…). */
+  alerts: number[];
+  /** The device when the run ended. */
+  final: { state: ClientState; fileVersion: number; heldVersion?: number; lastError?: string };
 }
 
 export interface ExpectationResult {
@@ -80,6 +85,9 @@ export interface RunOutput {
 }
 
 const IMAGE_NAME = 'scenario.ota';
+/** After the last transfer alert the run goes on this long, so devices finish what the hub's last answer set off
+ *  (an activating PPMID reboots in 3 s and queries again) and their final state is the settled one. */
+const SETTLE_MS = 10000;
 
 interface Trace {
   lane: TimelineLane;
@@ -133,21 +141,30 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunOutput {
   for (const d of devices) traces.set(d.eui, { lane: { label: `${d.eui} ${d.type}`, size: image.bytes.length, points: [], marks: [] }, state: 'idle', retries: 0, waits: 0, reboots: 0, bytes: 0 });
   bench.sim.on('client', (eui, e) => record(traces.get(eui) as Trace, e, bench.clock.now()));
   const endings = new Map<string, Ending>();
+  const alerts = new Map<string, number[]>(devices.map((d) => [d.eui, []]));
   bench.onEvent((e, at) => {
     const a = e.alert as { code?: number; eui?: string; responseCode?: number } | undefined;
-    if (e.ev !== 'alert' || !a || (a.code !== ALERT_TRANSFER_SUCCEEDED && a.code !== ALERT_TRANSFER_FAILED)) return;
-    if (typeof a.eui === 'string' && !endings.has(a.eui)) endings.set(a.eui, { at, code: a.code, responseCode: a.responseCode });
+    if (e.ev !== 'alert' || !a || typeof a.eui !== 'string' || typeof a.code !== 'number') return;
+    alerts.get(a.eui)?.push(a.code);
+    if ((a.code === ALERT_TRANSFER_SUCCEEDED || a.code === ALERT_TRANSFER_FAILED) && !endings.has(a.eui)) endings.set(a.eui, { at, code: a.code, responseCode: a.responseCode });
   });
   const events: Timeline['events'] = [];
 
   bench.upload(IMAGE_NAME, image.bytes);
-  for (const d of devices) bench.request('dev.add', { eui: d.eui, type: d.type });
+  const listed = devices.filter((d) => d.listed);
+  for (const d of listed) bench.request('dev.add', { eui: d.eui, type: d.type });
   // Fault times count from the jobs' start, like every time in the report.
   for (const f of s.faults) bench.clock.setTimer(s.startMs + f.atMs, () => strike(bench, f, traces, events));
-  bench.clock.setTimer(s.startMs, () => bench.request('job.start', { image: IMAGE_NAME, devices: devices.map((d) => d.eui) }));
-  bench.run(s.durationMs, () => endings.size === devices.length);
+  bench.clock.setTimer(s.startMs, () => {
+    for (const force of [false, true]) {
+      const euis = listed.filter((d) => d.force === force).map((d) => d.eui);
+      if (euis.length) bench.request('job.start', { image: IMAGE_NAME, devices: euis, force });
+    }
+  });
+  bench.run(s.durationMs, () => listed.length > 0 && endings.size === listed.length);
+  bench.run(Math.min(s.durationMs, bench.clock.now() + SETTLE_MS));
 
-  const results = devices.map((d) => deviceResult(d, traces.get(d.eui) as Trace, endings.get(d.eui), s.startMs, image.bytes.length, bench));
+  const results = devices.map((d) => deviceResult(d, traces.get(d.eui) as Trace, endings.get(d.eui), alerts.get(d.eui) as number[], s.startMs, image.bytes.length, bench));
   const ok = results.filter((r) => r.result === 'success');
   const blockSize = (d: ScenarioDevice) => Math.min(d.maxDataSize ?? 64, bench.cfg.maxBlock);
   const floorMs = ok.length ? devices.filter((d) => endings.get(d.eui)?.code === ALERT_TRANSFER_SUCCEEDED).reduce((n, d) => n + transferFloorMs(image.bytes.length, blockSize(d)), 0) : null;
@@ -218,19 +235,25 @@ function strike(bench: VirtualBench, f: Fault, traces: Map<string, Trace>, event
   }
 }
 
-function deviceResult(d: ScenarioDevice, tr: Trace, end: Ending | undefined, startMs: number, size: number, bench: VirtualBench): DeviceResult {
+function deviceResult(d: ScenarioDevice, tr: Trace, end: Ending | undefined, alerts: number[], startMs: number, size: number, bench: VirtualBench): DeviceResult {
   const link = bench.sim.radio.linkStats(d.nwk);
+  const s = (bench.sim.client(d.eui) as SimOtaClient).status();
+  const final: DeviceResult['final'] = { state: s.state, fileVersion: s.fileVersion };
+  if (s.heldVersion !== undefined) final.heldVersion = s.heldVersion;
+  if (s.lastError !== undefined) final.lastError = s.lastError;
   const r: DeviceResult = {
     eui: d.eui,
     type: d.type,
     profile: d.profile,
-    result: !end ? 'unfinished' : end.code === ALERT_TRANSFER_SUCCEEDED ? 'success' : 'failed',
+    result: end ? (end.code === ALERT_TRANSFER_SUCCEEDED ? 'success' : 'failed') : d.listed ? 'unfinished' : 'none',
     retries: tr.retries,
     waits: tr.waits,
     reboots: tr.reboots,
     bytes: tr.bytes,
     macRetries: link.macRetries,
     lostFrames: link.undelivered,
+    alerts,
+    final,
   };
   if (end) {
     r.timeMs = end.at - startMs;
@@ -258,6 +281,11 @@ function judge(s: Scenario, r: Omit<RunReport, 'expectations' | 'ok'>): Expectat
     if (e.responseCode !== undefined) out.push({ what: `${d.eui} responseCode ${e.responseCode}`, ok: got.responseCode === e.responseCode, detail: describe(got) });
     if (e.maxTimeMs !== undefined)
       out.push({ what: `${d.eui} done within ${formatDuration(e.maxTimeMs)}`, ok: got.timeMs !== undefined && got.timeMs <= e.maxTimeMs, detail: describe(got) });
+    const f = got.final;
+    const shown = `${f.state}, version ${f.fileVersion}, holding ${f.heldVersion ?? 'none'}`;
+    if (e.state !== undefined) out.push({ what: `${d.eui} ends ${e.state}`, ok: f.state === e.state, detail: shown });
+    if (e.fileVersion !== undefined) out.push({ what: `${d.eui} ends on version ${e.fileVersion}`, ok: f.fileVersion === e.fileVersion, detail: shown });
+    if (e.heldVersion !== undefined) out.push({ what: `${d.eui} ends holding ${e.heldVersion ?? 'none'}`, ok: (f.heldVersion ?? null) === e.heldVersion, detail: shown });
   }
   const g = s.expect;
   if (g.allSucceed) {

@@ -11,20 +11,28 @@ import { DEFAULT_FILE_VERSION, DEFAULT_HARDWARE_VERSION, DEFAULT_IMAGE_TYPE, DEF
 import { FIRST_NWK, parseNumber } from './device-spec';
 import { parseDuration } from './durations';
 import { SimDeviceConfig } from './han-simulator';
-import { SimDeviceType } from './ota-client';
+import { ClientState, SimDeviceType } from './ota-client';
 import { PROFILES } from './profiles';
 import { LinkSpec } from './radio-model';
 
 export class ScenarioError extends Error {}
 
 export interface DeviceExpectation {
-  result?: 'success' | 'failed';
+  result?: 'success' | 'failed' | 'none';
   responseCode?: number;
   maxTimeMs?: number;
+  /** The device at the end of the run: its client state, running version and held version (null: none). */
+  state?: ClientState;
+  fileVersion?: number;
+  heldVersion?: number | null;
 }
 
 export interface ScenarioDevice extends SimDeviceConfig {
   profile: string;
+  /** In the hub's device log (and given a job); an unlisted device must get nothing. */
+  listed: boolean;
+  /** Its job may install the same or an older version. */
+  force: boolean;
   expect: DeviceExpectation;
 }
 
@@ -220,7 +228,7 @@ function checkLink(c: Checker, raw: unknown, key: string): Partial<LinkSpec> {
   return out;
 }
 
-const DEVICE_KEYS = ['type', 'eui', 'count', 'profile', 'link', 'join', 'joinSpacing', 'hardwareVersion', 'fileVersion', 'maxDataSize', 'expect'];
+const DEVICE_KEYS = ['type', 'eui', 'count', 'profile', 'link', 'join', 'joinSpacing', 'hardwareVersion', 'fileVersion', 'maxDataSize', 'listed', 'force', 'expect'];
 /** Devices without an EUI get one from here up, in file order. */
 const AUTO_EUI_BASE = 0x000d6f0000000000n;
 
@@ -257,6 +265,8 @@ function checkDevices(c: Checker, raw: unknown, image: ImageSource): ScenarioDev
         fileVersion: m.fileVersion === undefined ? DEFAULT_FILE_VERSION : c.num(m.fileVersion, join(key, 'fileVersion'), 0, 0xffffffff, true),
         hardwareVersion: m.hardwareVersion === undefined ? DEFAULT_HARDWARE_VERSION : c.num(m.hardwareVersion, join(key, 'hardwareVersion'), 0, 0xffff, true),
         profile,
+        listed: m.listed === undefined ? true : c.bool(m.listed, join(key, 'listed')),
+        force: m.force === undefined ? false : c.bool(m.force, join(key, 'force')),
         link,
         quirks: PROFILES[profile].quirks,
         expect: m.expect === undefined ? {} : checkDeviceExpect(c, m.expect, join(key, 'expect')),
@@ -269,12 +279,17 @@ function checkDevices(c: Checker, raw: unknown, image: ImageSource): ScenarioDev
   return out;
 }
 
+const CLIENT_STATES: readonly ClientState[] = ['idle', 'querying', 'downloading', 'verifying', 'holding', 'rebooting'];
+
 function checkDeviceExpect(c: Checker, raw: unknown, key: string): DeviceExpectation {
-  const m = c.map(raw, key, ['result', 'responseCode', 'maxTime']);
+  const m = c.map(raw, key, ['result', 'responseCode', 'maxTime', 'state', 'fileVersion', 'heldVersion']);
   const e: DeviceExpectation = {};
-  if (m.result !== undefined) e.result = c.oneOf(m.result, join(key, 'result'), ['success', 'failed'] as const);
+  if (m.result !== undefined) e.result = c.oneOf(m.result, join(key, 'result'), ['success', 'failed', 'none'] as const);
   if (m.responseCode !== undefined) e.responseCode = c.num(m.responseCode, join(key, 'responseCode'), 0, 255, true);
   if (m.maxTime !== undefined) e.maxTimeMs = c.duration(m.maxTime, join(key, 'maxTime'));
+  if (m.state !== undefined) e.state = c.oneOf(m.state, join(key, 'state'), CLIENT_STATES);
+  if (m.fileVersion !== undefined) e.fileVersion = c.num(m.fileVersion, join(key, 'fileVersion'), 0, 0xffffffff, true);
+  if (m.heldVersion !== undefined) e.heldVersion = m.heldVersion === 'none' ? null : c.num(m.heldVersion, join(key, 'heldVersion'), 0, 0xffffffff, true);
   return e;
 }
 

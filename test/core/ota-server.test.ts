@@ -100,6 +100,30 @@ describe('pacing', () => {
     expect(blocks(b, NWK[PPMID])[2].status).toBe(STATUS.SUCCESS);
   });
 
+  test('a client that paused our block period in seconds is told the period again, in seconds; a fast one again in ms', () => {
+    const b = started({ minBlockPeriodMs: 500 }, PPMID);
+    blockRequest(b, PPMID, 0);
+    blockRequest(b, PPMID, 64);
+    expect(blocks(b, NWK[PPMID])[1].wait).toMatchObject({ minimumBlockPeriod: 500 });
+    blockRequest(b, PPMID, 64, 64, 500); // adopted "500"…
+    b.advance(500 * 1000); // …as seconds
+    b.radio.take();
+    blockRequest(b, PPMID, 128, 64, 500);
+    const [restated] = blocks(b, NWK[PPMID]);
+    expect(restated.status).toBe(STATUS.WAIT_FOR_DATA);
+    expect(restated.wait).toMatchObject({ minimumBlockPeriod: 1 });
+    expect(restated.wait!.requestTime).toBe(restated.wait!.currentTime);
+    b.radio.take();
+    b.advance(1000);
+    blockRequest(b, PPMID, 128, 64, 1); // one second later: served
+    b.advance(1000);
+    blockRequest(b, PPMID, 192, 64, 1);
+    expect(blocks(b, NWK[PPMID]).map((r) => r.status)).toEqual([STATUS.SUCCESS, STATUS.SUCCESS]);
+    b.radio.take();
+    blockRequest(b, PPMID, 256, 64, 1); // too soon after all: it counts in ms, so say it in ms again
+    expect(blocks(b, NWK[PPMID])[0].wait).toMatchObject({ minimumBlockPeriod: 500 });
+  });
+
   test("page responses honour the client's stated minimum block period when it is longer than the spacing", () => {
     const b = started({}, PPMID);
     blockRequest(b, PPMID, 0, 64, 300);
@@ -178,9 +202,20 @@ describe('client quirks', () => {
     expect(decodeDefaultResponse(r.frame.payload)).toEqual({ commandId: 0x03, status: STATUS.NO_IMAGE_AVAILABLE });
   });
 
-  test('a request for another version of the image is aborted', () => {
+  test('a request for another version of the image gets NO_IMAGE_AVAILABLE, and the job carries on', () => {
     const b = started({}, PPMID);
     b.ota(NWK[PPMID], { cmd: 0x03, ...ID, fileVersion: NEW + 1, fileOffset: 0, maxDataSize: 64 });
+    const [r] = b.radio.sent;
+    expect(r.frame.header).toMatchObject({ frameType: FRAME_TYPE_GLOBAL, commandId: CMD_DEFAULT_RESPONSE });
+    expect(decodeDefaultResponse(r.frame.payload)).toEqual({ commandId: 0x03, status: STATUS.NO_IMAGE_AVAILABLE });
+    b.radio.take();
+    blockRequest(b, PPMID, 0);
+    expect(blocks(b, NWK[PPMID]).map((x) => x.status)).toEqual([STATUS.SUCCESS]);
+  });
+
+  test('an offset past the end of the image is aborted', () => {
+    const b = started({}, PPMID);
+    blockRequest(b, PPMID, IMAGE.length);
     expect(blocks(b, NWK[PPMID]).map((r) => r.status)).toEqual([STATUS.ABORT]);
   });
 

@@ -281,8 +281,8 @@ describe('SimOtaClient', () => {
     expect(events.filter((k) => k === 'block')).toHaveLength(reqs.length);
   });
 
-  test('quirk rebootAtFraction: one reboot half way, then the download starts again from 0 and completes', () => {
-    const h = harness(otaFile(), {}, {}, { quirks: { rebootAtFraction: 0.5 } });
+  test('quirk midway reboot: one reboot half way, then the download starts again from 0 and completes', () => {
+    const h = harness(otaFile(), {}, {}, { quirks: { midway: { atFraction: 0.5, kind: "reboot" } } });
     h.client.hubReady();
     h.sched.advance(60000);
     const offsets = h.sent(0x03).map((x) => (x.c as { fileOffset: number }).fileOffset);

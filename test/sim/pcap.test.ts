@@ -30,7 +30,8 @@ const withTshark = TSHARK ? test : test.skip;
 function tsharkRows(file: string): string[][] {
   const fields = ['wpan.dst16', 'zbee_nwk.src', 'zbee_aps.profile', 'zbee_aps.cluster', 'zbee_zcl_general.ota.cmd.srv_tx.id', 'zbee_zcl_general.ota.file.offset', 'zbee_zcl_general.ota.data_size'];
   const out = execFileSync('tshark', ['-r', file, '-Y', 'zbee_zcl_general.ota.cmd.srv_tx.id', '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return out.trim().split('\n').map((l) => l.split('\t'));
+  // Not trim(): the last row's empty trailing fields are tabs too.
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
 
 describe('pcap capture of a HAN run', () => {
