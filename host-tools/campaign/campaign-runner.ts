@@ -98,7 +98,8 @@ export async function runCampaign(o: RunnerOptions): Promise<RunOutcome> {
   let interrupted = false;
   void o.interrupt?.then(() => (interrupted = true));
   let state: CampaignState = initial.state;
-  const watch = setInterval(() => {
+  // Looked at on a timer and before each hub starts, so a pause takes effect before the next hub.
+  const refresh = () => {
     state = store.state().state;
     const why = state === 'running' ? pauseReason(plan.pauseAfterConsecutiveFailures, store.outcomesSince(Number(store.meta('resumed') ?? 0))) : null;
     if (why) {
@@ -106,7 +107,8 @@ export async function runCampaign(o: RunnerOptions): Promise<RunOutcome> {
       state = 'paused';
       log(`pausing: ${why}; hubs in progress are finished first`);
     }
-  }, WATCH_MS);
+  };
+  const watch = setInterval(refresh, WATCH_MS);
   const stopping = () => interrupted || state === 'aborted';
   const flasher = o.flasher ?? new FleetFlasher(o.links);
 
@@ -133,8 +135,11 @@ export async function runCampaign(o: RunnerOptions): Promise<RunOutcome> {
       store.stageStarted(s.idx, Date.now());
       const todo = store.hubs(s.idx).filter((h) => h.state === 'pending' || h.state === 'running');
       log(`stage ${sp.name}: ${todo.length} hub(s) to do, ${plan.concurrency} at a time`);
-      await runPool(todo, plan.concurrency, (h) => workHub(h.id), () => !stopping() && state === 'running');
-      state = store.state().state;
+      await runPool(todo, plan.concurrency, (h) => workHub(h.id), () => {
+        refresh();
+        return !stopping() && state === 'running';
+      });
+      refresh();
       if (stopping() || state !== 'running') {
         if (!interrupted) outcome = settled(state, store.state().reason, plan.name);
         return outcome;

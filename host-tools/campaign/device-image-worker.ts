@@ -10,7 +10,7 @@ import { bytes } from '../format';
 import { HubClient, HubError } from '../link/hub-client';
 import { DeviceImageDeploy } from './campaign-plan';
 import { UnitRow } from './campaign-store';
-import { alertReport, isFinal, jobReport, STAGE_LABELS, unconfirmedReason } from './device-stage';
+import { alertReport, isFinal, jobReport, reached, STAGE_LABELS, unconfirmedReason } from './device-stage';
 import { HubWork, sleep, WorkEnd } from './hub-work';
 
 /** Jobs and alerts are re-read this often; events only make the runner notice sooner. */
@@ -36,6 +36,7 @@ class DeviceImageWorker {
   /** When each activated target was last asked for its version (or became activated). */
   private lastRead = new Map<string, number>();
   private activationAsked = new Map<string, number>();
+  private jobListLost = false;
   private wakeUp: (() => void) | null = null;
 
   constructor(
@@ -140,6 +141,17 @@ class DeviceImageWorker {
     return (await c.request('job.list')).jobs as unknown as Job[];
   }
 
+  private async jobListIfAnswered(c: HubClient): Promise<Job[] | undefined> {
+    try {
+      return await this.jobList(c);
+    } catch (e) {
+      if (!(e instanceof HubError) || e.code !== 'TIMEOUT') throw e;
+      this.w.log(`${this.id}: no answer to job.list; following jobs by their events and alerts`);
+      this.jobListLost = true;
+      return undefined;
+    }
+  }
+
   private adopt(eui: string, j: Job): void {
     this.w.store.setJob(this.id, eui, j.id);
     this.w.store.advance(this.id, eui, jobReport(j), Date.now());
@@ -187,25 +199,33 @@ class DeviceImageWorker {
     if (u) this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
   }
 
-  /** Records an alert about a target (and what it says) before anything acknowledges it; false if not ours. */
+  /**
+   * Records an alert about a target (and acts on what it says) before anything acknowledges it. Returns
+   * false for an alert that is not this campaign's to take yet, which stays held on the hub: a transfer
+   * alert before the device's job is known (adopted after a restart), a version read before its transfer.
+   */
   private record(a: Alert): boolean {
     const u = this.units().find((x) => x.eui === a.eui);
-    if (!u) return false;
+    const ready = u && (a.code === ALERT_VERSION_READ ? reached(u.stage, 'transferred') : u.jobId !== null);
+    if (!ready) return false;
     const now = Date.now();
     this.w.store.recordAlert(this.id, a, now, () => {
-      const current = this.w.store.unit(this.id, a.eui);
-      // A transfer alert counts only once this campaign has a job for the device.
-      if (current.jobId === null && a.code !== ALERT_VERSION_READ) return;
-      const r = alertReport(a, this.d.header.fileVersion, current.stage);
+      const r = alertReport(a, this.d.header.fileVersion, this.w.store.unit(this.id, a.eui).stage);
       if (r) this.w.store.advance(this.id, a.eui, r, now);
     });
     return true;
   }
 
+  /**
+   * Jobs (for progress and activation), then alerts (recorded, then acknowledged), then what the targets
+   * need next. A hub whose job list gets no answer is followed by its events and alerts alone: a job list
+   * can outgrow the largest host-link reply (see docs/campaigns.md).
+   */
   private async poll(c: HubClient): Promise<void> {
-    const jobs = await this.jobList(c);
+    // Once lost, the list is not asked for again: it only grows until the hub forgets old jobs.
+    const jobs = this.jobListLost ? undefined : await this.jobListIfAnswered(c);
     for (const u of this.units()) {
-      const j = u.jobId === null ? undefined : jobs.find((x) => x.id === u.jobId);
+      const j = u.jobId === null ? undefined : jobs?.find((x) => x.id === u.jobId);
       if (j) this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
     }
     const held = (await c.request('alert.list')).alerts as unknown as Alert[];
@@ -215,15 +235,18 @@ class DeviceImageWorker {
       this.w.store.alertsAcked(this.id, ours, Date.now());
     }
     for (const u of this.units()) {
-      if (u.stage === 'transferred' && u.type === 'HCALCS' && this.d.activate) await this.activate(c, u, jobs);
+      // SECMP0007: a PPMID runs the image as soon as it has it; the hub manages that activation.
+      if (u.stage === 'transferred' && u.type === 'PPMID') this.w.store.advance(this.id, u.eui, { stage: 'activated' }, Date.now());
+      else if (u.stage === 'transferred' && u.type === 'HCALCS' && this.d.activate) await this.activate(c, u, jobs);
       else if (u.stage === 'activated') await this.confirm(c, u);
     }
   }
 
-  private async activate(c: HubClient, u: UnitRow, jobs: Job[]): Promise<void> {
-    const j = jobs.find((x) => x.id === u.jobId);
+  /** Asks an HCALCS holding the image to run it; again after an interval if the hub refused. */
+  private async activate(c: HubClient, u: UnitRow, jobs: Job[] | undefined): Promise<void> {
+    const j = jobs?.find((x) => x.id === u.jobId);
     const asked = this.activationAsked.get(u.eui);
-    if (!j || j.state !== 'transferred' || (asked !== undefined && Date.now() - asked < this.w.plan.confirm.intervalS * 1000)) return;
+    if ((jobs && j?.state !== 'transferred') || (asked !== undefined && Date.now() - asked < this.w.plan.confirm.intervalS * 1000)) return;
     this.activationAsked.set(u.eui, Date.now());
     try {
       await c.request('activate', { eui: u.eui });

@@ -25,12 +25,17 @@ export type Goal = 'confirmed' | 'transferred';
 
 const rank = (s: DeviceStage) => DEVICE_STAGES.indexOf(s);
 
+/** Whether a target at `stage` has got as far as `than` (a failed one has gone as far as it will). */
+export function reached(stage: DeviceStage, than: DeviceStage): boolean {
+  return rank(stage) >= rank(than);
+}
+
 export function isFinal(stage: DeviceStage, goal: Goal): boolean {
-  return stage === 'failed' || rank(stage) >= rank(goal);
+  return reached(stage, goal);
 }
 
 export function succeeded(stage: DeviceStage, goal: Goal): boolean {
-  return stage !== 'failed' && rank(stage) >= rank(goal);
+  return stage !== 'failed' && reached(stage, goal);
 }
 
 /**

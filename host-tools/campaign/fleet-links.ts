@@ -1,9 +1,17 @@
 // How the runner and `chub fleet status` reach the hubs of a fleet: a HubClient on the hub's port, after
-// starting the hub first if it is emulated (it then runs until closeAll).
+// starting the hub first if it is emulated (it then runs until closeAll). Emulated hubs belong to the
+// fleet, not to a campaign: their state is kept next to the fleet file, so every campaign and every
+// `chub fleet status` over that fleet finds the same hubs.
 import * as path from 'path';
 import { HubClient } from '../link/hub-client';
 import { EmulatedHub, EmulatedHubOptions } from './emulated-hub';
 import { EMULATED, Fleet, FleetHub } from './fleet-inventory';
+
+/** fleet.yaml → fleet.emulated/ beside it. */
+export function emulatedStateRoot(fleetFile: string): string {
+  const f = path.resolve(fleetFile);
+  return path.join(path.dirname(f), `${path.basename(f, path.extname(f))}.emulated`);
+}
 
 export class FleetLinks {
   private emulated = new Map<string, Promise<EmulatedHub>>();
@@ -11,8 +19,8 @@ export class FleetLinks {
   /** `stateRoot`: where emulated hubs keep their state, one directory per hub id. */
   constructor(
     readonly fleet: Fleet,
-    private stateRoot: string,
     private onError: (msg: string) => void = () => undefined,
+    private stateRoot = emulatedStateRoot(fleet.file),
   ) {}
 
   hub(id: string): FleetHub {

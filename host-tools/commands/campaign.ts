@@ -44,7 +44,7 @@ async function runFromPlan(planFile: string, opts: DbOptions & { fleet?: string;
   const store = CampaignStore.open(file);
   // Progress goes to stderr under --json, so stdout holds only the JSON.
   const log = (m: string) => (opts.json ? console.error : console.log)(`${clock()} ${m}`);
-  const links = new FleetLinks(fleet, `${file}.hubs`, log);
+  const links = new FleetLinks(fleet, log);
   let outcome: RunOutcome;
   try {
     before?.(store);

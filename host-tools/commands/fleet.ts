@@ -1,8 +1,6 @@
 // `chub fleet status`: every hub of a fleet inventory (fleet.yaml), whether it answers, its firmware
-// version and its devices. docs/campaigns.md describes the inventory.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+// version and its devices. Emulated hubs are started for it, from their state beside the fleet file.
+// docs/campaigns.md describes the inventory.
 import { Command } from 'commander';
 import { loadFleet } from '../campaign/fleet-inventory';
 import { FleetLinks } from '../campaign/fleet-links';
@@ -43,21 +41,18 @@ export function register(program: Command): void {
     .command('status <fleet.yaml>')
     .description('ask every hub for its firmware version and device log (exit 1 if a hub does not answer)')
     .option('--timeout <seconds>', 'how long to wait for each hub', '5')
-    .option('--emulated-state <dir>', "where emulated hubs keep their state, e.g. a campaign's <db>.hubs (default: a temp dir, removed after)")
     .option('--json', 'print the hubs and their devices as JSON')
     .addHelpText('after', '\nExamples:\n  $ chub fleet status fleet.yaml\n  $ chub fleet status fleet.yaml --json --timeout 2')
     .action(async (file: string, opts) => {
       const seconds = Number(opts.timeout);
       if (!(seconds > 0)) throw new UsageError(`--timeout: want a positive number of seconds, not "${opts.timeout}"`);
       const f = loadFleet(file);
-      const temp = opts.emulatedState ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'chub-fleet-'));
-      const links = new FleetLinks(f, opts.emulatedState ?? temp!, (m) => console.error(m));
+      const links = new FleetLinks(f, (m) => console.error(m));
       let hubs: HubStatus[];
       try {
         hubs = await fleetStatus(links, seconds * 1000);
       } finally {
         await links.closeAll();
-        if (temp) fs.rmSync(temp, { recursive: true, force: true });
       }
       if (opts.json) printJson(hubs);
       else {
