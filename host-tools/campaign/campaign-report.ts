@@ -2,7 +2,7 @@
 // status tables and the progress chart, for people who were not at the bench.
 import { time } from '../format';
 import { CampaignStatus, readStatus } from './campaign-status';
-import { CampaignStore, StageRow, Transition } from './campaign-store';
+import { CampaignStore, RunRow, StageRow, Transition } from './campaign-store';
 import { escapeHtml, progressChartSvg } from './progress-chart';
 import { COUNT_HEADS, countCells, failureTarget, hubCountText, stageGateText } from './status-text';
 
@@ -15,6 +15,7 @@ function htmlTable(head: string[], rows: string[][], cls = ''): string {
 export interface ReportInput {
   status: CampaignStatus;
   stages: StageRow[];
+  runs: RunRow[];
   transitions: Transition[];
   /** When the report was made. */
   now: number;
@@ -25,7 +26,10 @@ export function reportHtml(r: ReportInput): string {
   const chart = progressChartSvg({
     transitions: r.transitions,
     targets: st.totals.targets,
-    marks: r.stages.filter((s) => s.started !== null).map((s) => ({ name: s.name, t: s.started! })),
+    marks: [
+      ...r.stages.filter((s) => s.started !== null).map((s) => ({ name: s.name, t: s.started! })),
+      ...r.runs.slice(1).map((run) => ({ name: `resumed (run ${run.seq})`, t: run.started, resumed: true })),
+    ],
   });
   const stageRows = st.stages.map((s) => [s.name, s.state, hubCountText(s), String(s.targets), `${s.successRate.toFixed(1)}%`, stageGateText(s)]);
   const groupRows = st.groups.map((g) => [g.stage, g.variant, g.region, ...countCells(g)]);
@@ -60,5 +64,5 @@ ${failures}
 }
 
 export function reportFromStore(store: CampaignStore, now = Date.now()): string {
-  return reportHtml({ status: readStatus(store), stages: store.stages(), transitions: store.transitions(), now });
+  return reportHtml({ status: readStatus(store), stages: store.stages(), runs: store.runs(), transitions: store.transitions(), now });
 }

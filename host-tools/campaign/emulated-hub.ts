@@ -2,7 +2,8 @@
 // radio, both on fresh pseudo-terminals, its devices simulated as the inventory describes them.
 // Its state directory outlives it, so a restarted runner (or a "flash") finds the hub's images, jobs and
 // alerts as a board would find them in flash, and each simulated device runs the firmware version it last
-// ran (a real device keeps its firmware too). Other device state (an image held, a download) is not kept.
+// ran (a real device keeps its firmware too). Other device state (an image held, a download) is lost when
+// the hub stops, which real devices would not lose: see docs/campaigns.md.
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_CONFIG } from '../../firmware/core/hub';
@@ -48,8 +49,10 @@ export class EmulatedHub {
       host = await openPtyPair('host');
       sim = await startSimulator({ devices: specs, timeScale: opts.timeScale });
       sim.sim.on('device', (d) => {
-        if (running[d.eui] === d.fileVersion) return;
-        running[d.eui] = d.fileVersion;
+        // A device rebooting into its held image comes up running it, even if the bench stops meanwhile.
+        const v = d.state === 'rebooting' && d.heldVersion !== undefined ? d.heldVersion : d.fileVersion;
+        if (running[d.eui] === v) return;
+        running[d.eui] = v;
         fs.writeFileSync(path.join(opts.stateDir, DEVICES_FILE), JSON.stringify(running));
       });
       const node = await NodeHub.open({ hostPort: host.a, radioPort: sim.radioPath, stateDir: opts.stateDir, config: { fw }, onError: opts.onError });

@@ -34,8 +34,8 @@ function duration(ms: number): string {
 export interface ChartInput {
   transitions: { stage: DeviceStage; t: number }[];
   targets: number;
-  /** Campaign stages, drawn as dashed lines where they started. */
-  marks: { name: string; t: number }[];
+  /** Campaign stages (and later runs of the runner, `resumed`), drawn as dashed lines where they started. */
+  marks: { name: string; t: number; resumed?: boolean }[];
   width?: number;
   height?: number;
 }
@@ -59,7 +59,9 @@ export function progressChartSvg(c: ChartInput): string {
     out.push(`<text x="${x(t0 + f * (t1 - t0))}" y="${H - pad.b + 16}" text-anchor="middle">${duration(f * (t1 - t0))}</text>`);
   }
   for (const m of c.marks) {
-    out.push(`<line x1="${x(m.t)}" y1="${y(0)}" x2="${x(m.t)}" y2="${pad.t}" stroke="#888" stroke-dasharray="4 3"/><text x="${x(m.t) + 3}" y="${pad.t + 10}" fill="#555">${escapeHtml(m.name)}</text>`);
+    // Resumptions are labelled lower and in red, so they do not sit on a stage's label.
+    const [colour, ly] = m.resumed ? ['#c92a2a', pad.t + 24] : ['#555', pad.t + 10];
+    out.push(`<line x1="${x(m.t)}" y1="${y(0)}" x2="${x(m.t)}" y2="${pad.t}" stroke="${colour}" stroke-dasharray="4 3"/><text x="${x(m.t) + 3}" y="${ly}" fill="${colour}">${escapeHtml(m.name)}</text>`);
   }
   CHART_SERIES.forEach((s, i) => {
     const pts = cumulative(c.transitions, s.stage);
