@@ -170,8 +170,7 @@ function target(f: Field): Target {
   const t: Target = {};
   if (f.child('variants').present) t.variants = f.child('variants').stringList();
   if (f.child('regions').present) t.regions = f.child('regions').stringList();
-  if (f.child('devices').present)
-    t.devices = f.child('devices').list().map((d) => normaliseEui(d.string()) ?? d.fail(`"${d.value}" is not an EUI-64 (16 hex digits)`));
+  if (f.child('devices').present) t.devices = f.child('devices').list().map((d) => d.eui());
   return t;
 }
 

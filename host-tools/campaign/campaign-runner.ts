@@ -55,8 +55,7 @@ function prepare(o: RunnerOptions): void {
   const hubs = targetHubs(plan, fleet);
   const a = assignStages(hubs, plan.stages);
   const byId = new Map(hubs.map((h) => [h.id, h]));
-  store.initialise(plan, a.stages.map((ids) => ids.map((id) => byId.get(id)!)), Date.now());
-  store.setMeta('deploy', deployFingerprint(plan));
+  store.initialise({ ...plan, deploy: deployFingerprint(plan) }, a.stages.map((ids) => ids.map((id) => byId.get(id)!)), Date.now());
   plan.stages.forEach((s, i) => {
     const units = a.stages[i].reduce((n, id) => n + byId.get(id)!.units.length, 0);
     o.log(`stage ${s.name}: ${a.stages[i].length} hub(s), ${units} target(s)`);

@@ -162,10 +162,14 @@ export class CampaignStore {
     return this.meta('plan') !== undefined;
   }
 
-  /** Records the plan, its stages, hubs and targets, all pending: the campaign exists from here on. */
-  initialise(plan: { name: string; text: string; stages: { name: string }[] }, hubsByStage: TargetHub[][], now: number): void {
+  /**
+   * Records the plan (its text and a fingerprint of what it deploys), its stages, hubs and targets, all
+   * pending: the campaign exists from here on.
+   */
+  initialise(plan: { name: string; text: string; deploy: string; stages: { name: string }[] }, hubsByStage: TargetHub[][], now: number): void {
     this.db.transaction(() => {
       this.setMeta('plan', plan.text);
+      this.setMeta('deploy', plan.deploy);
       this.setMeta('name', plan.name);
       this.setMeta('created', String(now));
       this.setMeta('state', 'running');

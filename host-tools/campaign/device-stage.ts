@@ -59,7 +59,7 @@ export interface Report {
   version?: number;
 }
 
-export function failureReason(code: number): string {
+function failureReason(code: number): string {
   return `0x8F89 response ${code} ${responseCodeName(code)}`;
 }
 

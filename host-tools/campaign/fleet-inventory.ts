@@ -1,6 +1,5 @@
 // The fleet inventory (fleet.yaml): every hub, where to reach it, what it is, where it is and which HAN
 // devices it serves. Hubs with `port: emulated` are run by chub itself with a simulated HAN.
-import { normaliseEui } from '../../firmware/core/bytes';
 import { Field, readYamlFile } from './yaml-fields';
 
 export const EMULATED = 'emulated';
@@ -42,9 +41,7 @@ const HUB_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 function device(f: Field, emulated: boolean): FleetDevice {
   f.mapping(['eui', 'type', 'sim']);
-  const euiField = f.required('eui');
-  const eui = normaliseEui(euiField.string()) ?? euiField.fail(`"${euiField.value}" is not an EUI-64 (16 hex digits)`);
-  const d: FleetDevice = { eui, type: f.required('type').oneOf(DEVICE_TYPES) };
+  const d: FleetDevice = { eui: f.required('eui').eui(), type: f.required('type').oneOf(DEVICE_TYPES) };
   const sim = f.child('sim');
   if (sim.present) {
     if (!emulated) sim.fail(`only hubs with port: ${EMULATED} have simulated devices`);

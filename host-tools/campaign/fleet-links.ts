@@ -8,7 +8,7 @@ import { EmulatedHub, EmulatedHubOptions } from './emulated-hub';
 import { EMULATED, Fleet, FleetHub } from './fleet-inventory';
 
 /** fleet.yaml → fleet.emulated/ beside it. */
-export function emulatedStateRoot(fleetFile: string): string {
+function emulatedStateRoot(fleetFile: string): string {
   const f = path.resolve(fleetFile);
   return path.join(path.dirname(f), `${path.basename(f, path.extname(f))}.emulated`);
 }

@@ -28,7 +28,7 @@ export interface HubStatus {
 }
 
 /** Inventory devices first (in the device log or not), then devices only the hub's log has. */
-export function mergeDevices(inventory: { eui: string; type: string }[], log: Device[] | undefined): DeviceStatus[] {
+function mergeDevices(inventory: { eui: string; type: string }[], log: Device[] | undefined): DeviceStatus[] {
   const listed = new Map((log ?? []).map((d) => [d.eui, d]));
   const fromLog = (d: Device | undefined) => ({ joined: d?.nwk !== undefined, fileVersion: d?.fileVersion, lastSeen: d?.lastSeen });
   const known = inventory.map((d) => ({ eui: d.eui, type: d.type, inInventory: true, inDeviceLog: listed.has(d.eui), ...fromLog(listed.get(d.eui)) }));

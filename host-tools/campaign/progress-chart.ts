@@ -8,7 +8,7 @@ export interface Point {
 }
 
 /** Stages drawn, with their colours: the success path and failures. */
-export const CHART_SERIES: { stage: DeviceStage; colour: string }[] = [
+const CHART_SERIES: { stage: DeviceStage; colour: string }[] = [
   { stage: 'requested', colour: '#9aa5b1' },
   { stage: 'on_hub', colour: '#5b8def' },
   { stage: 'transferred', colour: '#f0a030' },

@@ -27,7 +27,7 @@ export function failureClass(code: number | null | undefined): FailureClass {
   return code === 1 || code === 2 || code === 3 ? (String(code) as FailureClass) : 'other';
 }
 
-export function failureClassName(c: FailureClass): string {
+function failureClassName(c: FailureClass): string {
   return c === 'other' ? 'other failures (hub unreachable, timeouts, activation)' : `response code ${c} (${responseCodeName(Number(c))})`;
 }
 

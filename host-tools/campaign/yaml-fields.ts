@@ -2,6 +2,7 @@
 // unknown keys are refused, so a typo is an error that names the file and the key, not a silent default.
 import * as fs from 'fs';
 import { parseDocument } from 'yaml';
+import { normaliseEui } from '../../firmware/core/bytes';
 import { UsageError } from '../link/port-option';
 
 /** A problem in a campaign file; a usage error, so `chub` exits 2. */
@@ -64,6 +65,12 @@ export class Field {
     return this.value as string;
   }
 
+  /** An EUI-64 in canonical form. YAML reads an all-digit EUI as a number, losing its leading zeros. */
+  eui(): string {
+    if (typeof this.value === 'number') this.fail(`${this.value} is a number to YAML: quote the EUI-64 ("0000000000000001")`);
+    return normaliseEui(this.string()) ?? this.fail(`"${this.value}" is not an EUI-64 (16 hex digits)`);
+  }
+
   stringList(): string[] {
     return this.list().map((f) => f.string());
   }
@@ -88,7 +95,7 @@ export class Field {
 }
 
 /** Parses `text` (the contents of `file`) as one YAML document; syntax errors name the line. */
-export function parseYaml(text: string, file: string): Field {
+function parseYaml(text: string, file: string): Field {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) throw new ConfigError(file, '', `not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
   return new Field(file, '', doc.toJS());

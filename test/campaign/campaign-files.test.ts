@@ -50,6 +50,7 @@ test.each([
   ['an unknown key', HUB + '    regoin: South\n', 'hubs[0].regoin: unknown key (known: id, port, board, variant, region, fw, devices)'],
   ['a missing key', 'hubs:\n  - { id: h1, port: emulated, variant: A }\n', 'hubs[0].region: is required'],
   ['a bad EUI', HUB + '    devices: [{ eui: 12345XYZ, type: PPMID }]\n', 'hubs[0].devices[0].eui: "12345XYZ" is not an EUI-64 (16 hex digits)'],
+  ['an all-digit EUI YAML reads as a number', HUB + '    devices: [{ eui: 0000000000000001, type: PPMID }]\n', 'hubs[0].devices[0].eui: 1 is a number to YAML: quote the EUI-64'],
   ['a bad device type', HUB + '    devices: [{ eui: 000D6F0000000001, type: IHD }]\n', 'hubs[0].devices[0].type: want one of PPMID, HCALCS, not "IHD"'],
   ['sim settings on a real hub', HUB + '    devices: [{ eui: 000D6F0000000001, type: PPMID, sim: { hw: 9 } }]\n', 'hubs[0].devices[0].sim: only hubs with port: emulated have simulated devices'],
   [

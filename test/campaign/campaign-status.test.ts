@@ -23,7 +23,7 @@ const hub = (id: string, variant: string, region: string, first: number): Target
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-status-'));
   store = CampaignStore.open(path.join(dir, 'c.db'));
-  store.initialise({ name: 'ppmid-v2 <test>', text: 'x', stages: [{ name: 'pilot' }, { name: 'mass' }] }, [[hub('n1', 'A', 'North', 0x10), hub('s1', 'B', 'South', 0x20)], [hub('n2', 'A', 'North', 0x30)]], 0);
+  store.initialise({ name: 'ppmid-v2 <test>', text: 'x', deploy: 'image fw crc32 0', stages: [{ name: 'pilot' }, { name: 'mass' }] }, [[hub('n1', 'A', 'North', 0x10), hub('s1', 'B', 'South', 0x20)], [hub('n2', 'A', 'North', 0x30)]], 0);
   store.stageStarted(0, 1000);
   store.hubStarted('n1', 1000);
   store.hubStarted('s1', 1000);

@@ -24,7 +24,7 @@ const hub = (id: string): TargetHub => ({
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-store-'));
   store = CampaignStore.open(path.join(dir, 'c.db'));
-  store.initialise({ name: 'c', text: 'plan text', stages: [{ name: 'pilot' }, { name: 'mass' }] }, [[hub('h1')], [hub('h2')]], 1000);
+  store.initialise({ name: 'c', text: 'plan text', deploy: 'image fw crc32 0', stages: [{ name: 'pilot' }, { name: 'mass' }] }, [[hub('h1')], [hub('h2')]], 1000);
 });
 afterEach(() => {
   store.close();
