@@ -26,6 +26,8 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
   progressIntervalMs: number;
   /** Upload progress is made durable every this many bytes, so an interrupted upload resumes near where it stopped. */
   uploadCheckpointBytes: number;
+  /** Least time between two lookups of one unknown network address (a device whose announce the hub missed). */
+  lookupIntervalMs: number;
 }
 
 export const DEFAULT_CONFIG: HubConfig = {
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: HubConfig = {
   maxDevices: 32,
   progressIntervalMs: 500,
   uploadCheckpointBytes: 16 * 1024,
+  lookupIntervalMs: 30000,
   maxBlock: 64,
   silenceTimeoutMs: 10 * 60 * 1000,
   versionReadTimeoutMs: 15000,
@@ -68,6 +71,8 @@ export class Hub {
   /** Devices that announced before they were in the device log (eui → nwk): bound when added, as they
    *  will not announce again until they rejoin. */
   private unlisted: { [eui: string]: number } = {};
+  /** When each unknown network address was last looked up (nwk → core time). */
+  private lookups: { [nwk: string]: number } = {};
   private now = 0;
 
   constructor(private ports: HubPorts, readonly cfg: HubConfig) {
@@ -163,6 +168,7 @@ export class Hub {
       const ev = evs[i];
       if (ev.type === 'message') this.onRadioMessage(ev.src.nwk, ev.src.endpoint, ev.clusterId, ev.data, now);
       else if (ev.type === 'announce') this.onAnnounce(ev.nwk, ev.eui, now);
+      else if (ev.type === 'address') this.locate(ev.nwk, ev.eui, now);
       else if (ev.type === 'reset') this.log('radio co-processor reset (reason ' + ev.reason + '); registering again');
       else if (ev.type === 'error') this.log('radio: ' + ev.message);
       else if (ev.type === 'confirm') {
@@ -173,18 +179,36 @@ export class Hub {
   }
 
   private onAnnounce(nwk: number, eui: string, now: number): void {
+    const dev = this.locate(nwk, eui, now);
+    if (dev) this.ota.rejoined(dev, now);
+  }
+
+  /** A device is at `nwk` (it announced, or answered a lookup): a listed one is bound there and told of an image
+   *  waiting for it; another is remembered for when it is added. */
+  private locate(nwk: number, eui: string, now: number): Device | undefined {
     const dev = this.devices.find(eui);
     if (!dev) {
       const known = Object.keys(this.unlisted);
       if (known.length >= this.cfg.maxDevices && this.unlisted[eui] === undefined) delete this.unlisted[known[0]];
       this.unlisted[eui] = nwk;
-      return this.log('device ' + eui + ' (0x' + nwk.toString(16) + ') joined but is not in the device log; ignored');
+      this.log('device ' + eui + ' (0x' + nwk.toString(16) + ') is on the network but not in the device log; ignored');
+      return undefined;
     }
     this.devices.bind(dev, nwk, now);
     this.save('devices');
     const job = this.jobs.active(eui);
     if (job && job.state === 'queued') this.ota.notify(dev);
-    this.ota.rejoined(dev, now);
+    return dev;
+  }
+
+  /** Asks who an unknown network address is, at most once per lookupIntervalMs: a listed device whose announce
+   *  was lost is then served from its next request, as real coordinators learn addresses (ZDO IEEE_addr_req). */
+  private lookUp(nwk: number, now: number): void {
+    const keys = Object.keys(this.lookups);
+    for (let i = 0; i < keys.length; i++) if (now - this.lookups[keys[i]] >= this.cfg.lookupIntervalMs) delete this.lookups[keys[i]];
+    if (this.lookups[nwk] !== undefined) return;
+    this.lookups[nwk] = now;
+    this.ports.radio.lookup(nwk, now);
   }
 
   private onRadioMessage(nwk: number, endpoint: number, cluster: number, data: Uint8Array, now: number): void {
@@ -196,7 +220,10 @@ export class Hub {
     } catch (e) {
       return this.log('malformed ZCL frame from ' + (dev ? dev.eui : '0x' + nwk.toString(16)) + ': ' + (e as Error).message);
     }
-    if (!dev) return this.refuse(nwk, endpoint, f, now);
+    if (!dev) {
+      this.lookUp(nwk, now);
+      return this.refuse(nwk, endpoint, f, now);
+    }
     dev.endpoint = endpoint;
     dev.lastSeen = now;
     this.ota.handle(dev, f, now);

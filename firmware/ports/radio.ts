@@ -17,6 +17,8 @@ export type RadioEvent =
   | { type: 'message'; src: RadioAddress; dstEndpoint: number; clusterId: number; data: Uint8Array; linkQuality: number }
   /** A device joined or rejoined the network (ZDO end-device announce). */
   | { type: 'announce'; nwk: number; eui: string }
+  /** The answer to lookup(): the device at that network address. */
+  | { type: 'address'; nwk: number; eui: string }
   /** Result of an earlier send(): status 0 means the frame was acknowledged by the next hop. */
   | { type: 'confirm'; handle: number; status: number }
   /** The driver could not make sense of the co-processor (bad frame, failed registration, timeout). */
@@ -27,6 +29,8 @@ export interface Radio {
   start(now: number): void;
   /** Queue a ZCL frame for a device; returns a handle that a later 'confirm' event names. */
   send(dst: RadioAddress, clusterId: number, data: Uint8Array, now: number): number;
+  /** Ask the device at a network address for its EUI-64; an 'address' event answers, if it does. */
+  lookup(nwk: number, now: number): void;
   /** Feed bytes read from the co-processor UART; returns what they meant. */
   onBytes(bytes: Uint8Array, now: number): RadioEvent[];
   /** Let the driver retry or time out outstanding requests. */

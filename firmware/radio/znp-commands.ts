@@ -215,6 +215,47 @@ export function decodeEndDeviceAnnce(data: Uint8Array): ZdoEndDeviceAnnce {
   return { srcAddr: r.u16('srcAddr'), nwkAddr: r.u16('nwkAddr'), eui: r.eui64('ieeeAddr'), capabilities: r.u8('capabilities') };
 }
 
+/** ZDO_IEEE_ADDR_REQ: who is shortAddr? reqType 0 asks for the device alone, 1 for its children too. */
+export interface IeeeAddrReq {
+  shortAddr: number;
+  reqType: number;
+  startIndex: number;
+}
+
+export function encodeIeeeAddrReq(m: IeeeAddrReq): Uint8Array {
+  return new ByteWriter(4).u16(m.shortAddr).u8(m.reqType).u8(m.startIndex).done();
+}
+
+export function decodeIeeeAddrReq(data: Uint8Array): IeeeAddrReq {
+  const r = new ByteReader(data);
+  return { shortAddr: r.u16('shortAddr'), reqType: r.u8('reqType'), startIndex: r.u8('startIndex') };
+}
+
+/** ZDO_IEEE_ADDR_RSP, the device's answer. Z-Stack puts startIndex before numAssocDev (the ZDO frame has them the
+ *  other way round; herdsman's zpiObject.ts swaps them back), then the children's short addresses. */
+export interface IeeeAddrRsp {
+  status: number;
+  /** 16 upper-case hex digits, most significant first. */
+  eui: string;
+  nwkAddr: number;
+  startIndex: number;
+  assocDevList: number[];
+}
+
+export function encodeIeeeAddrRsp(m: IeeeAddrRsp): Uint8Array {
+  const w = new ByteWriter(13 + 2 * m.assocDevList.length).u8(m.status).eui64(m.eui).u16(m.nwkAddr).u8(m.startIndex).u8(m.assocDevList.length);
+  for (let i = 0; i < m.assocDevList.length; i++) w.u16(m.assocDevList[i]);
+  return w.done();
+}
+
+export function decodeIeeeAddrRsp(data: Uint8Array): IeeeAddrRsp {
+  const r = new ByteReader(data);
+  const m: IeeeAddrRsp = { status: r.u8('status'), eui: r.eui64('ieeeAddr'), nwkAddr: r.u16('nwkAddr'), startIndex: r.u8('startIndex'), assocDevList: [] };
+  const n = r.u8('numAssocDev');
+  for (let i = 0; i < n; i++) m.assocDevList.push(r.u16('assocDevList'));
+  return m;
+}
+
 export interface RpcError {
   errorCode: number;
   reqCmd0: number;

@@ -8,11 +8,13 @@ import {
   decodeAfDataConfirm,
   decodeAfIncomingMsg,
   decodeEndDeviceAnnce,
+  decodeIeeeAddrRsp,
   decodeRpcError,
   decodeStatus,
   decodeSysResetInd,
   encodeAfDataRequest,
   encodeAfRegister,
+  encodeIeeeAddrReq,
   ZNP_STATUS,
 } from './znp-commands';
 import {
@@ -28,6 +30,8 @@ import {
   SYS_RESET_IND,
   TYPE_SRSP,
   ZDO_END_DEVICE_ANNCE_IND,
+  ZDO_IEEE_ADDR_REQ,
+  ZDO_IEEE_ADDR_RSP,
   ZnpFrame,
   ZnpFrameReader,
   ZnpReaderStats,
@@ -53,9 +57,11 @@ const DEFAULT_SREQ_TIMEOUT_MS = 2000;
 interface Request {
   command: number;
   frame: Uint8Array;
-  /** Data requests carry their handle; registrations do not. */
+  /** Data requests carry their handle; registrations and lookups do not. */
   handle: number;
   sentAt: number;
+  /** What it was, for error messages. */
+  label: string;
 }
 
 const NO_HANDLE = -1;
@@ -117,9 +123,16 @@ export class ZnpDriver implements Radio {
       data: data,
     });
     // Built now so an oversized frame throws at the caller, not later inside onBytes.
-    this.queue.push({ command: AF_DATA_REQUEST, frame: buildZnpFrame(AF_DATA_REQUEST, payload), handle: handle, sentAt: 0 });
+    this.queue.push({ command: AF_DATA_REQUEST, frame: buildZnpFrame(AF_DATA_REQUEST, payload), handle: handle, sentAt: 0, label: 'AF_DATA_REQUEST ' + handle });
     this.pump(now);
     return handle;
+  }
+
+  lookup(nwk: number, now: number): void {
+    // Request type 0: the device alone, not its children (Z-Stack MT ZDO_IEEE_ADDR_REQ).
+    const frame = buildZnpFrame(ZDO_IEEE_ADDR_REQ, encodeIeeeAddrReq({ shortAddr: nwk, reqType: 0, startIndex: 0 }));
+    this.queue.push({ command: ZDO_IEEE_ADDR_REQ, frame: frame, handle: NO_HANDLE, sentAt: 0, label: 'ZDO_IEEE_ADDR_REQ 0x' + nwk.toString(16) });
+    this.pump(now);
   }
 
   onBytes(bytes: Uint8Array, now: number): RadioEvent[] {
@@ -143,7 +156,7 @@ export class ZnpDriver implements Radio {
     const still: Request[] = [];
     for (let i = 0; i < this.outstanding.length; i++) {
       const r = this.outstanding[i];
-      if (now - r.sentAt >= this.timeoutMs) events.push({ type: 'error', message: describe(r) + ': no SRSP within ' + this.timeoutMs + ' ms' });
+      if (now - r.sentAt >= this.timeoutMs) events.push({ type: 'error', message: r.label + ': no SRSP within ' + this.timeoutMs + ' ms' });
       else still.push(r);
     }
     this.outstanding = still;
@@ -154,7 +167,7 @@ export class ZnpDriver implements Radio {
   private register(now: number): void {
     for (let i = 0; i < this.queue.length; i++) if (this.queue[i].command === AF_REGISTER) return;
     // Ahead of queued data: nothing can be sent until the endpoint exists.
-    this.queue.unshift({ command: AF_REGISTER, frame: this.registerFrame, handle: NO_HANDLE, sentAt: 0 });
+    this.queue.unshift({ command: AF_REGISTER, frame: this.registerFrame, handle: NO_HANDLE, sentAt: 0, label: 'AF_REGISTER' });
     this.pump(now);
   }
 
@@ -187,7 +200,7 @@ export class ZnpDriver implements Radio {
         events.push({ type: 'reset', reason: ind.reason });
         // The co-processor forgot its endpoints and will never answer what was in flight.
         for (let i = 0; i < this.outstanding.length; i++) {
-          if (this.outstanding[i].handle !== NO_HANDLE) events.push({ type: 'error', message: describe(this.outstanding[i]) + ': lost in co-processor reset' });
+          if (this.outstanding[i].handle !== NO_HANDLE) events.push({ type: 'error', message: this.outstanding[i].label + ': lost in co-processor reset' });
         }
         this.outstanding = [];
         this.register(now);
@@ -215,6 +228,12 @@ export class ZnpDriver implements Radio {
         events.push({ type: 'announce', nwk: a.nwkAddr, eui: a.eui });
         return;
       }
+      case ZDO_IEEE_ADDR_RSP: {
+        // A failed answer (the device does not know that address any more) tells the hub nothing.
+        const a = decodeIeeeAddrRsp(f.data);
+        if (a.status === ZNP_STATUS.SUCCESS) events.push({ type: 'address', nwk: a.nwkAddr, eui: a.eui });
+        return;
+      }
     }
     // Other indications (ZDO state changes, etc.) are not the hub's business.
   }
@@ -223,7 +242,7 @@ export class ZnpDriver implements Radio {
     if (cmd === RPC_ERROR) {
       const e = decodeRpcError(data);
       const r = this.take((e.reqCmd0 << 8) | e.reqCmd1);
-      events.push({ type: 'error', message: (r ? describe(r) : 'unknown request') + ': RPC error ' + e.errorCode });
+      events.push({ type: 'error', message: (r ? r.label : 'unknown request') + ': RPC error ' + e.errorCode });
       return;
     }
     const r = this.take(cmd);
@@ -235,13 +254,11 @@ export class ZnpDriver implements Radio {
     if (r.command === AF_REGISTER) {
       if (status === ZNP_STATUS.SUCCESS || status === ZNP_STATUS.APS_DUPLICATE_ENTRY) events.push({ type: 'ready' });
       else events.push({ type: 'error', message: 'AF_REGISTER of endpoint ' + this.endpoint + ' failed: status ' + hex2(status) });
+    } else if (r.command === ZDO_IEEE_ADDR_REQ) {
+      if (status !== ZNP_STATUS.SUCCESS) events.push({ type: 'error', message: r.label + ' refused: status ' + hex2(status) });
     } else if (status !== ZNP_STATUS.SUCCESS) {
       // Refused before transmission: no AF_DATA_CONFIRM will follow, so this is the outcome.
       events.push({ type: 'confirm', handle: r.handle, status: status });
     }
   }
-}
-
-function describe(r: Request): string {
-  return r.command === AF_REGISTER ? 'AF_REGISTER' : 'AF_DATA_REQUEST ' + r.handle;
 }

@@ -16,7 +16,7 @@ const TYPE_MASK = 0xe0;
 /**
  * Commands as 16-bit ids, CMD0 << 8 | CMD1, so they can be switched on.
  * From zigbee-herdsman src/adapter/z-stack/znp/definition.ts (SYS ping/resetInd, AF register/dataRequest/
- * dataConfirm/incomingMsg, ZDO endDeviceAnnceInd).
+ * dataConfirm/incomingMsg, ZDO ieeeAddrReq/ieeeAddrRsp/endDeviceAnnceInd).
  */
 export const SYS_PING = 0x2101;
 export const SYS_RESET_IND = 0x4180;
@@ -24,6 +24,8 @@ export const AF_REGISTER = 0x2400;
 export const AF_DATA_REQUEST = 0x2401;
 export const AF_DATA_CONFIRM = 0x4480;
 export const AF_INCOMING_MSG = 0x4481;
+export const ZDO_IEEE_ADDR_REQ = 0x2501;
+export const ZDO_IEEE_ADDR_RSP = 0x4581;
 export const ZDO_END_DEVICE_ANNCE_IND = 0x45c1;
 /**
  * What Z-Stack answers to an SREQ it cannot handle: an SRSP in the reserved subsystem 0 (herdsman

@@ -65,7 +65,7 @@ export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
       write: (b) => this.io?.write(b),
       radio: this.radio,
       scheduler: this.scheduler,
-      devices: () => this.clients.filter((c) => this.joined.has(c.spec.nwk)).map((c) => ({ nwk: c.spec.nwk, endpoint: c.spec.endpoint, receive: (cl, d) => c.receive(cl, d) })),
+      devices: () => this.clients.filter((c) => this.joined.has(c.spec.nwk)).map((c) => ({ nwk: c.spec.nwk, eui: c.spec.eui, endpoint: c.spec.endpoint, receive: (cl, d) => c.receive(cl, d) })),
       onHubReady: () => {
         this.hubIsReady = true;
         this.clients.filter((c) => this.joined.has(c.spec.nwk)).forEach((c) => c.hubReady());

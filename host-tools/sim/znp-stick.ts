@@ -1,13 +1,15 @@
 // A Z-Stack ZNP coordinator stick as seen from its UART (FACTS §4): answers SREQs, carries AF data to and from
-// simulated devices over the radio model, and reports device announces. Behaviours a driver must cope with are
+// simulated devices over the radio model, reports device announces and asks devices for their EUI-64. Behaviours a driver must cope with are
 // kept: unregistered endpoints are refused, re-registration gives 0xB8, a reset forgets every endpoint.
 import {
   AfDataRequest,
   decodeAfDataRequest,
   decodeAfRegister,
+  decodeIeeeAddrReq,
   encodeAfDataConfirm,
   encodeAfIncomingMsg,
   encodeEndDeviceAnnce,
+  encodeIeeeAddrRsp,
   encodePingResponse,
   encodeRpcError,
   encodeStatus,
@@ -15,6 +17,7 @@ import {
   RPC_ERR,
   ZNP_STATUS,
   AfRegister,
+  IeeeAddrReq,
 } from '../../firmware/radio/znp-commands';
 import {
   AF_DATA_CONFIRM,
@@ -30,6 +33,8 @@ import {
   SYS_RESET_IND,
   TYPE_SREQ,
   ZDO_END_DEVICE_ANNCE_IND,
+  ZDO_IEEE_ADDR_REQ,
+  ZDO_IEEE_ADDR_RSP,
   ZnpFrame,
   ZnpFrameReader,
   ZnpReaderStats,
@@ -43,6 +48,8 @@ import { Scheduler } from './scheduler';
 /** What the stick needs of a simulated device. */
 export interface StickDevice {
   nwk: number;
+  /** Its EUI-64: its ZDO gives it to whoever asks (IEEE_addr_req). */
+  eui: string;
   endpoint: number;
   receive(clusterId: number, data: Uint8Array): void;
 }
@@ -71,6 +78,12 @@ const PROFILE_ZDO = 0x0000;
 const INCOMING_RADIUS = 29;
 /** ZDO Device_annce payload: sequence 1, nwk 2, ieee 8, capability 1 (ZigBee spec §2.4.3.1.11). */
 const ANNOUNCE_BYTES = 12;
+/** ZDO IEEE_addr_req (sequence 1, nwk 2, request type 1, start index 1) and its single-device response
+ *  (sequence 1, status 1, ieee 8, nwk 2) (ZigBee spec §2.4.3.1.2, §2.4.4.2.2). */
+const ZDO_IEEE_ADDR_REQUEST = 0x0001;
+const ZDO_IEEE_ADDR_RESPONSE = 0x8001;
+const IEEE_ADDR_REQ_BYTES = 5;
+const IEEE_ADDR_RSP_BYTES = 12;
 
 export class SimZnpStick {
   private readonly reader = new ZnpFrameReader();
@@ -152,6 +165,8 @@ export class SimZnpStick {
           return this.onRegister(decodeAfRegister(f.data));
         case AF_DATA_REQUEST:
           return this.onDataRequest(decodeAfDataRequest(f.data));
+        case ZDO_IEEE_ADDR_REQ:
+          return this.onIeeeAddrReq(decodeIeeeAddrReq(f.data));
       }
     } catch {
       return this.rpcError(f, RPC_ERR.LENGTH); // a field ran past the end of the frame
@@ -191,6 +206,25 @@ export class SimZnpStick {
     // Delivered to the device's MAC even if no endpoint there wants it (the APS layer drops it).
     if (wanted(dest)) for (const at of d.arrivals) this.later(at, () => dest.receive(r.clusterId, r.data));
     this.later(d.done, () => confirm(d.delivered ? ZNP_STATUS.SUCCESS : ZNP_STATUS.MAC_NO_ACK));
+  }
+
+  /** Asks the device at shortAddr over the air; its ZDO answers at once, and the answer goes up as an AREQ.
+   *  Nobody at that address, or either frame lost: no answer at all, as from a real stick. */
+  private onIeeeAddrReq(r: IeeeAddrReq): void {
+    this.out(srspOf(ZDO_IEEE_ADDR_REQ), encodeStatus(ZNP_STATUS.SUCCESS));
+    const dev = this.opts.devices().find((d) => d.nwk === r.shortAddr);
+    if (!dev) return this.log(`IEEE_addr_req for 0x${hex4(r.shortAddr)}: no such device on the network`);
+    const seq = (this.zdoSeq = (this.zdoSeq + 1) & 0xff);
+    const zdo = (src: number, dst: number, clusterId: number, payload: Uint8Array) => ({ src, dst, srcEndpoint: ZDO_ENDPOINT, dstEndpoint: ZDO_ENDPOINT, clusterId, profileId: PROFILE_ZDO, payload });
+    const ask = new ByteWriter(IEEE_ADDR_REQ_BYTES).u8(seq).u16(dev.nwk).u8(r.reqType).u8(r.startIndex).done();
+    const there = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(COORDINATOR, dev.nwk, ZDO_IEEE_ADDR_REQUEST, ask));
+    if (!there.delivered) return this.log(`IEEE_addr_req to 0x${hex4(dev.nwk)} lost`);
+    this.later(there.arrivals[0], () => {
+      const answer = new ByteWriter(IEEE_ADDR_RSP_BYTES).u8(seq).u8(ZNP_STATUS.SUCCESS).eui64(dev.eui).u16(dev.nwk).done();
+      const back = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(dev.nwk, COORDINATOR, ZDO_IEEE_ADDR_RESPONSE, answer));
+      if (!back.delivered) return this.log(`IEEE_addr_rsp from 0x${hex4(dev.nwk)} lost`);
+      this.later(back.arrivals[0], () => this.out(ZDO_IEEE_ADDR_RSP, encodeIeeeAddrRsp({ status: ZNP_STATUS.SUCCESS, eui: dev.eui, nwkAddr: dev.nwk, startIndex: 0, assocDevList: [] })));
+    });
   }
 
   private profileOf(endpoint: number): number {

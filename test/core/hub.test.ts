@@ -39,6 +39,38 @@ describe('device log', () => {
     expect(b.radio.ota(NWK[PPMID]).map((c) => c.cmd)).toEqual([0x00]); // Image Notify
   });
 
+  test('a listed device whose announce was lost is looked up (once per 30 s) and served from its next request', () => {
+    const b = ready();
+    b.ok('dev.add', { eui: PPMID, type: 'PPMID' });
+    b.ok('job.start', { image: 'fw', devices: [PPMID] });
+    b.query(NWK[PPMID]);
+    b.query(NWK[PPMID]);
+    expect(b.radio.ota(NWK[PPMID]).map((c) => c.cmd === 0x02 && c.status)).toEqual([STATUS.NOT_AUTHORIZED, STATUS.NOT_AUTHORIZED]);
+    expect(b.radio.lookups).toEqual([NWK[PPMID]]);
+    b.advance(29999);
+    b.query(NWK[PPMID]);
+    expect(b.radio.lookups).toHaveLength(1);
+    b.advance(1);
+    b.query(NWK[PPMID]);
+    expect(b.radio.lookups).toEqual([NWK[PPMID], NWK[PPMID]]);
+    b.radio.take();
+    b.address(NWK[PPMID], PPMID);
+    expect(b.radio.ota(NWK[PPMID]).map((c) => c.cmd)).toEqual([0x00]); // Image Notify: its job is waiting
+    expect((b.ok('dev.list').devices as unknown as { nwk: number }[])[0].nwk).toBe(NWK[PPMID]);
+    b.query(NWK[PPMID]);
+    expect(b.radio.ota(NWK[PPMID]).pop()).toMatchObject({ cmd: 0x02, status: STATUS.SUCCESS });
+  });
+
+  test('a looked-up device that is not in the log still gets NOT_AUTHORIZED', () => {
+    const b = ready();
+    b.query(NWK[PPMID]);
+    b.address(NWK[PPMID], PPMID);
+    b.radio.take();
+    b.query(NWK[PPMID]);
+    expect(b.radio.ota(NWK[PPMID])).toEqual([{ cmd: 0x02, status: STATUS.NOT_AUTHORIZED }]);
+    expect(b.radio.lookups).toEqual([NWK[PPMID]]); // asked once; the answer did not change the log
+  });
+
   test('a bad EUI is refused with BAD_EUI naming it', () => {
     const r = new Bench().request('dev.add', { eui: '12345', type: 'PPMID' });
     expect(r).toMatchObject({ ok: false, err: 'BAD_EUI' });

@@ -98,7 +98,7 @@ describe('power cut during an upload', () => {
 
 /** A radio that carries nothing (upload tests) — the host link is all that matters there. */
 function idleRadio(): Radio {
-  return { start: () => undefined, send: () => 0, onBytes: () => [], tick: () => [] };
+  return { start: () => undefined, send: () => 0, lookup: () => undefined, onBytes: () => [], tick: () => [] };
 }
 
 /** The air between whichever hub is alive and the simulated clients, on one manual clock. */
@@ -120,6 +120,8 @@ class Air implements Radio {
     this.events.push({ type: 'confirm', handle, status: 0 });
     return handle;
   }
+  /** Every device is announced: no address is unknown. */
+  lookup(): void {}
   /** Runs hub code; a power cut inside it turns the hub off (nothing after the cut happens). */
   alive(run: () => void): void {
     try {

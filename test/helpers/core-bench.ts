@@ -68,8 +68,13 @@ export interface Sent {
 /** Records what the hub sends; events the test queues are returned on the next onBytes. */
 export class FakeRadio implements Radio {
   sent: Sent[] = [];
+  /** Network addresses the hub asked about, in order. */
+  lookups: number[] = [];
   private pending: RadioEvent[] = [];
   start(): void {}
+  lookup(nwk: number): void {
+    this.lookups.push(nwk);
+  }
   /** When false, frames stay unconfirmed until confirmAll(): the radio window fills. */
   autoConfirm = true;
   private handle = 0;
@@ -156,6 +161,11 @@ export class Bench {
   }
   announce(eui: string): void {
     this.radio.queue({ type: 'announce', nwk: NWK[eui], eui });
+    this.hub.onRadioBytes(new Uint8Array(0), this.now);
+  }
+  /** The answer to a lookup: the device at `nwk` is `eui`. */
+  address(nwk: number, eui: string): void {
+    this.radio.queue({ type: 'address', nwk, eui });
     this.hub.onRadioBytes(new Uint8Array(0), this.now);
   }
   fromDevice(nwk: number, frameType: number, commandId: number, payload: Uint8Array): void {

@@ -1,20 +1,21 @@
 import { RadioEvent } from '../../firmware/ports/radio';
 import { decodeRpcError, encodeStatus } from '../../firmware/radio/znp-commands';
 import { ZnpDriver } from '../../firmware/radio/znp-driver';
-import { AF_REGISTER, buildZnpFrame, commandOf, frameType, RPC_ERROR, srspOf, TYPE_SREQ, TYPE_SRSP, ZnpFrameReader } from '../../firmware/radio/znp-frame';
+import { AF_REGISTER, buildZnpFrame, commandOf, frameType, RPC_ERROR, srspOf, TYPE_SREQ, TYPE_SRSP, ZDO_IEEE_ADDR_REQ, ZnpFrameReader } from '../../firmware/radio/znp-frame';
 import { RadioModel } from '../../host-tools/sim/radio-model';
 import { ManualScheduler } from '../../host-tools/sim/scheduler';
 import { SimZnpStick, StickDevice } from '../../host-tools/sim/znp-stick';
 
 const OTA = 0x0019;
 const DEVICE = { nwk: 0x1001, endpoint: 1 };
+const DEVICE_EUI = '000D6F0000000001';
 
 /** Driver and stick joined by a virtual UART whose bytes arrive on the next scheduler turn, as a serial port's would. */
 function bench(opts: { lossRate?: number } = {}) {
   const sched = new ManualScheduler();
   const radio = new RadioModel({ seed: 7, lossRate: opts.lossRate });
   const received: { clusterId: number; data: number[] }[] = [];
-  const device: StickDevice = { ...DEVICE, receive: (clusterId, data) => received.push({ clusterId, data: Array.from(data) }) };
+  const device: StickDevice = { ...DEVICE, eui: DEVICE_EUI, receive: (clusterId, data) => received.push({ clusterId, data: Array.from(data) }) };
   const events: RadioEvent[] = [];
   // What crossed the UART, to check the one-SREQ-at-a-time rule.
   let inFlight = 0;
@@ -133,6 +134,34 @@ describe('ZnpDriver against the simulated stick', () => {
     b.stick.announce(0x1001, '000d6f0000000001', 0x8e);
     b.run();
     expect(b.take()).toEqual([{ type: 'announce', nwk: 0x1001, eui: '000D6F0000000001' }]);
+  });
+
+  test('lookup asks the device at a network address over the air and reports its EUI-64', () => {
+    const b = bench();
+    ready(b);
+    b.driver.lookup(DEVICE.nwk, b.sched.now());
+    b.run();
+    expect(b.take()).toEqual([{ type: 'address', nwk: DEVICE.nwk, eui: DEVICE_EUI }]);
+    expect(b.radio.stats().frames).toBe(2); // IEEE_addr_req there, IEEE_addr_rsp back
+  });
+
+  test('lookup of an address nobody has, or over a dead link: no answer and no error', () => {
+    const b = bench();
+    ready(b);
+    b.driver.lookup(0x2222, b.sched.now());
+    b.run();
+    expect(b.take()).toEqual([]);
+    const dead = bench({ lossRate: 1 });
+    ready(dead);
+    dead.driver.lookup(DEVICE.nwk, dead.sched.now());
+    dead.run();
+    expect(dead.take()).toEqual([]);
+  });
+
+  test('a lookup refused by the stick is an error naming the address', () => {
+    const d = new ZnpDriver(() => undefined);
+    d.lookup(0x1001, 0);
+    expect(d.onBytes(buildZnpFrame(srspOf(ZDO_IEEE_ADDR_REQ), encodeStatus(0x02)), 1)).toEqual([{ type: 'error', message: 'ZDO_IEEE_ADDR_REQ 0x1001 refused: status 0x02' }]);
   });
 
   test('an SREQ that is never answered times out with an error and the queue moves on', () => {

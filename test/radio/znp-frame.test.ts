@@ -6,6 +6,8 @@ import {
   decodeAfIncomingMsg,
   decodeAfRegister,
   decodeEndDeviceAnnce,
+  decodeIeeeAddrReq,
+  decodeIeeeAddrRsp,
   decodePingResponse,
   decodeRpcError,
   decodeStatus,
@@ -15,6 +17,8 @@ import {
   encodeAfIncomingMsg,
   encodeAfRegister,
   encodeEndDeviceAnnce,
+  encodeIeeeAddrReq,
+  encodeIeeeAddrRsp,
   encodePingResponse,
   encodeRpcError,
   encodeStatus,
@@ -28,12 +32,15 @@ import {
   MAX_DATA,
   SYS_PING,
   ZDO_END_DEVICE_ANNCE_IND,
+  ZDO_IEEE_ADDR_REQ,
+  ZDO_IEEE_ADDR_RSP,
   ZnpFrame,
   ZnpFrameReader,
 } from '../../firmware/radio/znp-frame';
 // Independent implementation of the same protocol (FACTS §4, §7).
 import { Frame as HerdsmanFrame } from 'zigbee-herdsman/dist/adapter/z-stack/unpi';
 import { ZpiObject } from 'zigbee-herdsman/dist/adapter/z-stack/znp';
+import * as Zdo from 'zigbee-herdsman/dist/zspec/zdo';
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -54,6 +61,9 @@ const incoming = fc.record({
   data: bytes(200),
 });
 const frameArb = fc.record({ cmd0: u8, cmd1: u8, data: bytes(MAX_DATA) });
+const ieeeAddrReq = fc.record({ shortAddr: u16, reqType: fc.integer({ min: 0, max: 1 }), startIndex: u8 });
+// 13 fixed bytes + 2 per associated device must fit one frame (MAX_DATA).
+const ieeeAddrRsp = fc.record({ status: u8, eui, nwkAddr: u16, startIndex: u8, assocDevList: fc.array(u16, { maxLength: 100 }) });
 
 function toPlain(f: ZnpFrame) {
   return { cmd0: f.cmd0, cmd1: f.cmd1, data: Array.from(f.data) };
@@ -199,6 +209,13 @@ describe('ZNP payloads round-trip', () => {
     );
   });
 
+  test('ZDO_IEEE_ADDR_REQ and ZDO_IEEE_ADDR_RSP (startIndex before numAssocDev, as Z-Stack sends it)', () => {
+    fc.assert(fc.property(ieeeAddrReq, (r) => expect(decodeIeeeAddrReq(encodeIeeeAddrReq(r))).toEqual(r)));
+    fc.assert(fc.property(ieeeAddrRsp, (r) => expect(decodeIeeeAddrRsp(encodeIeeeAddrRsp(r))).toEqual(r)));
+    const wire = encodeIeeeAddrRsp({ status: 0, eui: '000D6F0000000002', nwkAddr: 0x1002, startIndex: 7, assocDevList: [0x1234] });
+    expect(Array.from(wire)).toEqual([0, 0x02, 0, 0, 0, 0, 0x6f, 0x0d, 0, 0x02, 0x10, 7, 1, 0x34, 0x12]);
+  });
+
   test('ZDO_END_DEVICE_ANNCE_IND carries the EUI-64 little-endian on the wire', () => {
     const a = { srcAddr: 0x1234, nwkAddr: 0x1234, eui: '000D6F0000000001', capabilities: 0x8e };
     const wire = encodeEndDeviceAnnce(a);
@@ -261,6 +278,27 @@ describe('ZNP payloads agree with zigbee-herdsman', () => {
     expect(commandOf(frame)).toBe(AF_DATA_REQUEST);
     const r = decodeAfDataRequest(frame.data);
     expect({ ...r, data: Array.from(r.data) }).toEqual({ dstAddr: 0x1001, dstEndpoint: 1, srcEndpoint: 1, clusterId: 0x19, transId: 7, options: 0, radius: 30, data: [1, 2, 3] });
+  });
+
+  test('our ZDO_IEEE_ADDR_REQ payload is what herdsman sends to a Z-Stack stick', () => {
+    fc.assert(
+      fc.property(ieeeAddrReq, (r) => {
+        const theirs = Zdo.Buffalo.buildRequest(false, Zdo.ClusterId.IEEE_ADDRESS_REQUEST, r.shortAddr, r.reqType === 1, r.startIndex);
+        expect(Buffer.from(encodeIeeeAddrReq(r)).equals(theirs)).toBe(true);
+      }),
+    );
+    expect(commandOf(new ZnpFrameReader().push(buildZnpFrame(ZDO_IEEE_ADDR_REQ, new Uint8Array(4)))[0])).toBe(0x2501);
+  });
+
+  test('herdsman reads our ZDO_IEEE_ADDR_RSP', () => {
+    fc.assert(
+      fc.property(ieeeAddrRsp, (r) => {
+        const [status, rsp] = herdsmanParse(buildZnpFrame(ZDO_IEEE_ADDR_RSP, encodeIeeeAddrRsp(r))).zdo as [number, Record<string, unknown> | undefined];
+        expect(status).toBe(r.status);
+        // herdsman reads the body of a successful answer only.
+        if (r.status === 0) expect(rsp).toEqual({ eui64: '0x' + r.eui.toLowerCase(), nwkAddress: r.nwkAddr, startIndex: r.startIndex, assocDevList: r.assocDevList });
+      }),
+    );
   });
 
   test('herdsman reads our end-device announce', () => {

@@ -13,11 +13,12 @@ const DIR = path.join(__dirname, '../../host-tools/sim/scenarios/quirks');
 const SUCCEEDED = 0x8f8a;
 const FAILED = 0x8f89;
 
-/** An OTA-cluster frame as it went on the air: a cluster command or a Default Response. */
+/** A frame as it went on the air; on the OTA cluster, decoded: a cluster command or a Default Response. */
 interface Heard {
   at: number;
   src: number;
   dst: number;
+  clusterId: number;
   ota?: OtaCommand;
   defaultResponse?: DefaultResponse;
 }
@@ -33,12 +34,12 @@ function run(name: string): Run {
   const frames: Heard[] = [];
   const { report } = runScenario(scenario, {
     observe: (a) => {
+      const h: Heard = { at: a.attempts[0].start, src: a.frame.src, dst: a.frame.dst, clusterId: a.frame.clusterId };
+      frames.push(h);
       if (a.frame.clusterId !== OTA_CLUSTER) return;
       const f = parseZclFrame(a.frame.payload);
-      const h: Heard = { at: a.attempts[0].start, src: a.frame.src, dst: a.frame.dst };
       if (f.header.frameType === FRAME_TYPE_CLUSTER) h.ota = decodeOta(f.header.commandId, f.payload);
       else if (f.header.commandId === CMD_DEFAULT_RESPONSE) h.defaultResponse = decodeDefaultResponse(f.payload);
-      frames.push(h);
     },
   });
   return { scenario, report, frames };
@@ -64,9 +65,16 @@ function fromDevice(r: Run, eui: string): OtaCommand[] {
   return r.frames.filter((f) => f.src === nwk && f.ota).map((f) => f.ota!);
 }
 
+/** OTA-cluster frames the hub sent the device. */
 function toDevice(r: Run, eui: string): Heard[] {
   const nwk = nwkOf(r, eui);
-  return r.frames.filter((f) => f.src === COORDINATOR && f.dst === nwk);
+  return r.frames.filter((f) => f.src === COORDINATOR && f.dst === nwk && f.clusterId === OTA_CLUSTER);
+}
+
+/** ZDO IEEE_addr_req to the device, IEEE_addr_rsp from it (ZigBee spec §2.4.3.1.2, §2.4.4.2.2). */
+function lookups(r: Run, eui: string): { asked: number; answered: number } {
+  const nwk = nwkOf(r, eui);
+  return { asked: r.frames.filter((f) => f.dst === nwk && f.clusterId === 0x0001).length, answered: r.frames.filter((f) => f.src === nwk && f.clusterId === 0x8001).length };
 }
 
 const blockRequests = (r: Run, eui: string) => fromDevice(r, eui).filter((c): c is ImageBlockRequest => c.cmd === 0x03);
@@ -293,5 +301,17 @@ describe('tolerance, matching and the device log', () => {
     expect(answers.length).toBeGreaterThan(0);
     expect(answers.map((h) => h.ota)).toEqual(answers.map(() => ({ cmd: 0x02, status: STATUS.NOT_AUTHORIZED })));
     expect(device(r, stranger).final.lastError).toBe('Query Next Image status 0x7e');
+    expect(lookups(r, stranger)).toEqual({ asked: 1, answered: 1 }); // who it is changes nothing
+  });
+
+  test('lost-announce: a listed device the hub never heard announce is looked up on its first request, then served; code 0', () => {
+    const r = run('lost-announce');
+    expectMet(r);
+    expect(outcome(r, DEV)).toEqual(PPMID_DONE);
+    const hub = toDevice(r, DEV).filter((h) => h.ota);
+    expect(hub[0].ota).toEqual({ cmd: 0x02, status: STATUS.NOT_AUTHORIZED });
+    expect(hub[1].ota).toMatchObject({ cmd: 0x00 }); // Image Notify once it is known: its job was waiting
+    expect(lookups(r, DEV)).toEqual({ asked: 1, answered: 1 });
+    expect(served(r, DEV)).toHaveLength(Math.ceil(r.report.imageSize / 64));
   });
 });
