@@ -23,8 +23,10 @@ export function buildProgram(): Command {
   const program = new Command('chub')
     .description('Comms Hub bench tools: OTA images, emulated hub, HAN simulator, firmware distribution to PPMID/HCALCS')
     .showHelpAfterError('(add --help for usage)')
-    // Subcommands inherit this when created, so it must come before the modules register.
-    .exitOverride();
+    // Subcommands inherit these when created, so they must come before the modules register.
+    .exitOverride()
+    // Options after a subcommand are the subcommand's: `sim run x.yaml --json` is run's --json, not sim's.
+    .enablePositionalOptions();
   for (const m of [image, emulate, sim, devices, upload, distribute, monitor, status, alerts, activate, version, fleet, campaign]) m.register(program);
   program.addHelpText(
     'after',

@@ -13,9 +13,8 @@ function alertIds(ids: string[]): number[] {
 }
 
 export function register(program: Command): void {
+  // `alerts ack 3 --json`: options after the subcommand are the subcommand's (positional options, cli.ts).
   const alerts = withPort(program.command('alerts'))
-    // `alerts ack 3 --json`: options after the subcommand are the subcommand's.
-    .enablePositionalOptions()
     .description('list held alerts: 0x8F8A transfer succeeded, 0x8F89 failed, 0x8F8B version read')
     .option('--ack', 'acknowledge the listed alerts (the hub then forgets them)')
     .option('--json', 'print the alerts as JSON')

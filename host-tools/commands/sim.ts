@@ -44,17 +44,6 @@ function deviceLine(s: SimDeviceState): string {
   return parts.join('  ');
 }
 
-/**
- * `chub sim` has options named like `run`'s; without positional options on the root program, commander
- * hands those given after `run` to `sim`. Take each from `run`, or from `sim` when given there.
- */
-function sharedOptions(cmd: Command, own: Record<string, unknown>, names: string[]): Record<string, unknown> {
-  const parent = cmd.parent as Command;
-  const out = { ...own };
-  for (const n of names) if (out[n] === undefined && parent.getOptionValueSource(n) === 'cli') out[n] = parent.opts()[n];
-  return out;
-}
-
 /** Runs a scenario file; resolves when every expectation holds, throws (exit 1) when one fails. */
 function runCommand(sim: Command): void {
   sim
@@ -66,9 +55,8 @@ function runCommand(sim: Command): void {
     .option('--seed <n>', "replace the scenario's random seed")
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  $ chub sim run host-tools/sim/scenarios/fifty-devices.yaml\n  $ chub sim run lossy.yaml --seed 7 --pcap han.pcap --timeline han.svg')
-    .action((file: string, own, cmd: Command) => {
-      const opts = sharedOptions(cmd, own, ['pcap', 'seed', 'json']);
-      const seed = numberOption('seed', opts.seed as string | undefined, 0xffffffff);
+    .action((file: string, opts) => {
+      const seed = numberOption('seed', opts.seed, 0xffffffff);
       let out;
       try {
         out = runScenario(loadScenario(file), { seed, capture: Boolean(opts.pcap) });
@@ -76,8 +64,8 @@ function runCommand(sim: Command): void {
         if (e instanceof ScenarioError) throw new UsageError(e.message);
         throw e;
       }
-      if (opts.pcap) fs.writeFileSync(opts.pcap as string, out.pcap as Buffer);
-      if (opts.timeline) fs.writeFileSync(opts.timeline as string, timelineSvg(out.timeline));
+      if (opts.pcap) fs.writeFileSync(opts.pcap, out.pcap as Buffer);
+      if (opts.timeline) fs.writeFileSync(opts.timeline, timelineSvg(out.timeline));
       if (opts.json) printJson({ report: out.report, speed: out.speed });
       else console.log(formatReport(out.report, out.speed));
       if (!out.report.ok) throw new Error(`${file}: ${out.report.expectations.filter((e) => !e.ok).length} expectation(s) failed`);
