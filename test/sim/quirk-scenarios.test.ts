@@ -59,7 +59,7 @@ function outcome(r: Run, eui: string) {
   return { alerts: d.alerts, responseCode: d.responseCode, state: d.final.state, fileVersion: d.final.fileVersion, heldVersion: d.final.heldVersion };
 }
 
-/** OTA commands the device sent, or the hub sent it. */
+/** OTA cluster commands the device sent. */
 function fromDevice(r: Run, eui: string): OtaCommand[] {
   const nwk = nwkOf(r, eui);
   return r.frames.filter((f) => f.src === nwk && f.ota).map((f) => f.ota!);
@@ -310,7 +310,8 @@ describe('tolerance, matching and the device log', () => {
     expect(outcome(r, DEV)).toEqual(PPMID_DONE);
     const hub = toDevice(r, DEV).filter((h) => h.ota);
     expect(hub[0].ota).toEqual({ cmd: 0x02, status: STATUS.NOT_AUTHORIZED });
-    expect(hub[1].ota).toMatchObject({ cmd: 0x00 }); // Image Notify once it is known: its job was waiting
+    // Once known, a unicast Image Notify (payload type 0, jitter 100: FACTS §2), as its job was waiting.
+    expect(hub[1].ota).toEqual({ cmd: 0x00, payloadType: 0, queryJitter: 100 });
     expect(lookups(r, DEV)).toEqual({ asked: 1, answered: 1 });
     expect(served(r, DEV)).toHaveLength(Math.ceil(r.report.imageSize / 64));
   });
