@@ -1,12 +1,12 @@
 // The Comms Hub core: device log, images, jobs, alerts and the OTA server, driven by host-link
 // messages, radio events and the time. No I/O of its own: everything goes through HubPorts.
-import { AlertQueue } from './alert-queue';
+import { Alert, AlertQueue } from './alert-queue';
 import { codedError, CodedError } from './bytes';
 import { CborValue } from './cbor';
 import { Device, DeviceLog } from './device-log';
-import { ImageCatalog, ImageMeta } from './image-catalog';
+import { ImageCatalog } from './image-catalog';
 import { Message } from './host-link';
-import { defaultResponseFrame, OtaServer, OtaServerConfig } from './ota-server';
+import { defaultResponseFrame, OtaServer, OtaServerConfig, OtaServerContext } from './ota-server';
 import { OutboxConfig, RadioOutbox } from './radio-outbox';
 import { Job, JobTable } from './transfer-jobs';
 import { buildZclFrame, DIR_SERVER_TO_CLIENT, FRAME_TYPE_CLUSTER, parseZclFrame, ZclFrame } from './zcl-frame';
@@ -57,9 +57,8 @@ export interface HubPorts {
   sendHost(m: Message): void;
 }
 
-type Handler = (hub: Hub, m: Message, now: number) => Message | void;
-
-export class Hub {
+/** The hub is its OTA server's context: the server reaches the radio, the host and the clock through it. */
+export class Hub implements OtaServerContext {
   readonly devices: DeviceLog;
   readonly images: ImageCatalog;
   readonly jobs: JobTable;
@@ -75,6 +74,8 @@ export class Hub {
   private lookups: { [nwk: string]: number } = {};
   private now = 0;
 
+  // Plain methods rather than closures or a table of handlers: on a small Espruino board every function
+  // object costs JsVars for as long as the hub runs.
   constructor(private ports: HubPorts, readonly cfg: HubConfig) {
     const kv = ports.kv;
     this.devices = new DeviceLog(cfg.maxDevices, kv.get('devices'));
@@ -84,38 +85,8 @@ export class Hub {
     const ledger = (kv.get('ledger') || {}) as { jobs?: unknown; alerts?: unknown };
     this.jobs = new JobTable(ledger.jobs);
     this.alerts = new AlertQueue(ledger.alerts);
-    this.outbox = new RadioOutbox(cfg, function (dst, cluster, data, now) {
-      return ports.radio.send(dst, cluster, data, now);
-    });
-    const self = this;
-    this.ota = new OtaServer(cfg, this.jobs, this.images, this.alerts, {
-      send: function (dev: Device, zcl: Uint8Array) {
-        if (dev.nwk === undefined) return self.log('cannot reach ' + dev.eui + ': it has not joined');
-        self.outbox.enqueue(dev.eui, { nwk: dev.nwk, endpoint: dev.endpoint || HUB_ENDPOINT }, OTA_CLUSTER, zcl, self.now);
-      },
-      queued: function (dev: Device) {
-        return self.outbox.queued(dev.eui);
-      },
-      cancel: function (dev: Device) {
-        self.outbox.clear(dev.eui);
-      },
-      device: function (eui: string) {
-        return self.devices.find(eui);
-      },
-      jobChanged: function (job: Job, stateChanged: boolean) {
-        self.jobChanged(job, stateChanged);
-      },
-      alertRaised: function (a) {
-        self.save('ledger');
-        ports.sendHost({ ev: 'alert', alert: a as unknown as CborValue });
-      },
-      log: function (msg: string) {
-        self.log(msg);
-      },
-      wall: function (now: number) {
-        return self.wall(now);
-      },
-    });
+    this.outbox = new RadioOutbox(cfg, ports.radio);
+    this.ota = new OtaServer(cfg, this.jobs, this.images, this.alerts, this);
   }
 
   start(now: number): void {
@@ -134,13 +105,33 @@ export class Hub {
     return now + this.clockOffset;
   }
 
+  send(dev: Device, zcl: Uint8Array): void {
+    if (dev.nwk === undefined) return this.log('cannot reach ' + dev.eui + ': it has not joined');
+    this.outbox.enqueue(dev.eui, { nwk: dev.nwk, endpoint: dev.endpoint || HUB_ENDPOINT }, OTA_CLUSTER, zcl, this.now);
+  }
+
+  queued(dev: Device): number {
+    return this.outbox.queued(dev.eui);
+  }
+
+  cancel(dev: Device): void {
+    this.outbox.clear(dev.eui);
+  }
+
+  device(eui: string): Device | undefined {
+    return this.devices.find(eui);
+  }
+
+  alertRaised(a: Alert): void {
+    this.save('ledger');
+    this.ports.sendHost({ ev: 'alert', alert: a as unknown as CborValue });
+  }
+
   onHostMessage(m: Message, now: number): void {
     this.now = now;
-    const handler = typeof m.op === 'string' ? HANDLERS[m.op] : undefined;
     let reply: Message;
     try {
-      if (!handler) throw codedError('BAD_OP', 'unknown request ' + JSON.stringify(m.op));
-      reply = handler(this, m, now) || {};
+      reply = this.request(m, now) || {};
       reply.ok = true;
     } catch (e) {
       const err = e as CodedError;
@@ -241,7 +232,7 @@ export class Hub {
     this.outbox.enqueue('0x' + nwk.toString(16), { nwk: nwk, endpoint: endpoint }, OTA_CLUSTER, zcl, now);
   }
 
-  private jobChanged(job: Job, stateChanged: boolean): void {
+  jobChanged(job: Job, stateChanged: boolean): void {
     const key = String(job.id);
     const last = this.lastProgress[key];
     if (!stateChanged && last !== undefined && this.now - last < this.cfg.progressIntervalMs) return;
@@ -261,19 +252,81 @@ export class Hub {
     else if (what === 'ledger') kv.set('ledger', { jobs: this.jobs.save(), alerts: this.alerts.save() } as unknown);
   }
 
-  addDevice(eui: string, type: string, now: number): Device {
-    const d = this.devices.add(eui, type);
-    const nwk = this.unlisted[d.eui];
-    if (nwk !== undefined && d.nwk === undefined) {
-      delete this.unlisted[d.eui];
-      this.devices.bind(d, nwk, now);
+  /** One host request (docs/host-link.md): its result, or a CodedError. */
+  private request(m: Message, now: number): Message | void {
+    switch (m.op) {
+      case 'hello':
+        if (typeof m.time === 'number') this.clockOffset = m.time - now;
+        return { fw: this.cfg.fw, board: this.cfg.board, mode: this.cfg.mode, time: this.wall(now), maxChunk: this.cfg.maxChunk };
+      case 'dev.add': {
+        const d = this.devices.add(arg(m, 'eui', 'a string') as string, arg(m, 'type', 'a string') as string);
+        const nwk = this.unlisted[d.eui];
+        if (nwk !== undefined && d.nwk === undefined) {
+          delete this.unlisted[d.eui];
+          this.devices.bind(d, nwk, now);
+        }
+        this.save('devices');
+        return { device: d as unknown as CborValue };
+      }
+      case 'dev.rm': {
+        const d = this.devices.get(arg(m, 'eui', 'a string') as string);
+        if (this.jobs.active(d.eui)) throw codedError('BUSY', 'device ' + d.eui + ' has a transfer in progress');
+        this.devices.remove(d.eui);
+        return this.save('devices');
+      }
+      case 'dev.list':
+        return { devices: this.devices.list() as unknown as CborValue };
+      case 'img.begin': {
+        const next = this.images.begin(arg(m, 'name', 'a string') as string, arg(m, 'size', 'a non-negative integer') as number, arg(m, 'crc', 'a non-negative integer') as number);
+        this.save('images');
+        return { next: next };
+      }
+      case 'img.data': {
+        const off = arg(m, 'off', 'a non-negative integer') as number;
+        const next = this.images.data(arg(m, 'name', 'a string') as string, off, arg(m, 'd', 'a byte string') as Uint8Array);
+        const cp = this.cfg.uploadCheckpointBytes;
+        if (Math.floor(next / cp) > Math.floor(off / cp)) this.save('images');
+        return { next: next };
+      }
+      case 'img.end':
+        try {
+          return { image: this.images.end(arg(m, 'name', 'a string') as string) as unknown as CborValue };
+        } finally {
+          this.save('images');
+        }
+      case 'img.list':
+        return { images: this.images.list() as unknown as CborValue };
+      case 'img.rm': {
+        const name = arg(m, 'name', 'a string') as string;
+        if (this.jobs.usesImage(name)) throw codedError('IN_USE', 'image ' + name + ' is being distributed');
+        this.images.remove(name);
+        return this.save('images');
+      }
+      case 'job.start':
+        return { jobs: this.startJobs(arg(m, 'image', 'a string') as string, arg(m, 'devices', 'a non-empty list of strings') as string[], m.force === true, now) as unknown as CborValue };
+      case 'job.list':
+        return { jobs: this.jobs.list() as unknown as CborValue };
+      case 'alert.list':
+        return { alerts: this.alerts.list() as unknown as CborValue };
+      case 'alert.ack': {
+        const n = this.alerts.ack(arg(m, 'ids', 'a list of numbers') as number[]);
+        this.save('ledger');
+        return { acked: n };
+      }
+      case 'activate': {
+        const dev = this.joined(arg(m, 'eui', 'a string') as string);
+        const job = this.jobs.holding(dev.eui);
+        if (!job) throw codedError('NOTHING_HELD', 'device ' + dev.eui + ' holds no transferred image to activate');
+        this.ota.activate(dev, job, typeof m.at === 'number' ? m.at : this.wall(now), now);
+        return { job: job as unknown as CborValue };
+      }
+      case 'version.read':
+        return this.ota.readVersion(this.joined(arg(m, 'eui', 'a string') as string), now);
     }
-    this.save('devices');
-    return d;
+    throw codedError('BAD_OP', 'unknown request ' + JSON.stringify(m.op));
   }
 
-  // Host requests (docs/host-link.md) that need the OTA server.
-  startJobs(imageName: string, euis: string[], force: boolean, now: number): Job[] {
+  private startJobs(imageName: string, euis: string[], force: boolean, now: number): Job[] {
     const img = this.images.get(imageName);
     const devs: Device[] = [];
     for (let i = 0; i < euis.length; i++) {
@@ -282,129 +335,36 @@ export class Hub {
     }
     const out: Job[] = [];
     for (let i = 0; i < devs.length; i++) {
-      const job = this.jobs.create(devs[i].eui, imageInfo(img), force, now);
-      out.push(job);
+      out.push(this.jobs.create(devs[i].eui, img as { name: string; size: number; manufacturerCode: number; imageType: number; fileVersion: number }, force, now));
       if (devs[i].nwk !== undefined) this.ota.notify(devs[i]);
     }
     this.save('ledger');
     return out;
   }
 
-  activate(eui: string, at: number, now: number): Job {
-    const dev = this.devices.get(eui);
-    const job = this.jobs.holding(dev.eui);
-    if (!job) throw codedError('NOTHING_HELD', 'device ' + dev.eui + ' holds no transferred image to activate');
-    if (dev.nwk === undefined) throw codedError('NOT_JOINED', 'device ' + dev.eui + ' has not joined the network');
-    this.ota.activate(dev, job, at, now);
-    return job;
-  }
-
-  readVersion(eui: string, now: number): void {
+  /** A listed device the radio can reach. */
+  private joined(eui: string): Device {
     const dev = this.devices.get(eui);
     if (dev.nwk === undefined) throw codedError('NOT_JOINED', 'device ' + dev.eui + ' has not joined the network');
-    this.ota.readVersion(dev, now);
-  }
-
-  setClock(unixMs: number, now: number): void {
-    this.clockOffset = unixMs - now;
+    return dev;
   }
 }
 
-function imageInfo(m: ImageMeta): { name: string; size: number; manufacturerCode: number; imageType: number; fileVersion: number } {
-  return { name: m.name, size: m.size, manufacturerCode: m.manufacturerCode as number, imageType: m.imageType as number, fileVersion: m.fileVersion as number };
-}
+/** What a request argument must be; the name is the error message's wording. */
+type ArgKind = 'a string' | 'a non-negative integer' | 'a byte string' | 'a non-empty list of strings' | 'a list of numbers';
 
-function str(m: Message, key: string): string {
+/** A request argument of the expected kind, or a BAD_ARGS error naming it. */
+function arg(m: Message, key: string, kind: ArgKind): unknown {
   const v = m[key];
-  if (typeof v !== 'string') throw codedError('BAD_ARGS', '"' + key + '" must be a string');
+  let ok: boolean;
+  if (kind === 'a string') ok = typeof v === 'string';
+  else if (kind === 'a non-negative integer') ok = typeof v === 'number' && v >= 0 && Math.floor(v) === v;
+  else if (kind === 'a byte string') ok = v instanceof Uint8Array;
+  else {
+    const numbers = kind === 'a list of numbers';
+    ok = Array.isArray(v) && (numbers || v.length > 0);
+    for (let i = 0; ok && i < (v as CborValue[]).length; i++) ok = typeof (v as CborValue[])[i] === (numbers ? 'number' : 'string');
+  }
+  if (!ok) throw codedError('BAD_ARGS', '"' + key + '" must be ' + kind);
   return v;
 }
-
-function num(m: Message, key: string): number {
-  const v = m[key];
-  if (typeof v !== 'number' || v < 0 || Math.floor(v) !== v) throw codedError('BAD_ARGS', '"' + key + '" must be a non-negative integer');
-  return v;
-}
-
-function bytesArg(m: Message, key: string): Uint8Array {
-  const v = m[key];
-  if (!(v instanceof Uint8Array)) throw codedError('BAD_ARGS', '"' + key + '" must be a byte string');
-  return v;
-}
-
-function strList(m: Message, key: string): string[] {
-  const v = m[key];
-  if (!Array.isArray(v) || v.length === 0) throw codedError('BAD_ARGS', '"' + key + '" must be a non-empty list');
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') throw codedError('BAD_ARGS', '"' + key + '" must hold strings');
-  return v as string[];
-}
-
-const HANDLERS: { [op: string]: Handler } = {
-  hello: function (hub, m, now) {
-    if (typeof m.time === 'number') hub.setClock(m.time, now);
-    return { fw: hub.cfg.fw, board: hub.cfg.board, mode: hub.cfg.mode, time: hub.wall(now), maxChunk: hub.cfg.maxChunk };
-  },
-  'dev.add': function (hub, m, now) {
-    return { device: hub.addDevice(str(m, 'eui'), str(m, 'type'), now) as unknown as CborValue };
-  },
-  'dev.rm': function (hub, m) {
-    const d = hub.devices.get(str(m, 'eui'));
-    if (hub.jobs.active(d.eui)) throw codedError('BUSY', 'device ' + d.eui + ' has a transfer in progress');
-    hub.devices.remove(d.eui);
-    hub.save('devices');
-  },
-  'dev.list': function (hub) {
-    return { devices: hub.devices.list() as unknown as CborValue };
-  },
-  'img.begin': function (hub, m) {
-    const next = hub.images.begin(str(m, 'name'), num(m, 'size'), num(m, 'crc'));
-    hub.save('images');
-    return { next: next };
-  },
-  'img.data': function (hub, m) {
-    const off = num(m, 'off');
-    const next = hub.images.data(str(m, 'name'), off, bytesArg(m, 'd'));
-    const cp = hub.cfg.uploadCheckpointBytes;
-    if (Math.floor(next / cp) > Math.floor(off / cp)) hub.save('images');
-    return { next: next };
-  },
-  'img.end': function (hub, m) {
-    try {
-      return { image: hub.images.end(str(m, 'name')) as unknown as CborValue };
-    } finally {
-      hub.save('images');
-    }
-  },
-  'img.list': function (hub) {
-    return { images: hub.images.list() as unknown as CborValue };
-  },
-  'img.rm': function (hub, m) {
-    const name = str(m, 'name');
-    if (hub.jobs.usesImage(name)) throw codedError('IN_USE', 'image ' + name + ' is being distributed');
-    hub.images.remove(name);
-    hub.save('images');
-  },
-  'job.start': function (hub, m, now) {
-    return { jobs: hub.startJobs(str(m, 'image'), strList(m, 'devices'), m.force === true, now) as unknown as CborValue };
-  },
-  'job.list': function (hub) {
-    return { jobs: hub.jobs.list() as unknown as CborValue };
-  },
-  'alert.list': function (hub) {
-    return { alerts: hub.alerts.list() as unknown as CborValue };
-  },
-  'alert.ack': function (hub, m) {
-    const ids = m.ids;
-    if (!Array.isArray(ids)) throw codedError('BAD_ARGS', '"ids" must be a list of alert ids');
-    const n = hub.alerts.ack(ids as number[]);
-    hub.save('ledger');
-    return { acked: n };
-  },
-  activate: function (hub, m, now) {
-    const at = typeof m.at === 'number' ? m.at : hub.wall(now);
-    return { job: hub.activate(str(m, 'eui'), at, now) as unknown as CborValue };
-  },
-  'version.read': function (hub, m, now) {
-    hub.readVersion(str(m, 'eui'), now);
-  },
-};

@@ -1,7 +1,7 @@
 // Fair use of one radio by many OTA sessions: frames wait in a queue per device and leave in
 // round-robin order, with at most `window` frames unconfirmed on the radio at once. Without it one
 // client's page run (or a burst of retries) would hold every other device behind it.
-import { RadioAddress } from '../ports/radio';
+import { Radio, RadioAddress } from '../ports/radio';
 
 export interface OutboxConfig {
   /** Frames sent but not yet confirmed by the co-processor. */
@@ -16,8 +16,6 @@ interface Pending {
   data: Uint8Array;
 }
 
-export type RadioSend = (dst: RadioAddress, cluster: number, data: Uint8Array, now: number) => number;
-
 export class RadioOutbox {
   private queues: { [key: string]: Pending[] } = {};
   /** Devices with queued frames, in the order they get their next turn. */
@@ -27,7 +25,7 @@ export class RadioOutbox {
   private flying = 0;
   sent = 0;
 
-  constructor(private cfg: OutboxConfig, private radioSend: RadioSend) {}
+  constructor(private cfg: OutboxConfig, private radio: Radio) {}
 
   enqueue(key: string, dst: RadioAddress, cluster: number, data: Uint8Array, now: number): void {
     let q = this.queues[key];
@@ -77,7 +75,7 @@ export class RadioOutbox {
       const p = q.shift() as Pending;
       if (q.length > 0) this.turn.push(key);
       else delete this.queues[key];
-      const handle = this.radioSend(p.dst, p.cluster, p.data, now);
+      const handle = this.radio.send(p.dst, p.cluster, p.data, now);
       // A reused handle (u8 transaction ids wrap) replaces the stale entry rather than leaking a slot.
       if (this.inFlight[handle] === undefined) this.flying++;
       this.inFlight[handle] = now + this.cfg.confirmTimeoutMs;
