@@ -5,7 +5,7 @@ export const ALERT_TRANSFER_SUCCEEDED = 0x8f8a;
 export const ALERT_VERSION_READ = 0x8f8b;
 
 /** GBCS responseCode of 0x8F89/0x8F8A. */
-export const RESPONSE = { SUCCESS: 0, IMAGE_DISCARDED: 1, HARDWARE_VERSION_MISMATCH: 2, FILE_TRANSFER_FAILURE: 3 };
+export const enum RESPONSE { SUCCESS = 0, IMAGE_DISCARDED = 1, HARDWARE_VERSION_MISMATCH = 2, FILE_TRANSFER_FAILURE = 3 }
 
 export interface Alert {
   id: number;

@@ -9,8 +9,8 @@ import { Message } from './host-link';
 import { defaultResponseFrame, OtaServer, OtaServerConfig, OtaServerContext } from './ota-server';
 import { OutboxConfig, RadioOutbox } from './radio-outbox';
 import { Job, JobTable } from './transfer-jobs';
-import { buildZclFrame, DIR_SERVER_TO_CLIENT, FRAME_TYPE_CLUSTER, parseZclFrame, ZclFrame } from './zcl-frame';
-import { CMD, encodeOta, OTA_CLUSTER, STATUS } from './zcl-ota';
+import { DIR_SERVER_TO_CLIENT, FRAME_TYPE_CLUSTER, parseZclFrame, ZclFrame } from './zcl-frame';
+import { buildOtaFrame, CMD, OTA_CLUSTER, STATUS } from './zcl-ota';
 import { ImageStore } from '../ports/image-store';
 import { KeyValueStore } from '../ports/kv-store';
 import { HUB_ENDPOINT, Radio, RadioEvent } from '../ports/radio';
@@ -107,7 +107,7 @@ export class Hub implements OtaServerContext {
 
   send(dev: Device, zcl: Uint8Array): void {
     if (dev.nwk === undefined) return this.log('cannot reach ' + dev.eui + ': it has not joined');
-    this.outbox.enqueue(dev.eui, { nwk: dev.nwk, endpoint: dev.endpoint || HUB_ENDPOINT }, OTA_CLUSTER, zcl, this.now);
+    this.outbox.enqueue(dev.eui, { nwk: dev.nwk, endpoint: dev.endpoint || HUB_ENDPOINT }, OTA_CLUSTER, zcl);
   }
 
   queued(dev: Device): number {
@@ -140,11 +140,13 @@ export class Hub implements OtaServerContext {
     }
     reply.i = m.i;
     this.ports.sendHost(reply);
+    this.outbox.pump(now);
   }
 
   onRadioBytes(b: Uint8Array, now: number): void {
     this.now = now;
     this.radioEvents(this.ports.radio.onBytes(b, now), now);
+    this.outbox.pump(now);
   }
 
   tick(now: number): void {
@@ -152,6 +154,7 @@ export class Hub implements OtaServerContext {
     this.radioEvents(this.ports.radio.tick(now), now);
     this.outbox.tick(now);
     this.ota.tick(now);
+    this.outbox.pump(now);
   }
 
   private radioEvents(evs: RadioEvent[], now: number): void {
@@ -163,7 +166,7 @@ export class Hub implements OtaServerContext {
       else if (ev.type === 'reset') this.log('radio co-processor reset (reason ' + ev.reason + '); registering again');
       else if (ev.type === 'error') this.log('radio: ' + ev.message);
       else if (ev.type === 'confirm') {
-        this.outbox.confirmed(ev.handle, now);
+        this.outbox.confirmed(ev.handle);
         if (ev.status !== 0) this.log('radio: frame ' + ev.handle + ' not delivered (status 0x' + ev.status.toString(16) + ')');
       }
     }
@@ -227,9 +230,9 @@ export class Hub implements OtaServerContext {
     let zcl: Uint8Array;
     if (f.header.frameType === FRAME_TYPE_CLUSTER && f.header.commandId === CMD.QUERY_NEXT_IMAGE_REQUEST) {
       const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: f.header.seq, commandId: CMD.QUERY_NEXT_IMAGE_RESPONSE };
-      zcl = buildZclFrame(h, encodeOta({ cmd: 0x02, status: STATUS.NOT_AUTHORIZED }));
+      zcl = buildOtaFrame(h, { cmd: 0x02, status: STATUS.NOT_AUTHORIZED });
     } else zcl = defaultResponseFrame(f, STATUS.NOT_AUTHORIZED);
-    this.outbox.enqueue('0x' + nwk.toString(16), { nwk: nwk, endpoint: endpoint }, OTA_CLUSTER, zcl, now);
+    this.outbox.enqueue('0x' + nwk.toString(16), { nwk: nwk, endpoint: endpoint }, OTA_CLUSTER, zcl);
   }
 
   jobChanged(job: Job, stateChanged: boolean): void {

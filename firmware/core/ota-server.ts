@@ -19,7 +19,7 @@ import {
   FRAME_TYPE_GLOBAL,
   ZclFrame,
 } from './zcl-frame';
-import { decodeOta, encodeOta, ImageId, OtaCommand, STATUS, UPGRADE_TIME_WAIT, zigbeeTime } from './zcl-ota';
+import { buildOtaFrame, decodeOta, ImageId, OtaCommand, STATUS, UPGRADE_TIME_WAIT, zigbeeTime } from './zcl-ota';
 
 /** OTA client attribute CurrentFileVersion (OTA spec §6.7.2). */
 const ATTR_CURRENT_FILE_VERSION = 0x0002;
@@ -441,7 +441,7 @@ export class OtaServer {
 
   private sendOta(dev: Device, c: OtaCommand, seq: number): void {
     const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: seq, commandId: c.cmd };
-    this.ctx.send(dev, buildZclFrame(h, encodeOta(c)));
+    this.ctx.send(dev, buildOtaFrame(h, c));
   }
 
   private defaultResponse(dev: Device, f: ZclFrame, status: number): void {

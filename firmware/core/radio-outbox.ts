@@ -1,6 +1,9 @@
 // Fair use of one radio by many OTA sessions: frames wait in a queue per device and leave in
 // round-robin order, with at most `window` frames unconfirmed on the radio at once. Without it one
 // client's page run (or a burst of retries) would hold every other device behind it.
+// Frames leave only in pump(), which the hub calls once its work for an input is done: encoding a radio
+// frame then happens after the input's decoded frames are garbage, not on top of them (the peak of
+// memory in use is what decides whether the hub fits a small board).
 import { Radio, RadioAddress } from '../ports/radio';
 
 export interface OutboxConfig {
@@ -27,14 +30,13 @@ export class RadioOutbox {
 
   constructor(private cfg: OutboxConfig, private radio: Radio) {}
 
-  enqueue(key: string, dst: RadioAddress, cluster: number, data: Uint8Array, now: number): void {
+  enqueue(key: string, dst: RadioAddress, cluster: number, data: Uint8Array): void {
     let q = this.queues[key];
     if (!q) {
       q = this.queues[key] = [];
       this.turn.push(key);
     }
     q.push({ dst: dst, cluster: cluster, data: data });
-    this.pump(now);
   }
 
   /** Frames still waiting for a device (not counting those on the radio). */
@@ -50,11 +52,10 @@ export class RadioOutbox {
     this.turn.splice(this.turn.indexOf(key), 1);
   }
 
-  confirmed(handle: number, now: number): void {
+  confirmed(handle: number): void {
     if (this.inFlight[handle] === undefined) return;
     delete this.inFlight[handle];
     this.flying--;
-    this.pump(now);
   }
 
   tick(now: number): void {
@@ -65,10 +66,10 @@ export class RadioOutbox {
         this.flying--;
       }
     }
-    this.pump(now);
   }
 
-  private pump(now: number): void {
+  /** Sends what the radio window allows, fairly across devices. */
+  pump(now: number): void {
     while (this.flying < this.cfg.radioWindow && this.turn.length > 0) {
       const key = this.turn.shift() as string;
       const q = this.queues[key];

@@ -41,12 +41,15 @@ export function parseZclFrame(buf: Uint8Array): ZclFrame {
 }
 
 export function buildZclFrame(h: ZclHeader, payload: Uint8Array): Uint8Array {
-  const w = new ByteWriter(payload.length + 5);
+  return writeZclHeader(new ByteWriter(payload.length + 5), h).bytes(payload).done();
+}
+
+/** The ZCL header into `w`, for a caller that writes the payload after it in the same buffer. */
+export function writeZclHeader(w: ByteWriter, h: ZclHeader): ByteWriter {
   const mfr = h.manufacturerCode !== undefined;
   w.u8((h.frameType & 3) | (mfr ? 4 : 0) | ((h.direction & 1) << 3) | (h.disableDefaultResponse ? 0x10 : 0));
   if (mfr) w.u16(h.manufacturerCode as number);
-  w.u8(h.seq).u8(h.commandId);
-  return w.bytes(payload).done();
+  return w.u8(h.seq).u8(h.commandId);
 }
 
 // General command ids (ZCL §2.5).

@@ -1,32 +1,33 @@
 // ZCL OTA Upgrade cluster (0x0019) commands 0x00–0x07, both directions.
 // Source: ZigBee OTA Upgrade Cluster spec (095264r23), §6.10; summary in FACTS §2.
 import { ByteReader, ByteWriter, codedError } from './bytes';
+import { writeZclHeader, ZclHeader } from './zcl-frame';
 
 export const OTA_CLUSTER = 0x0019;
 
-// OTA status codes (ZCL §2.6.3 / OTA §6.10.1).
-export const STATUS = {
-  SUCCESS: 0x00,
-  NOT_AUTHORIZED: 0x7e,
-  MALFORMED_COMMAND: 0x80,
-  UNSUP_COMMAND: 0x81,
-  ABORT: 0x95,
-  INVALID_IMAGE: 0x96,
-  WAIT_FOR_DATA: 0x97,
-  NO_IMAGE_AVAILABLE: 0x98,
-  REQUIRE_MORE_IMAGE: 0x99,
-};
+// OTA status codes (ZCL §2.6.3 / OTA §6.10.1). Const enums: inlined by tsc, so they cost the device no JsVars.
+export const enum STATUS {
+  SUCCESS = 0x00,
+  NOT_AUTHORIZED = 0x7e,
+  MALFORMED_COMMAND = 0x80,
+  UNSUP_COMMAND = 0x81,
+  ABORT = 0x95,
+  INVALID_IMAGE = 0x96,
+  WAIT_FOR_DATA = 0x97,
+  NO_IMAGE_AVAILABLE = 0x98,
+  REQUIRE_MORE_IMAGE = 0x99,
+}
 
-export const CMD = {
-  IMAGE_NOTIFY: 0x00,
-  QUERY_NEXT_IMAGE_REQUEST: 0x01,
-  QUERY_NEXT_IMAGE_RESPONSE: 0x02,
-  IMAGE_BLOCK_REQUEST: 0x03,
-  IMAGE_PAGE_REQUEST: 0x04,
-  IMAGE_BLOCK_RESPONSE: 0x05,
-  UPGRADE_END_REQUEST: 0x06,
-  UPGRADE_END_RESPONSE: 0x07,
-};
+export const enum CMD {
+  IMAGE_NOTIFY = 0x00,
+  QUERY_NEXT_IMAGE_REQUEST = 0x01,
+  QUERY_NEXT_IMAGE_RESPONSE = 0x02,
+  IMAGE_BLOCK_REQUEST = 0x03,
+  IMAGE_PAGE_REQUEST = 0x04,
+  IMAGE_BLOCK_RESPONSE = 0x05,
+  UPGRADE_END_REQUEST = 0x06,
+  UPGRADE_END_RESPONSE = 0x07,
+}
 
 /** Upgrade time meaning "wait for a later Upgrade End Response" (OTA §6.10.10.4). */
 export const UPGRADE_TIME_WAIT = 0xffffffff;
@@ -110,7 +111,20 @@ function readId(r: ByteReader): ImageId {
 }
 
 export function encodeOta(c: OtaCommand): Uint8Array {
-  const w = new ByteWriter(16);
+  return writeOta(new ByteWriter(otaSize(c)), c).done();
+}
+
+/** A whole ZCL frame for an OTA command, header and payload written once into one buffer. */
+export function buildOtaFrame(h: ZclHeader, c: OtaCommand): Uint8Array {
+  return writeOta(writeZclHeader(new ByteWriter(5 + otaSize(c)), h), c).done();
+}
+
+/** Enough room for a command's payload (exact for image blocks, the one large command). */
+function otaSize(c: OtaCommand): number {
+  return c.cmd === 0x05 && c.block ? 14 + c.block.data.length : 22;
+}
+
+function writeOta(w: ByteWriter, c: OtaCommand): ByteWriter {
   switch (c.cmd) {
     case 0x00:
       w.u8(c.payloadType).u8(c.queryJitter);
@@ -160,7 +174,7 @@ export function encodeOta(c: OtaCommand): Uint8Array {
       writeId(w, c).u32(c.currentTime).u32(c.upgradeTime);
       break;
   }
-  return w.done();
+  return w;
 }
 
 /** Decodes an OTA command payload; throws a CodedError (TRUNCATED, UNSUPPORTED) for what it cannot read. */

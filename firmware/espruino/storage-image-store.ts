@@ -1,7 +1,9 @@
 // ImageStore on Espruino Storage (flash). Each image is one contiguous Storage file, allocated whole
-// when the upload begins and filled in order; reads are memory-mapped ranges, so serving a block or
-// checking the whole-file CRC never copies the image into RAM on a board.
+// when the upload begins and filled in order; reads are memory-mapped ranges on a board, so serving a
+// block never copies the image into RAM. The whole-file CRC is taken a piece at a time all the same:
+// where Storage is emulated (the Linux interpreter) a read is a copy, and a whole image would not fit.
 import { codedError } from '../core/bytes';
+import { crc32Pieces } from '../core/crc32-combine';
 import { ImageStore } from '../ports/image-store';
 import { storage } from './modules';
 
@@ -9,6 +11,8 @@ import { storage } from './modules';
 export const IMAGE_PREFIX = 'img:';
 /** Storage's per-file header (size u32 + 28-byte name), plus alignment slack. */
 const FILE_OVERHEAD = 40;
+/** Bytes of an image CRC-checked at a time (about 80 JsVars when a read is a copy). */
+const CRC_PIECE = 1024;
 
 export class StorageImageStore implements ImageStore {
   private storage = storage();
@@ -59,8 +63,12 @@ export class StorageImageStore implements ImageStore {
   }
 
   crc32(name: string, length: number): number {
-    const str = this.storage.read(IMAGE_PREFIX + name, 0, length);
-    return str === undefined ? 0 : E.CRC32(str) >>> 0;
+    const s = this.storage;
+    const file = IMAGE_PREFIX + name;
+    return crc32Pieces(length, CRC_PIECE, function (off: number, len: number) {
+      const str = s.read(file, off, len);
+      return str === undefined ? 0 : E.CRC32(str);
+    });
   }
 
   remove(name: string): void {

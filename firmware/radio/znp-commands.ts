@@ -3,19 +3,19 @@
 import { ByteReader, ByteWriter } from '../core/bytes';
 
 // Status values the driver reacts to (herdsman src/adapter/z-stack/constants/common.ts ZnpCommandStatus).
-export const ZNP_STATUS = {
-  SUCCESS: 0x00,
-  INVALID_PARAM: 0x02,
-  APS_DUPLICATE_ENTRY: 0xb8,
-  NWK_NO_ROUTE: 0xcd,
-  MAC_NO_ACK: 0xe9,
-};
+export const enum ZNP_STATUS {
+  SUCCESS = 0x00,
+  INVALID_PARAM = 0x02,
+  APS_DUPLICATE_ENTRY = 0xb8,
+  NWK_NO_ROUTE = 0xcd,
+  MAC_NO_ACK = 0xe9,
+}
 
 // RPC error codes (TI MT API "RPC Error": MT_RPC_ERR_COMMAND_ID, MT_RPC_ERR_LENGTH).
-export const RPC_ERR = {
-  COMMAND_ID: 0x02,
-  LENGTH: 0x04,
-};
+export const enum RPC_ERR {
+  COMMAND_ID = 0x02,
+  LENGTH = 0x04,
+}
 
 /** SRSPs that carry just a status byte (AF_REGISTER, AF_DATA_REQUEST). */
 export function encodeStatus(status: number): Uint8Array {

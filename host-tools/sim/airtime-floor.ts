@@ -1,15 +1,15 @@
 // The least time an OTA transfer can take on the air: every mandatory frame once, each followed by the
 // turnaround and its MAC ACK, with no backoff, no loss, no UART and no processing. Summed over the
 // transfers of a run (one shared channel), it is the floor against which a hub's scheduling is measured.
-import { buildZclFrame, DIR_CLIENT_TO_SERVER, FRAME_TYPE_CLUSTER } from '../../firmware/core/zcl-frame';
-import { encodeOta, OtaCommand, STATUS } from '../../firmware/core/zcl-ota';
+import { DIR_CLIENT_TO_SERVER, FRAME_TYPE_CLUSTER } from '../../firmware/core/zcl-frame';
+import { buildOtaFrame, OtaCommand, STATUS } from '../../firmware/core/zcl-ota';
 import { ackAirtimeUs, airtimeUs, psduBytes } from './han-frame';
 import { TURNAROUND_US } from './radio-model';
 
 const ID = { manufacturerCode: 0, imageType: 0, fileVersion: 0 };
 
 function zclBytes(c: OtaCommand): number {
-  return buildZclFrame({ frameType: FRAME_TYPE_CLUSTER, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: 0, commandId: c.cmd }, encodeOta(c)).length;
+  return buildOtaFrame({ frameType: FRAME_TYPE_CLUSTER, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: 0, commandId: c.cmd }, c).length;
 }
 
 function unicastUs(zcl: number): number {

@@ -22,7 +22,7 @@ import {
 } from '../../firmware/core/zcl-frame';
 import {
   decodeOta,
-  encodeOta,
+  buildOtaFrame,
   ImageBlockResponse,
   ImageId,
   ImageNotify,
@@ -545,7 +545,7 @@ export class SimOtaClient {
     if (drop && ++this.requests % drop === 0) return; // lost inside the client itself
     this.seq = (this.seq + 1) & 0xff;
     const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: this.seq, commandId: c.cmd };
-    this.link.send(buildZclFrame(h, encodeOta(c)));
+    this.link.send(buildOtaFrame(h, c));
   }
 
   private enter(state: ClientState, error?: string): void {
