@@ -1,5 +1,6 @@
 // One end of the host link: bytes ⇄ CBOR messages, framed and CRC-checked (docs/host-link.md).
 // Used by the hub (firmware CBOR codec) and by `chub` (cbor-x) alike, so both sides frame identically.
+import { CodedError } from './bytes';
 import { CborValue } from './cbor';
 import { Crc32, encodeFrame, FrameReader } from './host-link-frame';
 
@@ -35,8 +36,16 @@ export class HostLink {
     return out;
   }
 
+  /** Sends one message; a reply too big for a frame becomes a TOO_BIG error reply, so no request goes unanswered. */
   send(m: Message): void {
-    this.write(encodeFrame(this.codec.encode(m), this.crc32));
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(this.codec.encode(m), this.crc32);
+    } catch (e) {
+      if (m.i === undefined || (e as CodedError).code !== 'TOO_BIG') throw e;
+      frame = encodeFrame(this.codec.encode({ i: m.i, ok: false, err: 'TOO_BIG', msg: (e as Error).message }), this.crc32);
+    }
+    this.write(frame);
   }
 
   stats(): { frames: number; skipped: number; bad: number; undecodable: number } {

@@ -278,7 +278,7 @@ export class Hub implements OtaServerContext {
         return this.save('devices');
       }
       case 'dev.list':
-        return { devices: this.devices.list() as unknown as CborValue };
+        return page('devices', this.devices.list(), m);
       case 'img.begin': {
         const next = this.images.begin(arg(m, 'name', 'a string') as string, arg(m, 'size', 'a non-negative integer') as number, arg(m, 'crc', 'a non-negative integer') as number);
         this.save('images');
@@ -298,7 +298,7 @@ export class Hub implements OtaServerContext {
           this.save('images');
         }
       case 'img.list':
-        return { images: this.images.list() as unknown as CborValue };
+        return page('images', this.images.list(), m);
       case 'img.rm': {
         const name = arg(m, 'name', 'a string') as string;
         if (this.jobs.usesImage(name)) throw codedError('IN_USE', 'image ' + name + ' is being distributed');
@@ -308,9 +308,9 @@ export class Hub implements OtaServerContext {
       case 'job.start':
         return { jobs: this.startJobs(arg(m, 'image', 'a string') as string, arg(m, 'devices', 'a non-empty list of strings') as string[], m.force === true, now) as unknown as CborValue };
       case 'job.list':
-        return { jobs: this.jobs.list() as unknown as CborValue };
+        return page('jobs', this.jobs.list(), m);
       case 'alert.list':
-        return { alerts: this.alerts.list() as unknown as CborValue };
+        return page('alerts', this.alerts.list(), m);
       case 'alert.ack': {
         const n = this.alerts.ack(arg(m, 'ids', 'a list of numbers') as number[]);
         this.save('ledger');
@@ -330,6 +330,8 @@ export class Hub implements OtaServerContext {
   }
 
   private startJobs(imageName: string, euis: string[], force: boolean, now: number): Job[] {
+    // The reply lists every job started, and must fit one host-link frame.
+    if (euis.length > PAGE) throw codedError('BAD_ARGS', 'at most ' + PAGE + ' devices per job.start; send several');
     const img = this.images.get(imageName);
     const devs: Device[] = [];
     for (let i = 0; i < euis.length; i++) {
@@ -351,6 +353,19 @@ export class Hub implements OtaServerContext {
     if (dev.nwk === undefined) throw codedError('NOT_JOINED', 'device ' + dev.eui + ' has not joined the network');
     return dev;
   }
+}
+
+/** List items per reply, and devices per job.start: six of the largest items (a job, ~170 bytes of CBOR)
+ *  stay well inside one host-link frame. */
+export const PAGE = 6;
+
+/** One page of a list from index `m.from`; `more` is where the next page starts, when there is one. */
+function page(key: string, items: unknown[], m: Message): Message {
+  const from = m.from === undefined ? 0 : (arg(m, 'from', 'a non-negative integer') as number);
+  const out: Message = {};
+  out[key] = items.slice(from, from + PAGE) as unknown as CborValue;
+  if (from + PAGE < items.length) out.more = from + PAGE;
+  return out;
 }
 
 /** What a request argument must be; the name is the error message's wording. */

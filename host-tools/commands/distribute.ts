@@ -1,6 +1,7 @@
 // `chub distribute`: start firmware transfers of a stored image to HAN devices, optionally waiting.
 import { Command } from 'commander';
 import { Device } from '../../firmware/core/device-log';
+import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
 import { Job } from '../../firmware/core/transfer-jobs';
 import { jobTable, printJson } from '../format';
 import { interrupted } from '../interrupted';
@@ -23,8 +24,12 @@ export function register(program: Command): void {
       await withHub(opts, async (hub) => {
         // Read first: after a Ctrl-C the hub may be gone too, and the final table still wants the types.
         const known = (await hub.request('dev.list')).devices as unknown as Device[];
-        const r = await hub.request('job.start', { image: opts.image, devices, force: !!opts.force });
-        let jobs = r.jobs as unknown as Job[];
+        let jobs: Job[] = [];
+        // The hub takes a few devices per job.start (its reply must fit one host-link frame).
+        for (let i = 0; i < devices.length; i += JOB_START_BATCH) {
+          const r = await hub.request('job.start', { image: opts.image, devices: devices.slice(i, i + JOB_START_BATCH), force: !!opts.force });
+          jobs = jobs.concat(r.jobs as unknown as Job[]);
+        }
         if (opts.wait) {
           if (!opts.json) console.log(`distributing ${opts.image} to ${devices.length} device(s)`);
           const watched = await watchJobs(hub, { ids: jobs.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop: interrupted() });

@@ -107,7 +107,23 @@ export class HubClient extends EventEmitter {
     return this.port.path;
   }
 
-  request(op: string, args: Message = {}, timeoutMs = this.timeoutMs): Promise<Message> {
+  /** One request; list replies the hub pages (`more`: where the next page starts) come back whole. */
+  async request(op: string, args: Message = {}, timeoutMs = this.timeoutMs): Promise<Message> {
+    const reply = await this.requestOnce(op, args, timeoutMs);
+    while (typeof reply.more === 'number') {
+      const next = await this.requestOnce(op, { ...args, from: reply.more }, timeoutMs);
+      for (const key of Object.keys(next)) {
+        const have = reply[key];
+        const add = next[key];
+        if (Array.isArray(have) && Array.isArray(add)) reply[key] = have.concat(add);
+      }
+      reply.more = next.more;
+    }
+    delete reply.more;
+    return reply;
+  }
+
+  private requestOnce(op: string, args: Message, timeoutMs: number): Promise<Message> {
     if (this.closed) return Promise.reject(new HubError('CLOSED', 'cannot send ' + op + ': port ' + this.path + ' is closed'));
     const i = this.nextId;
     this.nextId = (this.nextId + 1) % 0x100000000;

@@ -4,6 +4,7 @@
 // a timeline and, if asked, a capture.
 import * as fs from 'fs';
 import { ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED } from '../../firmware/core/alert-queue';
+import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
 import { bytesSource, parseImageHeader } from '../../firmware/core/image-header';
 import { buildImage } from '../image/image-builder';
 import { transferFloorMs } from './airtime-floor';
@@ -158,7 +159,8 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunOutput {
   bench.clock.setTimer(s.startMs, () => {
     for (const force of [false, true]) {
       const euis = listed.filter((d) => d.force === force).map((d) => d.eui);
-      if (euis.length) bench.request('job.start', { image: IMAGE_NAME, devices: euis, force });
+      // The hub takes a few devices per job.start (its reply must fit one host-link frame).
+      for (let i = 0; i < euis.length; i += JOB_START_BATCH) bench.request('job.start', { image: IMAGE_NAME, devices: euis.slice(i, i + JOB_START_BATCH), force });
     }
   });
   bench.run(s.durationMs, () => listed.length > 0 && endings.size === listed.length);

@@ -4,7 +4,7 @@ import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
 import { cborDecode, cborEncode } from '../../firmware/core/cbor';
 import { HostLink, Message } from '../../firmware/core/host-link';
-import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
+import { DEFAULT_CONFIG, Hub, PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
 import { FakeRadio, MemoryImages, MemoryKv } from '../helpers/core-bench';
@@ -89,4 +89,19 @@ test('a lost last chunk is resent after its reply times out', async () => {
   const r = await client.upload('fw', IMAGE);
   expect(r.image).toMatchObject({ complete: true });
   expect(n).toBe(chunks + 1);
+});
+
+test('lists longer than one frame come back whole: the hub pages them, the client follows `more`', async () => {
+  const seen: Message[] = [];
+  bench = await hubOnPty((m) => (seen.push(m), false));
+  client = await HubClient.open(bench.pair.b);
+  const euis = Array.from({ length: 14 }, (_, i) => '000D6F00000001' + i.toString(16).padStart(2, '0').toUpperCase());
+  for (const eui of euis) await client.request('dev.add', { eui, type: 'PPMID' });
+  await client.upload('fw', IMAGE);
+  for (let i = 0; i < euis.length; i += JOB_START_BATCH) await client.request('job.start', { image: 'fw', devices: euis.slice(i, i + JOB_START_BATCH) });
+  const jobs = (await client.request('job.list')).jobs as unknown as { eui: string }[];
+  expect(jobs.map((j) => j.eui)).toEqual(euis); // 14 jobs: more than fit in one 1400-byte frame
+  const devices = (await client.request('dev.list')).devices as unknown as { eui: string }[];
+  expect(devices.map((d) => d.eui).sort()).toEqual([...euis].sort());
+  expect(seen.filter((m) => m.op === 'job.list').map((m) => m.from)).toEqual([undefined, 6, 12]);
 });
