@@ -12,10 +12,10 @@ $(NPM_STAMP): package.json package-lock.json
 	@touch $@
 
 install: $(NPM_STAMP)
-	@command -v socat >/dev/null || { echo "socat is missing: apt-get install socat (or run .ci/run)"; exit 1; }
+	@.ci/system-deps
 
 ## make demo: build, then run the main job on an emulated hub and a simulated HAN
-demo: install
+demo: install firmware
 	npm run --silent demo
 
 ## make test: everything CI runs (unit, codec properties, ptys integration, Espruino bundle)

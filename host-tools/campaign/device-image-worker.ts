@@ -36,7 +36,6 @@ class DeviceImageWorker {
   /** When each activated target was last asked for its version (or became activated). */
   private lastRead = new Map<string, number>();
   private activationAsked = new Map<string, number>();
-  private jobListLost = false;
   private wakeUp: (() => void) | null = null;
 
   constructor(
@@ -146,8 +145,7 @@ class DeviceImageWorker {
       return await this.jobList(c);
     } catch (e) {
       if (!(e instanceof HubError) || e.code !== 'TIMEOUT') throw e;
-      this.w.log(`${this.id}: no answer to job.list; following jobs by their events and alerts`);
-      this.jobListLost = true;
+      this.w.log(`${this.id}: no answer to job.list; following jobs by their events and alerts until the next poll`);
       return undefined;
     }
   }
@@ -218,12 +216,11 @@ class DeviceImageWorker {
 
   /**
    * Jobs (for progress and activation), then alerts (recorded, then acknowledged), then what the targets
-   * need next. A hub whose job list gets no answer is followed by its events and alerts alone: a job list
-   * can outgrow the largest host-link reply (see docs/campaigns.md).
+   * need next. When a job list gets no answer (a lossy link), this round follows the jobs by their events
+   * and alerts alone.
    */
   private async poll(c: HubClient): Promise<void> {
-    // Once lost, the list is not asked for again: it only grows until the hub forgets old jobs.
-    const jobs = this.jobListLost ? undefined : await this.jobListIfAnswered(c);
+    const jobs = await this.jobListIfAnswered(c);
     for (const u of this.units()) {
       const j = u.jobId === null ? undefined : jobs?.find((x) => x.id === u.jobId);
       if (j) this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());

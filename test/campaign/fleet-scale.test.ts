@@ -200,11 +200,8 @@ test('a pilot that breaks the gate stops the campaign: the mass stages never sta
   // No mass hub was given the image, let alone a job.
   for (const h of hubs.filter((x) => massHubs.includes(x.id))) expect((await jobsOn(h)).filter((j) => j.image === 'fw-v3')).toEqual([]);
 
-  // The one thing a hub complained of: job.list replies too big to send, on the pilot's 5-device hub.
-  const f07 = hubs.find((h) => h.id === 'f07')!;
-  expect(f07.errors.length).toBeGreaterThan(0);
-  for (const e of f07.errors) expect(e).toMatch(/^host message: Error: host-link body of \d+ bytes exceeds 1400/);
-  for (const h of hubs.filter((x) => x !== f07)) expect(h.errors).toEqual([]);
+  // No hub complained of anything (job lists of a hub that ran two campaigns are paged, not dropped).
+  for (const h of hubs) expect({ hub: h.id, errors: h.errors }).toEqual({ hub: h.id, errors: [] });
 
   // Running it again changes nothing: the gate holds.
   const again = await chub(['campaign', 'run', path.join(dir, 'plan-b.yaml'), '--db', db]);
