@@ -21,7 +21,9 @@ function now(): number {
 
 function openSerial(what: string, c: SerialConfig): EspruinoSerial {
   const port = global[c.serial] as EspruinoSerial | undefined;
-  if (!port || typeof port.setup !== 'function') throw new Error(what + ': no UART named ' + c.serial);
+  if (!port || typeof port.write !== 'function') throw new Error(what + ': no UART named ' + c.serial);
+  // USB and Bluetooth are virtual ports: they have no baud rate or pins to set up.
+  if (c.serial === 'USB' || c.serial === 'Bluetooth') return port;
   const opts: EspruinoSerialOptions = {};
   if (c.path) opts.path = c.path;
   if (c.rx) opts.rx = global[c.rx];

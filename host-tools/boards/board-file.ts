@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export interface SerialPortConfig {
-  /** Espruino UART object: Serial1..Serial6, USB, LoopbackA/B. */
+  /** Espruino UART object: Serial1..Serial6, USB, Bluetooth (Nordic UART), LoopbackA/B. */
   serial: string;
   baud: number;
   rx?: string;
@@ -17,6 +17,11 @@ export interface SerialPortConfig {
 export interface BoardFile {
   name: string;
   description?: string;
+  /** Where the budgets come from (the Espruino repo's boards/<BOARD>.py). */
+  source?: string;
+  /** The device the Espruino console (REPL) is on at boot: what `espruino`/`chub flash` talk to.
+   *  Absent for the Linux interpreter, whose console is its stdin. */
+  console?: string;
   /** JsVars the board has (process.memory().total). */
   jsvars: number;
   /** Bytes of flash available to Storage. */
@@ -36,7 +41,8 @@ export class BoardFileError extends Error {
   }
 }
 
-const UARTS = /^(Serial[1-6]|USB|LoopbackA|LoopbackB)$/;
+const UARTS = /^(Serial[1-6]|USB|Bluetooth|LoopbackA|LoopbackB)$/;
+const UART_NAMES = 'Serial1..Serial6, USB, Bluetooth, LoopbackA/B';
 const PIN = /^[A-Z][A-Za-z]?[0-9]{1,2}$/;
 const BAUDS = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000];
 /** The host link carries at most 1400-byte bodies (firmware/core/host-link-frame.ts MAX_BODY). */
@@ -84,7 +90,7 @@ function checkSerial(c: Checker, parent: Obj, key: string): SerialPortConfig {
   const o = c.object(parent[key], key);
   c.only(o, key + '.', ['serial', 'baud', 'rx', 'tx', 'path']);
   const serial = c.string(o, 'serial', key + '.serial') as string;
-  if (!UARTS.test(serial)) c.fail(key + '.serial', `must name an Espruino UART (Serial1..Serial6, USB, LoopbackA/B), not ${JSON.stringify(serial)}`);
+  if (!UARTS.test(serial)) c.fail(key + '.serial', `must name an Espruino UART (${UART_NAMES}), not ${JSON.stringify(serial)}`);
   const baud = c.int(o, 'baud', key + '.baud', 1, 4000000) as number;
   if (!BAUDS.includes(baud)) c.fail(key + '.baud', `must be a standard rate (${BAUDS.join(', ')}), not ${baud}`);
   const out: SerialPortConfig = { serial, baud };
@@ -107,7 +113,7 @@ function checkSerial(c: Checker, parent: Obj, key: string): SerialPortConfig {
 export function validateBoard(raw: unknown, file: string, expectName?: string): BoardFile {
   const c = new Checker(file);
   const o = c.object(raw, '');
-  c.only(o, '', ['name', 'description', 'jsvars', 'storageBytes', 'imageMode', 'host', 'radio', 'tickMs', 'hub']);
+  c.only(o, '', ['name', 'description', 'source', 'console', 'jsvars', 'storageBytes', 'imageMode', 'host', 'radio', 'tickMs', 'hub']);
   const name = c.string(o, 'name', 'name') as string;
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) c.fail('name', `must be lower-case letters, digits, - or _, not ${JSON.stringify(name)}`);
   if (expectName !== undefined && name !== expectName) c.fail('name', `is ${JSON.stringify(name)} but the file is named for ${JSON.stringify(expectName)}`);
@@ -121,6 +127,14 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
   };
   const description = c.string(o, 'description', 'description', true);
   if (description !== undefined) board.description = description;
+  const source = c.string(o, 'source', 'source', true);
+  if (source !== undefined) board.source = source;
+  const consoleUart = c.string(o, 'console', 'console', true);
+  if (consoleUart !== undefined) {
+    if (!UARTS.test(consoleUart)) c.fail('console', `must name an Espruino UART (${UART_NAMES}), not ${JSON.stringify(consoleUart)}`);
+    if (consoleUart === board.radio.serial) c.fail('console', `is ${consoleUart}, the radio's UART: the console would see ZNP frames`);
+    board.console = consoleUart;
+  }
   const mode = o.imageMode;
   if (mode !== 'stored' && mode !== 'streamed') c.fail('imageMode', `must be "stored" or "streamed", not ${describe(mode)}`);
   board.imageMode = mode as BoardFile['imageMode'];

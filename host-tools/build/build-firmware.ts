@@ -34,6 +34,8 @@ export interface BuildResult {
   outFile: string;
   bytes: number;
   source: string;
+  /** Whether the bundle fits the board's Storage as .bootcde (with no room counted for images). */
+  fitsStorage: boolean;
 }
 
 export class BuildError extends Error {
@@ -157,8 +159,10 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
   }
   fs.writeFileSync(outFile, source);
   const bytes = Buffer.byteLength(source);
+  const fitsStorage = bytes <= board.storageBytes;
+  if (!fitsStorage) log(`firmware: WARNING: ${bytes} bytes do not fit ${board.name}'s ${board.storageBytes} bytes of Storage: it cannot boot from flash there`);
   log(`firmware: ${path.relative(process.cwd(), outFile) || outFile}: ${bytes} bytes (minified ES5, ${lifted.unwrapped} classes lifted; board ${board.name}: ${board.jsvars} JsVars, ${board.storageBytes} bytes Storage, ${board.imageMode} images)`);
-  return { board, outFile, bytes, source };
+  return { board, outFile, bytes, source, fitsStorage };
 }
 
 async function cli(argv: string[]): Promise<number> {

@@ -180,6 +180,8 @@ describe('board files', () => {
     [(b: any) => (b.jsvar = 1), /"jsvar" is not a board field/],
     [(b: any) => (b.hub.maxChunk = 5000), /"hub\.maxChunk" must be between 16 and 1024/],
     [(b: any) => (b.name = 'pico'), /"name" is "pico" but the file is named for "linux"/],
+    [(b: any) => (b.console = 'Serial2'), /"console" is Serial2, the radio's UART/],
+    [(b: any) => (b.source = 7), /"source" must be a non-empty string/],
   ])('a wrong field is an error naming the file and the field (%#)', (mutate, want) => {
     const b = good();
     mutate(b);
