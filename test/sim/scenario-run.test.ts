@@ -16,20 +16,17 @@ devices:
   - { type: HCALCS, count: 25, join: 2s, joinSpacing: 2s }
 expect: { allSucceed: true }
 `);
-    const t0 = Date.now();
-    const { report, speed } = runScenario(s);
+    const { report } = runScenario(s);
     expect(report.devices).toHaveLength(50);
     expect(report.devices.filter((d) => d.type === 'HCALCS')).toHaveLength(25);
     expect(report.expectations.filter((e) => !e.ok)).toEqual([]);
     expect(report.succeeded).toBe(50);
     expect(report.hubErrors).toEqual([]);
-    // Minutes of HAN traffic in (well) under the wall time it covers.
+    // Minutes of HAN traffic on the virtual clock (how fast that runs is make bench's business).
     expect(report.simulatedMs).toBeGreaterThan(2 * 60 * 1000);
-    expect(Date.now() - t0).toBeLessThan(15000);
-    expect(speed.framesPerSecond).toBeGreaterThan(1000);
   });
 
-  test('an hour of HAN traffic takes seconds', () => {
+  test('an hour of HAN traffic runs on the virtual clock', () => {
     const s = scenario(`
 image: { size: 230000 }
 devices:
@@ -37,11 +34,9 @@ devices:
   - { type: HCALCS, count: 3 }
 expect: { allSucceed: true }
 `);
-    const t0 = Date.now();
     const { report } = runScenario(s);
     expect(report.ok).toBe(true);
     expect(report.simulatedMs).toBeGreaterThan(3600 * 1000);
-    expect(Date.now() - t0).toBeLessThan(20000);
   });
 
   test('the same seed replays the same report; another seed gives another', () => {

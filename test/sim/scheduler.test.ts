@@ -28,15 +28,20 @@ describe('ManualScheduler (virtual clock)', () => {
     expect(s.now()).toBe(5000); // the clock stays at the last event, not at the limit
   });
 
-  test('a million timers in well under a second', () => {
+  test('a million timers all run, in time order (their speed is measured by make bench, not here)', () => {
     const s = new ManualScheduler();
     let n = 0;
     for (let i = 0; i < 1000; i++) s.setTimer(i, function again() {
       if (++n < 1e6) s.setTimer(1 + (n % 7), again);
     });
-    const t0 = Date.now();
-    s.runUntil(Infinity, () => n >= 1e6);
+    let last = 0;
+    let backwards = 0;
+    s.runUntil(Infinity, () => {
+      if (s.now() < last) backwards++;
+      last = s.now();
+      return n >= 1e6;
+    });
     expect(n).toBe(1e6);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(backwards).toBe(0);
   });
 });
