@@ -26,6 +26,8 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
   progressIntervalMs: number;
   /** Upload progress is made durable every this many bytes, so an interrupted upload resumes near where it stopped. */
   uploadCheckpointBytes: number;
+  /** Finished jobs listed by job.list before the oldest are forgotten. */
+  keepFinishedJobs: number;
   /** Least time between two lookups of one unknown network address (a device whose announce the hub missed). */
   lookupIntervalMs: number;
 }
@@ -38,6 +40,7 @@ export const DEFAULT_CONFIG: HubConfig = {
   maxDevices: 32,
   progressIntervalMs: 500,
   uploadCheckpointBytes: 16 * 1024,
+  keepFinishedJobs: 32,
   lookupIntervalMs: 30000,
   maxBlock: 64,
   silenceTimeoutMs: 10 * 60 * 1000,
@@ -83,7 +86,7 @@ export class Hub implements OtaServerContext {
     // Jobs and alerts live under one key so a reset can never keep one without the other
     // (a job marked done without its alert, or an alert for a job that will run again).
     const ledger = (kv.get('ledger') || {}) as { jobs?: unknown; alerts?: unknown };
-    this.jobs = new JobTable(ledger.jobs);
+    this.jobs = new JobTable(cfg.keepFinishedJobs, ledger.jobs);
     this.alerts = new AlertQueue(ledger.alerts);
     this.outbox = new RadioOutbox(cfg, ports.radio);
     this.ota = new OtaServer(cfg, this.jobs, this.images, this.alerts, this);
@@ -161,7 +164,10 @@ export class Hub implements OtaServerContext {
     for (let i = 0; i < evs.length; i++) {
       const ev = evs[i];
       if (ev.type === 'message') this.onRadioMessage(ev.src.nwk, ev.src.endpoint, ev.clusterId, ev.data, now);
-      else if (ev.type === 'announce') this.onAnnounce(ev.nwk, ev.eui, now);
+      else if (ev.type === 'announce') {
+        const dev = this.locate(ev.nwk, ev.eui, now);
+        if (dev) this.ota.rejoined(dev, now);
+      }
       else if (ev.type === 'address') this.locate(ev.nwk, ev.eui, now);
       else if (ev.type === 'reset') this.log('radio co-processor reset (reason ' + ev.reason + '); registering again');
       else if (ev.type === 'error') this.log('radio: ' + ev.message);
@@ -170,11 +176,6 @@ export class Hub implements OtaServerContext {
         if (ev.status !== 0) this.log('radio: frame ' + ev.handle + ' not delivered (status 0x' + ev.status.toString(16) + ')');
       }
     }
-  }
-
-  private onAnnounce(nwk: number, eui: string, now: number): void {
-    const dev = this.locate(nwk, eui, now);
-    if (dev) this.ota.rejoined(dev, now);
   }
 
   /** A device is at `nwk` (it announced, or answered a lookup): a listed one is bound there and told of an image

@@ -29,8 +29,6 @@ interface Saved {
   jobs: Job[];
 }
 
-/** Finished jobs kept for `job.list` before the oldest are forgotten (their alerts are already raised). */
-const KEEP_FINISHED = 32;
 
 export function isFinal(j: Job): boolean {
   return j.state === 'done' || j.state === 'failed';
@@ -39,7 +37,9 @@ export function isFinal(j: Job): boolean {
 export class JobTable {
   private next = 1;
   private jobs: Job[] = [];
-  constructor(saved?: unknown) {
+  /** keepFinished: finished jobs kept for `job.list` before the oldest are forgotten (their alerts are
+   *  already raised); a job costs ~30 JsVars on a board, so small boards keep few. */
+  constructor(private keepFinished: number, saved?: unknown) {
     const s = saved as Saved | undefined;
     if (s && Array.isArray(s.jobs)) {
       this.jobs = s.jobs;
@@ -101,7 +101,7 @@ export class JobTable {
     for (let i = 0; i < this.jobs.length; i++) if (isFinal(this.jobs[i])) finished++;
     const keep: Job[] = [];
     for (let i = 0; i < this.jobs.length; i++) {
-      if (isFinal(this.jobs[i]) && finished > KEEP_FINISHED) finished--;
+      if (isFinal(this.jobs[i]) && finished > this.keepFinished) finished--;
       else keep.push(this.jobs[i]);
     }
     this.jobs = keep;

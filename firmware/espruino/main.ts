@@ -68,9 +68,7 @@ function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig
     function (b: Uint8Array) {
       hostPort.write(b); // one whole frame per write
     },
-    function (b: Uint8Array) {
-      return E.CRC32(b) >>> 0;
-    },
+    E.CRC32, // native; the frame code compares it unsigned
     { encode: cborEncode, decode: cborDecode },
   );
   const radio = new ZnpDriver(function (b: Uint8Array) {

@@ -31,7 +31,7 @@ export interface BoardFile {
   host: SerialPortConfig;
   radio: SerialPortConfig;
   tickMs?: number;
-  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number };
+  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number; keepFinishedJobs?: number };
 }
 
 export class BoardFileError extends Error {
@@ -143,14 +143,16 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
   if (tickMs !== undefined) board.tickMs = tickMs;
   if (o.hub !== undefined) {
     const h = c.object(o.hub, 'hub');
-    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxBlock']);
+    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxBlock', 'keepFinishedJobs']);
     board.hub = {};
     const maxChunk = c.int(h, 'maxChunk', 'hub.maxChunk', 16, MAX_CHUNK_LIMIT, true);
     const maxDevices = c.int(h, 'maxDevices', 'hub.maxDevices', 1, 1000, true);
     const maxBlock = c.int(h, 'maxBlock', 'hub.maxBlock', 1, 223, true);
+    const keepFinishedJobs = c.int(h, 'keepFinishedJobs', 'hub.keepFinishedJobs', 0, 1000, true);
     if (maxChunk !== undefined) board.hub.maxChunk = maxChunk;
     if (maxDevices !== undefined) board.hub.maxDevices = maxDevices;
     if (maxBlock !== undefined) board.hub.maxBlock = maxBlock;
+    if (keepFinishedJobs !== undefined) board.hub.keepFinishedJobs = keepFinishedJobs;
   }
   return board;
 }
