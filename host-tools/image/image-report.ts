@@ -4,6 +4,7 @@ import { hex } from '../../firmware/core/bytes';
 import {
   HeaderErrorCode,
   HeaderResult,
+  OtaHeader,
   TAG_CHUB_CRC32,
   TAG_CHUB_SHA256,
   TAG_ECDSA_CERTIFICATE,
@@ -43,22 +44,8 @@ export interface ImageReport {
   problems: string[];
   /** Set when the header could not be parsed. */
   error?: { code: HeaderErrorCode; message: string };
-  header?: {
-    /** Offset of the magic in the file (non-zero after a vendor prefix). */
-    start: number;
-    headerVersion: number;
-    headerLength: number;
-    fieldControl: number;
-    manufacturerCode: number;
-    imageType: number;
-    fileVersion: number;
-    zigbeeStackVersion: number;
-    headerString: string;
-    totalImageSize: number;
-    securityCredentialVersion?: number;
-    upgradeFileDestination?: string;
-    hardwareVersions?: { min: number; max: number };
-  };
+  /** The parsed header without its sub-elements and warnings (listed apart), hardware range as one field. */
+  header?: Omit<OtaHeader, 'subElements' | 'warnings' | 'minHardwareVersion' | 'maxHardwareVersion'> & { hardwareVersions?: { min: number; max: number } };
   /** `offset` is where the sub-element's data starts in the OTA file, after its 6-byte tag and length. */
   subElements: { tag: number; name: string; offset: number; length: number }[];
   digests: DigestCheck;
