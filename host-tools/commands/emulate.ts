@@ -1,7 +1,9 @@
 // `chub emulate`: the hub firmware core run by Node on a pseudo-terminal, with the built-in HAN
-// simulator as its radio (or a real ZNP stick / `chub sim` on --radio).
+// simulator as its radio (or a real ZNP stick / `chub sim` on --radio). With --espruino the hub is the
+// compiled bundle on the Linux Espruino interpreter instead, with its console on a pty of its own.
 import { Command } from 'commander';
 import { NodeHub } from '../../firmware/node/node-hub';
+import { EspruinoHub, startEspruinoHub } from '../espruino/espruino-hub';
 import { interrupted } from '../interrupted';
 import { printJson } from '../format';
 import { repeatable } from '../repeatable';
@@ -16,15 +18,18 @@ export function register(program: Command): void {
     .command('emulate')
     .description('run an emulated hub on a pseudo-terminal (with a simulated HAN unless --radio is given) until Ctrl-C')
     .option('-r, --radio <port>', "the hub's radio UART: a ZNP stick (/dev/ttyUSB0) or the pty of `chub sim` (default: built-in simulator)")
-    .option('-s, --state <dir>', 'keep images and hub state here across runs (default: a temp dir, removed on exit)')
+    .option('-s, --state <dir>', 'keep images and hub state (with --espruino: the board\'s Storage) here across runs (default: a temp dir, removed on exit)')
+    .option('--espruino', 'run dist/firmware/linux.js (built if missing) on the Linux Espruino interpreter ($ESPRUINO_BIN or ../shared/tools/espruino/espruino), booted from Storage')
+    .option('--small', 'with --espruino: use espruino-2500 (2500 JsVars, about a Puck.js)')
     .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', repeatable, [])
     .option('--time-scale <x>', 'simulated radio and device delays × x (0.05 runs 20 times faster)', '1')
-    .option('--json', 'print {"port": host link, "radio": radio port} as one JSON line')
-    .addHelpText('after', '\nExamples:\n  $ chub emulate --json\n  $ chub emulate --sim-device PPMID:000D6F00000000A1 --time-scale 0.1\n  $ chub emulate --radio /dev/ttyUSB0 --state ~/.chub-hub')
+    .option('--json', 'print {"port": host link, "radio": radio port} as one JSON line (with --espruino also "console")')
+    .addHelpText('after', '\nExamples:\n  $ chub emulate --json\n  $ chub emulate --espruino --small --json        # then: chub flash --board linux --port <console> --host-port <port>\n  $ chub emulate --sim-device PPMID:000D6F00000000A1 --time-scale 0.1\n  $ chub emulate --radio /dev/ttyUSB0 --state ~/.chub-hub')
     .action(async (opts) => {
       const timeScale = Number(opts.timeScale);
       if (!(timeScale > 0)) throw new UsageError(`--time-scale: want a positive number, not "${opts.timeScale}"`);
       if (opts.radio && opts.simDevice.length) throw new UsageError('--sim-device needs the built-in simulator: drop --radio');
+      if (opts.small && !opts.espruino) throw new UsageError('--small picks the Espruino interpreter: add --espruino');
       const args: string[] = opts.simDevice.length ? opts.simDevice : DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
       const specs = args.map((a, i) => {
         try {
@@ -36,21 +41,36 @@ export function register(program: Command): void {
       let host: PtyPair | undefined;
       let sim: StartedSimulator | undefined;
       let hub: NodeHub | undefined;
+      let esp: EspruinoHub | undefined;
       const stop = interrupted();
       try {
-        host = await openPtyPair('host');
         if (!opts.radio) sim = await startSimulator({ devices: specs, timeScale });
         const radio: string = opts.radio ?? sim!.radioPath;
+        const simulated = sim ? ` (simulated: ${specs.map((s) => `${s.type} ${s.eui}`).join(', ')}; time scale ${timeScale})` : '';
+        if (opts.espruino) {
+          esp = await startEspruinoHub({ radio, stateDir: opts.state, small: opts.small, log: (l) => console.error(l) });
+          if (opts.json) printJson({ port: esp.port, radio, console: esp.console });
+          else {
+            console.log(`host link: ${esp.port}`);
+            console.log(`radio:     ${radio}${simulated}`);
+            console.log(`console:   ${esp.console}   (${esp.interpreter}; Storage in ${esp.stateDir})`);
+            console.log(`use it:    export CHUB_PORT=${esp.port}   (Ctrl-C stops the board)`);
+          }
+          await stop;
+          return;
+        }
+        host = await openPtyPair('host');
         hub = await NodeHub.open({ hostPort: host.a, radioPort: radio, stateDir: opts.state });
         if (opts.json) printJson({ port: host.b, radio });
         else {
           console.log(`host link: ${host.b}`);
-          console.log(`radio:     ${radio}${sim ? ` (simulated: ${specs.map((s) => `${s.type} ${s.eui}`).join(', ')}; time scale ${timeScale})` : ''}`);
+          console.log(`radio:     ${radio}${simulated}`);
           console.log(`state:     ${hub.stateDir}`);
           console.log(`use it:    export CHUB_PORT=${host.b}   (Ctrl-C stops the hub)`);
         }
         await stop;
       } finally {
+        esp?.close();
         await hub?.close();
         await sim?.close();
         host?.close();

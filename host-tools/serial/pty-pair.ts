@@ -25,12 +25,46 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
   const n = `${process.pid}-${counter++}`;
   const a = path.join(base, `${name}-${n}-a`);
   const b = path.join(base, `${name}-${n}-b`);
+  try {
+    const stop = await startSocat(`PTY,rawer,link=${a}`, `PTY,rawer,link=${b}`, [a, b]);
+    return {
+      a,
+      b,
+      close() {
+        stop();
+        // socat removes its links when it exits; the directory is ours to remove.
+        if (ownDir) fs.rmSync(base, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    if (ownDir) fs.rmSync(base, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** A program whose stdin/stdout is a pty (socat EXEC), reachable at `link`: a console as on a board. */
+export interface PtyProcess {
+  link: string;
+  close(): void;
+}
+
+/** Runs `program` (no arguments) in `cwd` on a pty that socat also makes available at `link`. */
+export async function openPtyProcess(program: string, link: string, cwd: string): Promise<PtyProcess> {
+  if (/[",!]/.test(program)) throw new Error(`cannot run ${program} under socat: its path has a quote, comma or "!"`);
+  // setsid+ctty: the program gets the pty as its terminal, so closing socat hangs it up and it exits.
+  const stop = await startSocat(`PTY,rawer,link=${link}`, `EXEC:"${program}",pty,rawer,setsid,ctty`, [link], cwd);
+  return { link, close: stop };
+}
+
+/** Starts socat between two addresses and waits for `links` to appear; resolves with a stop function. */
+async function startSocat(addrA: string, addrB: string, links: string[], cwd?: string): Promise<() => void> {
   let proc: ChildProcess;
   try {
-    // Its own process group, so close() ends the wrapper and socat together.
-    proc = spawn('sh', ['-c', WATCHDOG, 'sh', `PTY,rawer,link=${a}`, `PTY,rawer,link=${b}`, String(process.pid)], {
+    // Its own process group, so stopping ends the wrapper and socat (and what socat runs) together.
+    proc = spawn('sh', ['-c', WATCHDOG, 'sh', addrA, addrB, String(process.pid)], {
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
+      cwd,
     });
   } catch (e) {
     throw new Error(`cannot start socat (install it: apt-get install socat): ${(e as Error).message}`);
@@ -47,29 +81,20 @@ export async function openPtyPair(name = 'pty', dir?: string): Promise<PtyPair> 
   );
   const ready = (async () => {
     for (let i = 0; i < 200; i++) {
-      if (fs.existsSync(a) && fs.existsSync(b)) return;
+      if (links.every((l) => fs.existsSync(l))) return;
       await new Promise((r) => setTimeout(r, 10));
     }
-    throw new Error(`socat did not create ${a} and ${b} within 2 s`);
+    throw new Error(`socat did not create ${links.join(' and ')} within 2 s`);
   })();
   try {
     await Promise.race([ready, spawnError, exited]);
   } catch (e) {
     killGroup(proc);
-    if (ownDir) fs.rmSync(base, { recursive: true, force: true });
     throw e;
   }
   proc.removeAllListeners('exit');
   proc.on('exit', () => undefined);
-  return {
-    a,
-    b,
-    close() {
-      killGroup(proc);
-      // socat removes its links when it exits; the directory is ours to remove.
-      if (ownDir) fs.rmSync(base, { recursive: true, force: true });
-    },
-  };
+  return () => killGroup(proc);
 }
 
 function killGroup(proc: ChildProcess): void {

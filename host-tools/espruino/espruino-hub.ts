@@ -1,0 +1,69 @@
+// The hub bundle (dist/firmware/linux.js) running on the Linux Espruino interpreter, booted from Storage
+// like a flashed board: host link on a pty pair (Serial1, path from the Storage file chub.json), radio on
+// the given port (Serial2), console on its own pty for `espruino` / `chub flash`.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { buildFirmware, REPO_ROOT } from '../build/build-firmware';
+import { openPtyPair, openPtyProcess, PtyPair, PtyProcess } from '../serial/pty-pair';
+import { findInterpreter, writeStorage } from './linux-interpreter';
+
+export const LINUX_BUNDLE = path.join(REPO_ROOT, 'dist/firmware/linux.js');
+
+export interface EspruinoHubOptions {
+  /** The hub's radio UART: a pty or device path. */
+  radio: string;
+  /** The board's Storage lives here (kept); default a temp dir removed on close. */
+  stateDir?: string;
+  /** espruino-2500 (2500 JsVars, about a Puck.js) instead of the growing build. */
+  small?: boolean;
+  /** Progress lines (the build, if it runs). */
+  log?: (line: string) => void;
+}
+
+export interface EspruinoHub {
+  /** The host-link port for chub / HubClient. */
+  port: string;
+  /** The interpreter's console (REPL): where `espruino` and `chub flash` connect. */
+  console: string;
+  stateDir: string;
+  interpreter: string;
+  close(): void;
+}
+
+/** dist/firmware/linux.js, built first if it is not there. */
+export async function linuxBundle(log: (line: string) => void): Promise<string> {
+  if (!fs.existsSync(LINUX_BUNDLE)) await buildFirmware({ board: 'linux', log });
+  return LINUX_BUNDLE;
+}
+
+export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<EspruinoHub> {
+  const log = opts.log ?? (() => undefined);
+  const interp = findInterpreter(opts.small === true);
+  const ownState = opts.stateDir === undefined;
+  const stateDir = opts.stateDir ? path.resolve(opts.stateDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'chub-espruino-'));
+  let host: PtyPair | undefined;
+  let consolePty: PtyProcess | undefined;
+  const close = () => {
+    consolePty?.close(); // socat exits, the pty hangs up, the interpreter exits
+    host?.close();
+    if (ownState) fs.rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    const bundle = await linuxBundle(log);
+    host = await openPtyPair('host');
+    // chub.json points the UARTs at this run's ptys; .bootcde is kept if the state dir has one, so a
+    // bundle written by `chub flash` survives a restart.
+    writeStorage(
+      interp.writer,
+      stateDir,
+      { '.bootcde': fs.readFileSync(bundle), 'chub.json': Buffer.from(JSON.stringify({ host: { path: host.a }, radio: { path: opts.radio } })) },
+      ['.bootcde'],
+    );
+    consolePty = await openPtyProcess(interp.run, path.join(path.dirname(host.b), `console-${process.pid}`), stateDir);
+    return { port: host.b, console: consolePty.link, stateDir, interpreter: interp.run, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}

@@ -1,0 +1,55 @@
+// `chub emulate` run as a child process, as a user runs it: its JSON line gives the ports.
+import { ChildProcess, spawn } from 'child_process';
+import * as path from 'path';
+import * as readline from 'readline';
+import { findInterpreter } from '../../host-tools/espruino/linux-interpreter';
+
+export const CHUB = path.resolve(__dirname, '../../host-tools/bin/chub');
+
+export interface Emulation {
+  port: string;
+  radio: string;
+  console?: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `chub emulate --json ...args`; resolves once it has printed its ports. */
+export function startEmulate(args: string[], ms = 60000): Promise<Emulation> {
+  const proc = spawn(CHUB, ['emulate', '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`chub emulate ${args.join(' ')} printed no ports within ${ms} ms`));
+    }, ms);
+    proc.once('exit', (code) => reject(new Error(`chub emulate ${args.join(' ')} exited with ${code}`)));
+    readline.createInterface({ input: proc.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve({ ...(JSON.parse(line) as { port: string; radio: string; console?: string }), proc, stop });
+    });
+  });
+}
+
+/**
+ * Whether the Espruino interpreter is there for `suite`. Missing: an error under CI (the suite must run
+ * there), else a loud warning and false, so the suite skips itself.
+ */
+export function haveInterpreter(suite: string): boolean {
+  try {
+    findInterpreter(true);
+    findInterpreter(false);
+    return true;
+  } catch (e) {
+    if (process.env.CI) throw new Error(`${suite}: ${(e as Error).message}`);
+    console.warn(`\n*** SKIPPING ${suite}: ${(e as Error).message}\n`);
+    return false;
+  }
+}
