@@ -1,0 +1,51 @@
+// `chub flash` against `chub emulate --espruino`'s console pty, as against a real board's USB serial:
+// the espruino CLI writes .bootcde, load() restarts the board, and the hub answers with the new version.
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { linuxBundle } from '../../host-tools/espruino/espruino-hub';
+import { HubClient } from '../../host-tools/link/hub-client';
+import { CHUB, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
+
+function chub(args: string[], timeout: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(CHUB, args, { timeout }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
+const run = haveInterpreter('chub flash') ? describe : describe.skip;
+
+run('chub flash on the emulated Espruino board', () => {
+  let emu: Emulation;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-flash-'));
+  beforeAll(async () => {
+    emu = await startEmulate(['--espruino', '--time-scale', '0.05']);
+  }, 90000);
+  afterAll(async () => {
+    await emu?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('writes a bundle with a new version, restarts the board, and the hub answers with it', async () => {
+    // The same bundle with another version, so only a restarted board can report it.
+    const bundle = path.join(tmp, 'linux-9.9.9.js');
+    fs.writeFileSync(bundle, fs.readFileSync(await linuxBundle(() => undefined), 'latin1').split('0.1.0').join('9.9.9'), 'latin1');
+    const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 150000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ board: 'linux', version: '9.9.9', hostPort: emu.port });
+    const hub = await HubClient.open(emu.port);
+    expect(hub.info.fw).toBe('9.9.9');
+    await hub.close();
+  }, 160000);
+
+  it('says what is wrong on the command line (exit 2)', async () => {
+    const noHost = await chub(['flash', '--board', 'linux', '--port', emu.console!], 30000);
+    expect(noHost.code).toBe(2);
+    expect(noHost.stderr).toMatch(/host link is on Serial1.*--host-port/);
+    const badBoard = await chub(['flash', '--board', 'nosuch', '--port', emu.console!], 30000);
+    expect(badBoard.code).toBe(2);
+    expect(badBoard.stderr).toMatch(/nosuch\.json: cannot be read.*known boards: .*esp32/);
+  }, 60000);
+});
