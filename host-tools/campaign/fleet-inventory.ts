@@ -22,6 +22,8 @@ export interface FleetHub {
   id: string;
   /** Serial port of the hub's host link, or EMULATED. */
   port: string;
+  /** Serial port of the board's console (REPL), where `chub flash` writes firmware, when it is not `port`. */
+  console?: string;
   board: string;
   variant: string;
   region: string;
@@ -54,7 +56,7 @@ function device(f: Field, emulated: boolean): FleetDevice {
 }
 
 function hub(f: Field): FleetHub {
-  f.mapping(['id', 'port', 'board', 'variant', 'region', 'fw', 'devices']);
+  f.mapping(['id', 'port', 'console', 'board', 'variant', 'region', 'fw', 'devices']);
   const idField = f.required('id');
   const id = idField.string();
   if (!HUB_ID.test(id)) idField.fail(`"${id}" is not a hub id (1-64 of A-Z a-z 0-9 . _ -)`);
@@ -68,6 +70,10 @@ function hub(f: Field): FleetHub {
     region: f.required('region').string(),
     devices: f.child('devices').present ? f.child('devices').list().map((d) => device(d, emulated)) : [],
   };
+  if (f.child('console').present) {
+    if (emulated) f.child('console').fail(`an emulated hub has no console to flash`);
+    h.console = f.child('console').string();
+  }
   if (f.child('fw').present) {
     if (!emulated) f.child('fw').fail(`only hubs with port: ${EMULATED} take a starting firmware version; a real hub reports its own`);
     h.fw = f.child('fw').string();

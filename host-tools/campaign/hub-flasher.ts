@@ -23,7 +23,8 @@ function chub(args: string[], timeout: number): Promise<{ code: number; out: str
   });
 }
 
-/** Real boards: `chub flash --board B --port P --bundle FILE` (issue 6), if this checkout has it. */
+/** Real boards: `chub flash --board B --port CONSOLE --host-port P --bundle FILE`. A hub without a separate
+ *  `console` in the fleet file has its console on the host link port. */
 export class ChubFlashCommand implements HubFlasher {
   private usable?: Promise<string | null>;
 
@@ -40,7 +41,7 @@ export class ChubFlashCommand implements HubFlasher {
   async flash(hub: FleetHub, bundle: string): Promise<void> {
     const why = await this.check();
     if (why) throw new Error(`cannot flash hub ${hub.id}: ${why}`);
-    const r = await chub(['flash', '--board', hub.board, '--port', hub.port, '--bundle', bundle], FLASH_TIMEOUT_MS);
+    const r = await chub(['flash', '--board', hub.board, '--port', hub.console ?? hub.port, '--host-port', hub.port, '--bundle', bundle], FLASH_TIMEOUT_MS);
     if (r.code !== 0) throw new Error(`chub flash failed on hub ${hub.id} (exit ${r.code}): ${r.out.split('\n').slice(-3).join(' ')}`);
   }
 }
