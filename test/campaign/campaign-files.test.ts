@@ -47,7 +47,7 @@ test('the example fleet and plan in docs/examples load', () => {
 const HUB = 'hubs:\n  - id: h1\n    port: /dev/ttyACM0\n    board: pico\n    variant: A\n    region: North\n';
 
 test.each([
-  ['an unknown key', HUB + '    regoin: South\n', 'hubs[0].regoin: unknown key (known: id, port, board, variant, region, fw, devices)'],
+  ['an unknown key', HUB + '    regoin: South\n', 'hubs[0].regoin: unknown key (known: id, port, console, board, variant, region, fw, devices)'],
   ['a missing key', 'hubs:\n  - { id: h1, port: emulated, variant: A }\n', 'hubs[0].region: is required'],
   ['a bad EUI', HUB + '    devices: [{ eui: 12345XYZ, type: PPMID }]\n', 'hubs[0].devices[0].eui: "12345XYZ" is not an EUI-64 (16 hex digits)'],
   ['an all-digit EUI YAML reads as a number', HUB + '    devices: [{ eui: 0000000000000001, type: PPMID }]\n', 'hubs[0].devices[0].eui: 1 is a number to YAML: quote the EUI-64'],
