@@ -7,7 +7,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from '../build/build-firmware';
-import { DEFAULT_TOOLS_DIR } from './linux-interpreter';
+import { toolsDir } from './linux-interpreter';
 
 const CLI = path.join(REPO_ROOT, 'node_modules/espruino/bin/espruino-cli.js');
 
@@ -18,7 +18,7 @@ export interface EspruinoCliRun {
 
 /** The folder with cli-pty-shim.cjs and LINUX-board.json ($ESPRUINO_DIR or ../shared/tools/espruino). */
 function linuxTools(env: NodeJS.ProcessEnv): { shim: string; board: string } {
-  const dir = env.ESPRUINO_DIR || DEFAULT_TOOLS_DIR;
+  const dir = toolsDir(env);
   const shim = path.join(dir, 'cli-pty-shim.cjs');
   const board = path.join(dir, 'LINUX-board.json');
   for (const f of [shim, board]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: the espruino CLI needs it to reach the Linux interpreter on a pty (see ../shared/tools/espruino/README.md)`);

@@ -1,4 +1,4 @@
-// The Linux Espruino interpreter (../shared/tools/espruino, or $ESPRUINO_BIN) as an emulated board:
+// The Linux Espruino interpreter (../shared/tools/espruino, $ESPRUINO_DIR, or $ESPRUINO_BIN) as an emulated board:
 // a state directory is the board (its Storage is ./espruino.flash there), booted with the console on a
 // pty so `espruino` and `chub flash` reach it as they reach a real board's USB serial port.
 import { spawnSync } from 'child_process';
@@ -9,6 +9,11 @@ import { REPO_ROOT } from '../build/build-firmware';
 
 export const ESPRUINO_BIN_ENV = 'ESPRUINO_BIN';
 export const DEFAULT_TOOLS_DIR = path.resolve(REPO_ROOT, '../shared/tools/espruino');
+
+/** The folder with the interpreter builds and their CLI helpers: $ESPRUINO_DIR, else ../shared/tools/espruino. */
+export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ESPRUINO_DIR || DEFAULT_TOOLS_DIR;
+}
 
 export interface Interpreter {
   /** The binary that runs the board. */
@@ -26,13 +31,13 @@ function executable(f: string): boolean {
   }
 }
 
-/** $ESPRUINO_BIN, else ../shared/tools/espruino/espruino (espruino-2500 with `small`). */
+/** $ESPRUINO_BIN, else espruino (espruino-2500 with `small`) in toolsDir(). */
 export function findInterpreter(small: boolean, env: NodeJS.ProcessEnv = process.env): Interpreter {
   const given = env[ESPRUINO_BIN_ENV];
-  const run = given ? path.resolve(given) : path.join(DEFAULT_TOOLS_DIR, small ? 'espruino-2500' : 'espruino');
+  const run = given ? path.resolve(given) : path.join(toolsDir(env), small ? 'espruino-2500' : 'espruino');
   if (!executable(run)) {
     throw new Error(
-      `no Espruino interpreter at ${run}${given ? ` ($${ESPRUINO_BIN_ENV})` : ''}: set ${ESPRUINO_BIN_ENV} to a Linux build of Espruino 2v29 ` +
+      `no Espruino interpreter at ${run}${given ? ` ($${ESPRUINO_BIN_ENV})` : ''}: set ${ESPRUINO_BIN_ENV} to a Linux build of Espruino 2v29, or ESPRUINO_DIR to a folder of them ` +
         `(see ../shared/tools/espruino/README.md; its build.sh rebuilds them)`,
     );
   }

@@ -4,6 +4,7 @@
 // Storage lives in ./espruino.flash of the interpreter's working directory. Files are written with the
 // big `espruino` build (reading a large file on the 2500-JsVar build runs out of memory), then the board
 // is "powered on" with the chosen binary, which runs .bootcde from Storage (code stays in flash).
+import { toolsDir } from '../../host-tools/espruino/linux-interpreter';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -22,7 +23,7 @@ export interface EspruinoTools {
 
 /** The interpreter directory, or null when it is not there. */
 export function findEspruino(): EspruinoTools | null {
-  const dir = process.env.ESPRUINO_DIR || path.resolve(REPO_ROOT, '../shared/tools/espruino');
+  const dir = toolsDir();
   const big = path.join(dir, 'espruino');
   const small = path.join(dir, 'espruino-2500');
   const ok = (f: string) => {

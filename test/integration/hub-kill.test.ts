@@ -14,6 +14,7 @@ import { HubClient } from '../../host-tools/link/hub-client';
 import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
 import { startSimulator, StartedSimulator } from '../../host-tools/sim/han-simulator';
+import { deviceReaches } from '../helpers/hub-bench';
 import { makeImage } from '../helpers/images';
 import { killHard, startHubProcess } from '../helpers/node-hub-process';
 
@@ -111,8 +112,8 @@ test(`HAN transfers killed ${KILLS} times: every job ends in exactly one 0x8F8A 
   expect(ended(jobs)).toBe(true);
   const alerts = ((await c.request('alert.list')).alerts as unknown as Alert[]).filter((a) => a.code === 0x8f8a || a.code === 0x8f89);
   expect(alerts.map((a) => a.eui).sort()).toEqual([PPMID, HCALCS]);
-  // The devices hold what the hub says they were sent: a verified image.
-  const devices = sim.sim.devices();
-  expect(devices.find((d) => d.eui === PPMID)).toMatchObject({ fileVersion: 2 });
-  expect(devices.find((d) => d.eui === HCALCS)).toMatchObject({ heldVersion: 2 });
+  // The devices end with what the hub says they were sent, verified: the PPMID (once it has rebooted into
+  // it) runs the new version, the HCALCS holds it.
+  await deviceReaches(sim.sim, PPMID, (d) => d.fileVersion === 2, 15000, 'the PPMID to run version 2');
+  await deviceReaches(sim.sim, HCALCS, (d) => d.heldVersion === 2, 15000, 'the HCALCS to hold version 2');
 }, 240000);
