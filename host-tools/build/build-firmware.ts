@@ -6,6 +6,7 @@
 // Exits non-zero with a message naming the problem on any failure.
 import * as esbuild from 'esbuild';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
 import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
@@ -23,7 +24,7 @@ export interface BuildOptions {
   entry?: string;
   /** Where the bundle goes (default dist/firmware/<board>.js, or <board>-<entry base>.js for other entries). */
   outFile?: string;
-  /** Where tsc writes its ES5 output (default dist/firmware-es5, as in firmware/tsconfig.json). */
+  /** Where tsc writes its ES5 output (default: a private temp dir, removed after the build). */
   es5Dir?: string;
   /** Print progress lines (default true). */
   log?: (line: string) => void;
@@ -103,7 +104,16 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
   const outFile = opts.outFile ?? path.join(REPO_ROOT, 'dist/firmware', entry === 'espruino/main' ? `${board.name}.js` : `${board.name}-${path.basename(entry)}.js`);
 
   const fw = packageVersion();
-  const es5Dir = compileFirmwareEs5(opts.es5Dir);
+  // A private ES5 directory unless the caller names one: builds may run side by side (tests, chub emulate).
+  const privateEs5 = opts.es5Dir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'chub-es5-')) : undefined;
+  try {
+    return await bundle(opts, board, entry, outFile, fw, compileFirmwareEs5(opts.es5Dir ?? privateEs5), log);
+  } finally {
+    if (privateEs5) fs.rmSync(privateEs5, { recursive: true, force: true });
+  }
+}
+
+async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFile: string, fw: string, es5Dir: string, log: (l: string) => void): Promise<BuildResult> {
   const entryJs = path.join(es5Dir, `${entry}.js`);
   if (!fs.existsSync(entryJs)) throw new BuildError(`tsc did not produce ${entryJs} (is firmware/${entry}.ts in firmware/tsconfig.json "include"?)`);
 
@@ -157,7 +167,10 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
         formatProblems(path.relative(REPO_ROOT, rejected), problems),
     );
   }
-  fs.writeFileSync(outFile, source);
+  // Written whole or not at all: a reader (another build's caller, chub flash) never sees half a bundle.
+  const tmp = `${outFile}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, source);
+  fs.renameSync(tmp, outFile);
   const bytes = Buffer.byteLength(source);
   const fitsStorage = bytes <= board.storageBytes;
   if (!fitsStorage) log(`firmware: WARNING: ${bytes} bytes do not fit ${board.name}'s ${board.storageBytes} bytes of Storage: it cannot boot from flash there`);
