@@ -22,7 +22,7 @@ demo: install firmware
 test: install
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p firmware/tsconfig.json --noEmit
-	npx jest --ci
+	npx jest --ci --runInBand
 
 ## make firmware BOARD=<name>: minified ES5 bundle at dist/firmware/<name>.js
 firmware: $(NPM_STAMP)
