@@ -22,11 +22,6 @@ export interface ImageMeta {
 // No {m,n} quantifier: Espruino's RegExp lacks it (it silently never matches), so the length is checked apart.
 const NAME = /^[A-Za-z0-9._-]+$/;
 
-/** Image names: 1–24 of A-Z a-z 0-9 . _ - (a Storage file name is at most 28 characters with its prefix). */
-export function validImageName(name: unknown): boolean {
-  return typeof name === 'string' && name.length <= 24 && NAME.test(name);
-}
-
 export class ImageCatalog {
   private images: { [name: string]: ImageMeta } = {};
   constructor(private store: ImageStore, saved?: unknown) {
@@ -35,7 +30,7 @@ export class ImageCatalog {
 
   /** Starts (or resumes, for the same size and CRC) an upload; returns the offset to send from. */
   begin(name: string, size: number, crc: number): number {
-    if (!validImageName(name)) throw codedError('BAD_NAME', 'image name must be 1-24 of A-Z a-z 0-9 . _ -');
+    if (typeof name !== 'string' || name.length > 24 || !NAME.test(name)) throw codedError('BAD_NAME', 'image name must be 1-24 of A-Z a-z 0-9 . _ -');
     if (!(size > 0) || Math.floor(size) !== size) throw codedError('BAD_SIZE', 'image size must be a positive integer');
     const old = this.images[name];
     if (old && old.size === size && old.crc === crc >>> 0) return old.complete ? size : old.next;

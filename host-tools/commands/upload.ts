@@ -3,10 +3,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { validImageName } from '../../firmware/core/image-catalog';
 import { bytesSource, OtaHeader, parseImageHeader } from '../../firmware/core/image-header';
 import { bytes, hex, printJson, rate, version } from '../format';
 import { UsageError, withHub, withPort } from '../link/port-option';
+
+const NAME = /^[A-Za-z0-9._-]{1,24}$/;
 
 export interface ServableImage {
   header: OtaHeader;
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ chub upload fw-v2.ota --name fw-v2')
     .action(async (file: string, opts) => {
       const name: string = opts.name ?? path.basename(file);
-      if (!validImageName(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
+      if (!NAME.test(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
       const img = servableImage(file);
       const h = img.header;
       if (!opts.json) {
