@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= linux
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: all install demo test test-flash firmware bench typecheck clean
+.PHONY: all install demo test firmware bench typecheck clean
 
 all: firmware
 
@@ -23,10 +23,6 @@ test: install
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p firmware/tsconfig.json --noEmit
 	npx jest --ci --runInBand
-
-## make test-flash: chub flash against an emulated Espruino board (not in make test: it fails intermittently, see README)
-test-flash: install
-	npx jest --ci --runInBand --testPathIgnorePatterns=/node_modules/ --roots=test/hil
 
 ## make firmware BOARD=<name>: minified ES5 bundle at dist/firmware/<name>.js
 firmware: $(NPM_STAMP)

@@ -43,6 +43,11 @@ export class FrameReader {
   stats: FrameReaderStats = { frames: 0, skipped: 0, bad: 0 };
   constructor(private crc32: Crc32) {}
 
+  /** Whether part of a frame is held, waiting for the rest. */
+  midFrame(): boolean {
+    return this.buf.length > 0;
+  }
+
   push(chunk: Uint8Array): Uint8Array[] {
     let b: Uint8Array;
     if (this.buf.length === 0) b = chunk;

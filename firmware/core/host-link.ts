@@ -36,6 +36,10 @@ export class HostLink {
     return out;
   }
 
+  midFrame(): boolean {
+    return this.reader.midFrame();
+  }
+
   /** Sends one message; a reply too big for a frame becomes a TOO_BIG error reply, so no request goes unanswered. */
   send(m: Message): void {
     let frame: Uint8Array;

@@ -20,6 +20,10 @@ export interface BoardConfig {
   imageMode: string; // 'stored' | 'streamed'
   host: SerialConfig;
   radio: SerialConfig;
+  /** The UART the REPL is on at boot; when it is the host link's, the hub borrows it (console-port.ts). */
+  console?: string;
+  /** Seconds without a good host frame before a borrowed console is given back (0: never). */
+  consoleIdleS?: number;
   /** Period of the hub's timer, ms. */
   tickMs?: number;
   /** The hub core's whole config: DEFAULT_CONFIG with the board's values, filled in at build time

@@ -70,12 +70,16 @@ interface EspruinoSerial {
   write(data: EspruinoData): void;
   on(event: 'data', cb: (data: string) => void): void;
   removeAllListeners(event?: string): void;
+  /** Moves the REPL to this port (`force`: even while USB is connected). */
+  setConsole(force?: boolean): void;
 }
 
 declare const E: EspruinoE;
 declare const process: EspruinoProcess;
 declare const Serial1: EspruinoSerial;
 declare const Serial2: EspruinoSerial;
+/** A port with nothing attached: the console goes here while the hub holds the console's port. */
+declare const LoopbackA: EspruinoSerial;
 /** The root scope object (Serial1, pins such as D8, ... are properties of it). */
 declare const global: { [name: string]: unknown };
 // No `require` here on purpose: use modules.ts. A bare require() in an ES module makes esbuild add a

@@ -6,6 +6,7 @@ import { HostLink, Message } from '../core/host-link';
 import { Hub, HubConfig } from '../core/hub';
 import { ZnpDriver } from '../radio/znp-driver';
 import { BoardConfig, overlayConfig, SerialConfig } from './board-config';
+import { ConsolePort } from './console-port';
 import { StorageImageStore } from './storage-image-store';
 import { StorageKvStore } from './storage-kv-store';
 import { storage } from './modules';
@@ -59,14 +60,18 @@ function main(): void {
   // The config is only needed here: nothing created below keeps it (JsVars are scarce on small boards).
   const board = loadConfig();
   debug = board.debug === true;
-  run(openSerial('host link', board.host), openSerial('radio', board.radio), board.hubConfig, board.tickMs || 100);
+  const hostPort = openSerial('host link', board.host);
+  // Only a port the REPL is on needs borrowing; 0 idle seconds means it is kept until asked for.
+  const shared = board.console !== undefined && board.console === board.host.serial ? new ConsolePort(hostPort, (board.consoleIdleS || 0) * 1000) : undefined;
+  run(hostPort, openSerial('radio', board.radio), board.hubConfig, board.tickMs || 100, shared);
   console.log('chub ' + __CHUB_FW__ + ' on ' + board.name + ' started');
 }
 
-function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig, tickMs: number): void {
+function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig, tickMs: number, shared: ConsolePort | undefined): void {
   const link = new HostLink(
     function (b: Uint8Array) {
-      hostPort.write(b); // one whole frame per write
+      // One whole frame per write; none while the REPL has the port (they would land in a flashing tool).
+      if (!shared || shared.owned) hostPort.write(b);
     },
     E.CRC32, // native; the frame code compares it unsigned
     { encode: cborEncode, decode: cborDecode },
@@ -101,13 +106,16 @@ function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig
   );
 
   hostPort.on('data', function (d: string) {
+    if (shared && shared.isBreak(d, link.midFrame(), now())) return;
     // A burst of pipelined requests arrives as one long string: take it a slice at a time, so only a
     // slice's bytes and one or two decoded requests are in RAM at once, not the whole burst.
     for (let off = 0; off < d.length; off += HOST_SLICE) {
       try {
         const msgs = link.onBytes(E.toUint8Array(off === 0 && d.length <= HOST_SLICE ? d : d.substr(off, HOST_SLICE)));
+        if (shared && msgs.length > 0) shared.heard(now());
         for (let i = 0; i < msgs.length; i++) {
-          hub.onHostMessage(msgs[i], now());
+          if (msgs[i].op === 'console') handOver(msgs[i]);
+          else hub.onHostMessage(msgs[i], now());
           flush();
         }
         schedule();
@@ -127,10 +135,23 @@ function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig
     schedule();
     sample();
   });
+  // The host asks for the REPL (to flash): answered first, so the answer still goes out as a frame.
+  const handOver = function (m: Message) {
+    if (!shared) return link.send({ i: m.i, ok: false, err: 'NO_CONSOLE', msg: 'the console is not on the host link port' });
+    link.send({ i: m.i, ok: true });
+    shared.give();
+  };
+  if (shared) {
+    shared.take(now());
+    global['chubLink'] = function () {
+      (shared as ConsolePort).take(now());
+    };
+  }
   // The hub ticks every tickMs, and sooner when it asks to (page blocks due before the next tick).
   let wake = 0;
   const tick = function () {
     try {
+      if (shared) shared.tick(now());
       hub.tick(now());
     } catch (e) {
       report(e, 'tick');

@@ -22,6 +22,9 @@ export interface BoardFile {
   /** The device the Espruino console (REPL) is on at boot: what `espruino`/`chub flash` talk to.
    *  Absent for the Linux interpreter, whose console is its stdin. */
   console?: string;
+  /** When the host link is on the console: seconds without a good frame before the hub gives the REPL
+   *  the port back (0 or absent: only on request or a break). */
+  consoleIdleS?: number;
   /** JsVars the board has (process.memory().total). */
   jsvars: number;
   /** Bytes of flash available to Storage. */
@@ -113,7 +116,7 @@ function checkSerial(c: Checker, parent: Obj, key: string): SerialPortConfig {
 export function validateBoard(raw: unknown, file: string, expectName?: string): BoardFile {
   const c = new Checker(file);
   const o = c.object(raw, '');
-  c.only(o, '', ['name', 'description', 'source', 'console', 'jsvars', 'storageBytes', 'imageMode', 'host', 'radio', 'tickMs', 'hub']);
+  c.only(o, '', ['name', 'description', 'source', 'console', 'consoleIdleS', 'jsvars', 'storageBytes', 'imageMode', 'host', 'radio', 'tickMs', 'hub']);
   const name = c.string(o, 'name', 'name') as string;
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) c.fail('name', `must be lower-case letters, digits, - or _, not ${JSON.stringify(name)}`);
   if (expectName !== undefined && name !== expectName) c.fail('name', `is ${JSON.stringify(name)} but the file is named for ${JSON.stringify(expectName)}`);
@@ -134,6 +137,11 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
     if (!UARTS.test(consoleUart)) c.fail('console', `must name an Espruino UART (${UART_NAMES}), not ${JSON.stringify(consoleUart)}`);
     if (consoleUart === board.radio.serial) c.fail('console', `is ${consoleUart}, the radio's UART: the console would see ZNP frames`);
     board.console = consoleUart;
+  }
+  const idle = c.int(o, 'consoleIdleS', 'consoleIdleS', 0, 86400, true);
+  if (idle !== undefined) {
+    if (board.console === undefined || board.console !== board.host.serial) c.fail('consoleIdleS', 'only applies when the host link is on the console (console = host.serial)');
+    board.consoleIdleS = idle;
   }
   const mode = o.imageMode;
   if (mode !== 'stored' && mode !== 'streamed') c.fail('imageMode', `must be "stored" or "streamed", not ${describe(mode)}`);

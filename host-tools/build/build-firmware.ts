@@ -93,6 +93,8 @@ export function hubConfigFor(b: BoardFile, fw: string): HubConfig {
 function firmwareBoardConfig(b: BoardFile, fw: string): object {
   const c: Record<string, unknown> = { name: b.name, jsvars: b.jsvars, storageBytes: b.storageBytes, imageMode: b.imageMode, host: b.host, radio: b.radio };
   if (b.tickMs !== undefined) c.tickMs = b.tickMs;
+  if (b.console !== undefined) c.console = b.console;
+  if (b.consoleIdleS !== undefined) c.consoleIdleS = b.consoleIdleS;
   c.hubConfig = hubConfigFor(b, fw);
   return c;
 }

@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('-s, --state <dir>', 'keep images and hub state (with --espruino: the board\'s Storage) here across runs (default: a temp dir, removed on exit)')
     .option('--espruino', 'run dist/firmware/linux.js (built if missing) on the Linux Espruino interpreter ($ESPRUINO_BIN or ../shared/tools/espruino/espruino), booted from Storage')
     .option('--small', 'with --espruino: use espruino-2500 (2500 JsVars, about a Puck.js)')
+    .option('--console-on-link', "with --espruino: the REPL shares the host link's port, as on Puck.js; the hub borrows it and gives it back to `chub flash`")
     .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', repeatable, [])
     .option('--time-scale <x>', 'simulated radio and device delays × x (0.05 runs 20 times faster)', '1')
     .option('--json', 'print {"port": host link, "radio": radio port} as one JSON line (with --espruino also "console")')
@@ -48,12 +49,14 @@ export function register(program: Command): void {
         const radio: string = opts.radio ?? sim!.radioPath;
         const simulated = sim ? ` (simulated: ${specs.map((s) => `${s.type} ${s.eui}`).join(', ')}; time scale ${timeScale})` : '';
         if (opts.espruino) {
-          esp = await startEspruinoHub({ radio, stateDir: opts.state, small: opts.small, log: (l) => console.error(l) });
-          if (opts.json) printJson({ port: esp.port, radio, console: esp.console });
+          esp = await startEspruinoHub({ radio, stateDir: opts.state, small: opts.small, config: opts.consoleOnLink ? { console: 'Serial1' } : undefined, log: (l) => console.error(l) });
+          // With --console-on-link the REPL is reached through the host link's port, once the hub lends it.
+          const consolePort = opts.consoleOnLink ? esp.port : esp.console;
+          if (opts.json) printJson({ port: esp.port, radio, console: consolePort });
           else {
             console.log(`host link: ${esp.port}`);
             console.log(`radio:     ${radio}${simulated}`);
-            console.log(`console:   ${esp.console}   (${esp.interpreter}; Storage in ${esp.stateDir})`);
+            console.log(`console:   ${consolePort}   (${esp.interpreter}; Storage in ${esp.stateDir})`);
             console.log(`use it:    export CHUB_PORT=${esp.port}   (Ctrl-C stops the board)`);
           }
           await stop;

@@ -38,6 +38,24 @@ async function helloWithin(port: string, ms: number): Promise<HubClient> {
   throw new Error(`the hub did not answer hello on ${port} within ${ms} ms after flashing: ${last.message}`);
 }
 
+/** Asks the hub on `port` to hand its port to the REPL; false when no hub answered. */
+async function askForConsole(port: string): Promise<boolean> {
+  let hub: HubClient;
+  try {
+    hub = await HubClient.open(port, 2000);
+  } catch {
+    return false;
+  }
+  try {
+    await hub.request('console', {}, 2000);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await hub.close();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('flash')
@@ -75,7 +93,10 @@ export function register(program: Command): void {
       if (source.length > board.storageBytes) throw new Error(`${bundle} is ${source.length} bytes: it does not fit ${board.name}'s ${board.storageBytes} bytes of Storage`);
 
       const started = Date.now();
-      const written = await writeBootCode({ port: opts.port, bundle, linux: board.name === 'linux', then: 'load()', timeoutMs: timeoutS * 1000 });
+      // A hub on the console's own port is asked to lend it to the REPL; one that cannot be asked (none
+      // running, or not answering) gets the CLI's two Ctrl-Cs, which it takes as a break.
+      if (path.resolve(hostPort) === path.resolve(opts.port)) await askForConsole(hostPort);
+      const written = await writeBootCode({ port: opts.port, bundle, then: 'load()', timeoutMs: timeoutS * 1000 });
       if (written.code !== 0 || !/Upload Complete/.test(written.output)) {
         const tail = written.output.trim().split('\n').slice(-5).join('\n');
         throw new Error(`the espruino CLI could not write .bootcde to ${opts.port} (exit ${written.code}):\n${tail}`);

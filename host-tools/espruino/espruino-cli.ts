@@ -5,6 +5,7 @@
 // detection.
 import { execFile } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { REPO_ROOT } from '../build/build-firmware';
 import { toolsDir } from './linux-interpreter';
@@ -16,6 +17,15 @@ export interface EspruinoCliRun {
   output: string;
 }
 
+/** A pty is an emulated board (the Linux interpreter): real boards are USB or Bluetooth serial devices. */
+function isPty(port: string): boolean {
+  try {
+    return fs.realpathSync(port).startsWith('/dev/pts/');
+  } catch {
+    return false;
+  }
+}
+
 /** The folder with cli-pty-shim.cjs and LINUX-board.json ($ESPRUINO_DIR or ../shared/tools/espruino). */
 function linuxTools(env: NodeJS.ProcessEnv): { shim: string; board: string } {
   const dir = toolsDir(env);
@@ -25,20 +35,37 @@ function linuxTools(env: NodeJS.ProcessEnv): { shim: string; board: string } {
   return { shim, board };
 }
 
-/** Writes `bundle` to Storage as .bootcde (byte-exact, as a data file) and runs `then` (e.g. load()). */
-export function writeBootCode(opts: { port: string; bundle: string; linux: boolean; then: string; timeoutMs: number }): Promise<EspruinoCliRun> {
+/** Runs the CLI on `port` with `args` (after the port), set up for the Linux interpreter when the port is a pty. */
+export function runEspruinoCli(port: string, args: string[], timeoutMs: number): Promise<EspruinoCliRun> {
   if (!fs.existsSync(CLI)) throw new Error(`the espruino CLI is not installed (${CLI}): run npm install`);
   const env = { ...process.env };
-  const args = [CLI, '--no-ble', '-p', opts.port, '--storage', `.bootcde:${path.resolve(opts.bundle)}`, '-e', opts.then];
-  if (opts.linux) {
+  const argv = [CLI, '--no-ble', '-p', port, ...args];
+  if (isPty(port)) {
     const t = linuxTools(env);
     env.NODE_OPTIONS = `--require ${t.shim} ${env.NODE_OPTIONS ?? ''}`;
-    args.splice(1, 0, '--board', t.board, '--config', 'SERIAL_THROTTLE_SEND=1');
+    argv.splice(1, 0, '--board', t.board, '--config', 'SERIAL_THROTTLE_SEND=1');
   }
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { env, timeout: opts.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, argv, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
   });
+}
+
+/**
+ * Writes `bundle` to Storage as .bootcde (byte-exact, as a data file) and runs `then` (e.g. load()).
+ * `then` goes in as a code file, not `-e`: only with a file does the CLI send reset() before the Storage
+ * writes. Without it the running hub's functions, whose bodies live in the old .bootcde, break mid-upload
+ * ("Function code is null") and flood the console the CLI is talking to.
+ */
+export async function writeBootCode(opts: { port: string; bundle: string; then: string; timeoutMs: number }): Promise<EspruinoCliRun> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-flash-'));
+  const thenFile = path.join(dir, 'then.js');
+  fs.writeFileSync(thenFile, `${opts.then}\n`);
+  try {
+    return await runEspruinoCli(opts.port, ['--storage', `.bootcde:${path.resolve(opts.bundle)}`, thenFile], opts.timeoutMs);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -17,6 +17,9 @@ export interface EspruinoHubOptions {
   stateDir?: string;
   /** espruino-2500 (2500 JsVars, about a Puck.js) instead of the growing build. */
   small?: boolean;
+  /** More settings for the board's chub.json, e.g. {console: 'Serial1'} to put the REPL on the host
+   *  link's port as on Puck.js (the hub then borrows it: firmware/espruino/console-port.ts). */
+  config?: Record<string, unknown>;
   /** Progress lines (the build, if it runs). */
   log?: (line: string) => void;
 }
@@ -57,7 +60,7 @@ export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<Esprui
     writeStorage(
       interp.writer,
       stateDir,
-      { '.bootcde': fs.readFileSync(bundle), 'chub.json': Buffer.from(JSON.stringify({ host: { path: host.a }, radio: { path: opts.radio } })) },
+      { '.bootcde': fs.readFileSync(bundle), 'chub.json': Buffer.from(JSON.stringify({ ...opts.config, host: { path: host.a }, radio: { path: opts.radio } })) },
       ['.bootcde'],
     );
     consolePty = await openPtyProcess(interp.run, path.join(path.dirname(host.b), `console-${process.pid}`), stateDir);

@@ -10,6 +10,13 @@ import { hostCodec } from './cbor-codec';
 
 export const BAUD_RATE = 115200;
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** Ctrl-C clears whatever the REPL holds; DLE (0x10) stops it echoing the line. */
+const WAKE_LINE = '\x03\x10chubLink()\n';
+/** Time for the REPL to run the wake line before the next frame arrives (the interpreter reads its
+ *  input between ticks, so a frame sent sooner can reach the REPL with the line). */
+const WAKE_SETTLE_MS = 300;
+/** The first hello's wait; a hub that answers nothing by then is woken and asked again. */
+const FIRST_HELLO_MS = 1500;
 /** img.end checks the whole file's CRC and header: slow on a board. */
 const END_TIMEOUT_MS = 60000;
 /** img.data chunks in flight; the hub answers in order, so a lost one is noticed by the next reply. */
@@ -95,7 +102,17 @@ export class HubClient extends EventEmitter {
     );
     const c = new HubClient(port, timeoutMs);
     try {
-      c.info = (await c.request('hello', { time: Date.now() })) as unknown as HelloInfo;
+      // A hub that lent its port to the REPL (firmware/espruino/console-port.ts) takes it back when the
+      // wake line is typed there. It goes only to a hub silent to the first hello: the line's Ctrl-C
+      // clears that hello from the REPL's input, and the next hello waits until the line has run.
+      try {
+        c.info = (await c.request('hello', { time: Date.now() }, Math.min(timeoutMs, FIRST_HELLO_MS))) as unknown as HelloInfo;
+      } catch (e) {
+        if ((e as HubError).code !== 'TIMEOUT') throw e;
+        port.write(WAKE_LINE);
+        await new Promise((r) => setTimeout(r, WAKE_SETTLE_MS));
+        c.info = (await c.request('hello', { time: Date.now() })) as unknown as HelloInfo;
+      }
     } catch (e) {
       await c.close();
       throw e;

@@ -176,6 +176,9 @@ export async function startSimulator(opts: HanSimulatorOptions & { port?: string
   const sim = new HanSimulator(opts);
   if (opts.port) {
     await sim.openPort(opts.port);
+    // A ZNP stick says SYS_RESET_IND when it powers up, and a hub registers its endpoint again on hearing it:
+    // a hub board that booted before the simulator opened its radio UART gave up registering long ago.
+    sim.resetStick();
     return { radioPath: opts.port, sim, close: () => sim.close() };
   }
   const pair = await openPtyPair('radio');

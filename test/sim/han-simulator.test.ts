@@ -4,6 +4,7 @@ import { decodeOta } from '../../firmware/core/zcl-ota';
 import { RadioEvent } from '../../firmware/ports/radio';
 import { ZnpDriver } from '../../firmware/radio/znp-driver';
 import { SimDeviceState } from '../../host-tools/sim/ota-client';
+import { openPtyPair } from '../../host-tools/serial/pty-pair';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
 import { startSimulator, StartedSimulator } from '../../host-tools/sim/han-simulator';
 
@@ -78,4 +79,26 @@ describe('HAN simulator on a pty, driven by ZnpDriver over serialport', () => {
       ['HCALCS', HCALCS],
     ]);
   });
+});
+
+// A bench: the board booted (and sent AF_REGISTER into a silent UART) before `chub sim --port` started.
+test('a hub that started before the simulator opened its port registers with it, and hears the devices', async () => {
+  const pair = await openPtyPair('radio');
+  const hub = new SerialPort({ path: pair.a, baudRate: 115200 });
+  let started: StartedSimulator | undefined;
+  const events: RadioEvent[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => hub.once('open', resolve).once('error', reject));
+    const driver = new ZnpDriver((b) => hub.write(Buffer.from(b)));
+    hub.on('data', (d: Buffer) => events.push(...driver.onBytes(new Uint8Array(d), Date.now())));
+    driver.start(Date.now());
+    await new Promise((r) => setTimeout(r, 200));
+    started = await startSimulator({ devices: [parseDeviceSpec(`PPMID:${PPMID}`, 0)], timeScale: 0.01, port: pair.b });
+    for (let i = 0; i < 500 && !events.some((e) => e.type === 'announce'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(events).toContainEqual({ type: 'announce', nwk: 0x1001, eui: PPMID });
+  } finally {
+    await started?.close();
+    await new Promise<void>((resolve) => (hub.isOpen ? hub.close(() => resolve()) : resolve()));
+    pair.close();
+  }
 });

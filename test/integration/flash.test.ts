@@ -40,6 +40,23 @@ run('chub flash on the emulated Espruino board', () => {
     await hub.close();
   }, 160000);
 
+  it('flashes a board whose console is its host link port, which the hub lends for the write', async () => {
+    const shared = await startEmulate(['--espruino', '--console-on-link', '--time-scale', '0.05']);
+    try {
+      expect(shared.console).toBe(shared.port);
+      const bundle = path.join(tmp, 'linux-9.9.8.js');
+      fs.writeFileSync(bundle, fs.readFileSync(await linuxBundle(() => undefined), 'latin1').split('0.1.0').join('9.9.8'), 'latin1');
+      const r = await chub(['flash', '--board', 'linux', '--port', shared.port, '--host-port', shared.port, '--bundle', bundle, '--json'], 150000);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const hub = await HubClient.open(shared.port);
+      expect(hub.info.fw).toBe('9.9.8');
+      await hub.close();
+    } finally {
+      await shared.stop();
+    }
+  }, 200000);
+
   it('says what is wrong on the command line (exit 2)', async () => {
     const noHost = await chub(['flash', '--board', 'linux', '--port', emu.console!], 30000);
     expect(noHost.code).toBe(2);

@@ -1,0 +1,52 @@
+// A host link on the console's own port (USB or Bluetooth on most boards): the hub takes the port from
+// the REPL for its frames, and gives it back so the board can always be reflashed without a button
+// press (FACTS §5): on the host's `console` request, on a break (two lone Ctrl-C bytes, which is what the
+// Espruino IDE and CLI send when no prompt answers them), and after `idleMs` without a good frame.
+// `chubLink()` typed at the REPL (HubClient sends it before hello) takes the port back.
+
+/** Lone Ctrl-C reads that make a break, and the time they must fall within (the CLI sends two, 500 ms apart). */
+const BREAKS = 2;
+const BREAK_WINDOW_MS = 3000;
+
+export class ConsolePort {
+  /** Whether the hub holds the port (else the REPL does, and input never reaches the hub). */
+  owned = false;
+  private breaks = 0;
+  private firstBreak = 0;
+  private lastFrame = 0;
+
+  constructor(private port: EspruinoSerial, private idleMs: number) {}
+
+  take(now: number): void {
+    LoopbackA.setConsole(true);
+    this.owned = true;
+    this.lastFrame = now;
+    this.breaks = 0;
+  }
+
+  give(): void {
+    this.port.setConsole(true);
+    this.owned = false;
+  }
+
+  /** Whether a read from the port is a break (it then gives the port back); `midFrame` reads never are. */
+  isBreak(d: string, midFrame: boolean, now: number): boolean {
+    if (d !== '\x03' || midFrame) return false;
+    if (this.breaks === 0 || now - this.firstBreak > BREAK_WINDOW_MS) {
+      this.breaks = 0;
+      this.firstBreak = now;
+    }
+    if (++this.breaks < BREAKS) return false;
+    this.give();
+    return true;
+  }
+
+  /** A good frame arrived: the host is there. */
+  heard(now: number): void {
+    this.lastFrame = now;
+  }
+
+  tick(now: number): void {
+    if (this.owned && this.idleMs > 0 && now - this.lastFrame > this.idleMs) this.give();
+  }
+}
