@@ -28,6 +28,10 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
   uploadCheckpointBytes: number;
   /** Finished jobs listed by job.list before the oldest are forgotten. */
   keepFinishedJobs: number;
+  /** Streamed images are fetched from the host in ranges of this many bytes (a multiple of maxBlock)... */
+  streamRangeBytes: number;
+  /** ...and the hub holds at most this many ranges (two per client served at once keeps each one ahead). */
+  streamRanges: number;
   /** Least time between two lookups of one unknown network address (a device whose announce the hub missed). */
   lookupIntervalMs: number;
 }
@@ -42,6 +46,8 @@ export const DEFAULT_CONFIG: HubConfig = {
   uploadCheckpointBytes: 16 * 1024,
   keepFinishedJobs: 32,
   lookupIntervalMs: 30000,
+  streamRangeBytes: 512,
+  streamRanges: 20,
   maxBlock: 64,
   silenceTimeoutMs: 10 * 60 * 1000,
   versionReadTimeoutMs: 15000,
@@ -82,7 +88,7 @@ export class Hub implements OtaServerContext {
   constructor(private ports: HubPorts, readonly cfg: HubConfig) {
     const kv = ports.kv;
     this.devices = new DeviceLog(cfg.maxDevices, kv.get('devices'));
-    this.images = new ImageCatalog(ports.images, kv.get('images'));
+    this.images = new ImageCatalog(ports.images, kv.get('images'), cfg.streamRangeBytes, cfg.streamRanges, ports.sendHost);
     // Jobs and alerts live under one key so a reset can never keep one without the other
     // (a job marked done without its alert, or an alert for a job that will run again).
     const ledger = (kv.get('ledger') || {}) as { jobs?: unknown; alerts?: unknown };
@@ -298,6 +304,26 @@ export class Hub implements OtaServerContext {
         } finally {
           this.save('images');
         }
+      case 'img.stream': {
+        const name = arg(m, 'name', 'a string') as string;
+        const img = this.images.stream({
+          name: name,
+          size: arg(m, 'size', 'a non-negative integer') as number,
+          crc: arg(m, 'crc', 'a non-negative integer') as number,
+          manufacturerCode: arg(m, 'manufacturerCode', 'a non-negative integer') as number,
+          imageType: arg(m, 'imageType', 'a non-negative integer') as number,
+          fileVersion: arg(m, 'fileVersion', 'a non-negative integer') as number,
+          minHw: m.minHw === undefined ? undefined : (arg(m, 'minHw', 'a non-negative integer') as number),
+          maxHw: m.maxHw === undefined ? undefined : (arg(m, 'maxHw', 'a non-negative integer') as number),
+          complete: true,
+          next: 0,
+        }, this.jobs.usesImage(name));
+        this.save('images');
+        return { image: img as unknown as CborValue };
+      }
+      case 'img.range':
+        this.images.range(arg(m, 'name', 'a string') as string, arg(m, 'off', 'a non-negative integer') as number, arg(m, 'd', 'a byte string') as Uint8Array, now);
+        return;
       case 'img.list':
         return page('images', this.images.list(), m);
       case 'img.rm': {

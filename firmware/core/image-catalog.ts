@@ -1,7 +1,9 @@
 // Images held by the hub: resumable uploads into the image store, then a whole-file CRC-32 check and
 // an OTA header check before an image is marked complete. Only complete images are ever served.
 import { codedError } from './bytes';
+import { Message } from './host-link';
 import { ByteSource, parseImageHeader } from './image-header';
+import { ImageStream } from './image-stream';
 import { ImageStore } from '../ports/image-store';
 
 export interface ImageMeta {
@@ -9,6 +11,8 @@ export interface ImageMeta {
   size: number;
   crc: number;
   complete: boolean;
+  /** Held by the host and fetched in ranges while served (image-stream.ts), not stored on the hub. */
+  streamed?: boolean;
   /** Bytes stored so far (every byte below this offset is written). */
   next: number;
   manufacturerCode?: number;
@@ -24,15 +28,23 @@ const NAME = /^[A-Za-z0-9._-]+$/;
 
 export class ImageCatalog {
   private images: { [name: string]: ImageMeta } = {};
-  constructor(private store: ImageStore, saved?: unknown) {
+  private window: ImageStream | undefined;
+  /** rangeBytes, maxRanges, sendHost: how streamed images are fetched (image-stream.ts). */
+  constructor(
+    private store: ImageStore,
+    saved: unknown,
+    private rangeBytes: number,
+    private maxRanges: number,
+    private sendHost: (m: Message) => void,
+  ) {
     if (Array.isArray(saved)) for (let i = 0; i < saved.length; i++) this.images[saved[i].name] = saved[i];
   }
 
   /** Starts (or resumes, for the same size and CRC) an upload; returns the offset to send from. */
   begin(name: string, size: number, crc: number): number {
-    if (typeof name !== 'string' || name.length > 24 || !NAME.test(name)) throw codedError('BAD_NAME', 'image name must be 1-24 of A-Z a-z 0-9 . _ -');
-    if (!(size > 0) || Math.floor(size) !== size) throw codedError('BAD_SIZE', 'image size must be a positive integer');
+    checkNew(name, size);
     const old = this.images[name];
+    if (old && old.streamed) throw codedError('EXISTS', 'image ' + name + ' is streamed from the host; remove it first');
     if (old && old.size === size && old.crc === crc >>> 0) return old.complete ? size : old.next;
     if (old && old.complete) throw codedError('EXISTS', 'image ' + name + ' is already held with different content; remove it first');
     this.store.create(name, size);
@@ -52,6 +64,33 @@ export class ImageCatalog {
     this.store.write(name, off, d);
     m.next = off + d.length;
     return m.next;
+  }
+
+  /**
+   * Registers an image the host keeps and streams (its header facts checked there): servable at once, its
+   * bytes fetched while clients download it. The same image again is a no-op (a host serving it after a
+   * restart); other content replaces it unless `inUse`.
+   */
+  stream(m: ImageMeta, inUse: boolean): ImageMeta {
+    checkNew(m.name, m.size);
+    const old = this.images[m.name];
+    if (old && !old.streamed) throw codedError('EXISTS', 'image ' + m.name + ' is stored on the hub; remove it first');
+    if (old && old.size === m.size && old.crc === m.crc >>> 0) return old;
+    if (inUse) throw codedError('IN_USE', 'image ' + m.name + ' is being distributed');
+    m.crc = m.crc >>> 0;
+    if (old) this.streamer().drop(m.name);
+    m.streamed = true;
+    m.complete = true;
+    m.next = m.size;
+    this.images[m.name] = m;
+    return m;
+  }
+
+  /** A range of a streamed image, from the host. */
+  range(name: string, off: number, d: Uint8Array, now: number): void {
+    const m = this.images[name];
+    if (!m || !m.streamed) throw codedError('UNKNOWN_IMAGE', 'no streamed image named ' + name);
+    this.streamer().put(name, m.size, off, d, now);
   }
 
   /** Verifies the whole file and the OTA header; on success the image becomes servable. */
@@ -101,8 +140,16 @@ export class ImageCatalog {
     this.discard(name);
   }
 
-  read(name: string, off: number, len: number): Uint8Array {
+  /** Bytes to serve from `off` (maybe fewer than `len`), or undefined while a streamed range is on its way. */
+  read(name: string, off: number, len: number, now: number): Uint8Array | undefined {
+    const m = this.images[name];
+    if (m && m.streamed) return this.streamer().read(name, m.size, off, len, now);
     return this.store.read(name, off, len);
+  }
+
+  /** Made on first use: a hub that never streams holds no ranges. */
+  private streamer(): ImageStream {
+    return this.window || (this.window = new ImageStream(this.rangeBytes, this.maxRanges, this.sendHost));
   }
 
   private source(name: string): ByteSource {
@@ -116,7 +163,14 @@ export class ImageCatalog {
   }
 
   private discard(name: string): void {
+    const m = this.images[name];
     delete this.images[name];
-    this.store.remove(name);
+    if (m && m.streamed) this.streamer().drop(name);
+    else this.store.remove(name);
   }
+}
+
+function checkNew(name: string, size: number): void {
+  if (typeof name !== 'string' || name.length > 24 || !NAME.test(name)) throw codedError('BAD_NAME', 'image name must be 1-24 of A-Z a-z 0-9 . _ -');
+  if (!(size > 0) || Math.floor(size) !== size) throw codedError('BAD_SIZE', 'image size must be a positive integer');
 }

@@ -30,6 +30,8 @@ const ACTIVATION_CHECKS = 3;
 /** A paced client whose next request comes this many times our block period (ms) later read it as seconds:
  *  half of the ×1000 it would be, so the sign shows before the silence timeout for periods up to ~1 s. */
 const SECONDS_MISREAD = 500;
+/** A client whose streamed range is on its way asks again after this many seconds (WAIT_FOR_DATA requestTime). */
+const STREAM_WAIT_S = 1;
 
 export interface OtaServerConfig {
   /** Largest block the hub sends whatever the client asks (the APS payload limit with security, FACTS §3). */
@@ -314,9 +316,14 @@ export class OtaServer {
     return n;
   }
 
-  private sendBlock(dev: Device, job: Job, s: OtaSession, id: ImageId, off: number, maxDataSize: number, seq: number, now: number): void {
-    const n = Math.min(maxDataSize, this.cfg.maxBlock, job.size - off);
-    const data = this.images.read(job.image, off, n);
+  /** Sends the block at `off`, or WAIT_FOR_DATA while a streamed image's range is on its way (false). */
+  private sendBlock(dev: Device, job: Job, s: OtaSession, id: ImageId, off: number, maxDataSize: number, seq: number, now: number): boolean {
+    const data = this.images.read(job.image, off, Math.min(maxDataSize, this.cfg.maxBlock, job.size - off), now);
+    if (!data) {
+      this.wait(dev, s, STREAM_WAIT_S, seq, now);
+      return false;
+    }
+    const n = data.length;
     this.sendOta(dev, { cmd: 0x05, status: STATUS.SUCCESS, block: { manufacturerCode: id.manufacturerCode, imageType: id.imageType, fileVersion: id.fileVersion, fileOffset: off, data: data } }, seq);
     s.lastBlockAt = now;
     if (off + n > job.off) {
@@ -324,6 +331,7 @@ export class OtaServer {
       job.updated = now;
       this.ctx.jobChanged(job, false);
     }
+    return true;
   }
 
   /** Sends each page run's next block when its spacing has passed and the device's queue is empty. */
@@ -339,7 +347,8 @@ export class OtaServer {
       }
       if (this.ctx.queued(dev) > 0) continue;
       const b = s.duePageBlock(now, this.cfg.maxBlock);
-      if (b) this.sendBlock(dev, job, s, b.id, b.off, b.n, b.seq, now);
+      // A page run that reaches a streamed range not yet here ends; the client asks again after the wait.
+      if (b && !this.sendBlock(dev, job, s, b.id, b.off, b.n, b.seq, now)) s.page = null;
     }
   }
 

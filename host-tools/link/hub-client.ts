@@ -73,6 +73,32 @@ export declare interface HubClient {
   off(ev: 'job', f: (job: Job) => void): this;
   off(ev: 'alert', f: (alert: Alert) => void): this;
   off(ev: 'log', f: (log: { level: string; msg: string }) => void): this;
+  on(ev: 'need', f: (need: NeedEvent) => void): this;
+  off(ev: 'need', f: (need: NeedEvent) => void): this;
+}
+
+/** The hub asks for a range of a streamed image (firmware/core/image-stream.ts). */
+export interface NeedEvent {
+  img: string;
+  off: number;
+  len: number;
+}
+
+/** The header facts a streamed image is registered with (checked on the host: image-header.ts). */
+export interface StreamFacts {
+  manufacturerCode: number;
+  imageType: number;
+  fileVersion: number;
+  minHardwareVersion?: number;
+  maxHardwareVersion?: number;
+}
+
+export interface ImageStreamer {
+  image: Message;
+  /** Bytes sent to the hub in ranges so far (a range can be asked for again). */
+  served(): number;
+  /** Stops answering the hub's requests for ranges. */
+  stop(): void;
 }
 
 export class HubClient extends EventEmitter {
@@ -166,6 +192,41 @@ export class HubClient extends EventEmitter {
     return { image: end.image as Message, resumedFrom: from, sent, ms: Date.now() - t0 };
   }
 
+  /**
+   * Registers `bytes` on the hub as streamed image `name` (it stores none of it) and answers the hub's
+   * requests for ranges from `bytes` until stop(): the hub serves its clients from those ranges.
+   */
+  async stream(name: string, bytes: Uint8Array, facts: StreamFacts): Promise<ImageStreamer> {
+    let served = 0;
+    const serve = (n: NeedEvent) => {
+      if (n.img !== name || !(n.off >= 0 && n.len > 0 && n.off + n.len <= bytes.length)) return;
+      this.request('img.range', { name, off: n.off, d: bytes.subarray(n.off, n.off + n.len) }).then(
+        () => (served += n.len),
+        (e: HubError) => {
+          // A lost range is asked for again; anything else is worth telling the user.
+          if (e.code !== 'TIMEOUT' && e.code !== 'CLOSED') this.emit('log', { level: 'error', msg: `range ${n.off}+${n.len} of ${name}: ${e.message}` });
+        },
+      );
+    };
+    this.on('need', serve); // before registering: the hub may ask at once
+    try {
+      const r = await this.request('img.stream', {
+        name,
+        size: bytes.length,
+        crc: crc32(bytes),
+        manufacturerCode: facts.manufacturerCode,
+        imageType: facts.imageType,
+        fileVersion: facts.fileVersion,
+        ...(facts.minHardwareVersion !== undefined ? { minHw: facts.minHardwareVersion } : {}),
+        ...(facts.maxHardwareVersion !== undefined ? { maxHw: facts.maxHardwareVersion } : {}),
+      });
+      return { image: r.image as Message, served: () => served, stop: () => this.off('need', serve) };
+    } catch (e) {
+      this.off('need', serve);
+      throw e;
+    }
+  }
+
   /** Go-back-N over img.data: WINDOW chunks in flight, cumulative `next` acks, rewind on OUT_OF_ORDER. */
   private sendData(name: string, bytes: Uint8Array, from: number, onProgress?: Progress): Promise<number> {
     const chunk = Math.max(1, this.info.maxChunk);
@@ -244,6 +305,7 @@ export class HubClient extends EventEmitter {
       if (ev === 'job') this.emit('job', rest.job);
       else if (ev === 'alert') this.emit('alert', rest.alert);
       else if (ev === 'log') this.emit('log', rest);
+      else if (ev === 'need') this.emit('need', rest);
       return;
     }
     const p = typeof m.i === 'number' ? this.pending.get(m.i) : undefined;

@@ -86,6 +86,26 @@ export class VirtualBench {
     return this.request('img.end', { name });
   }
 
+  /**
+   * Registers `image` as a streamed image and answers the hub's `need` events with img.range, each after
+   * the time the range takes over a host link of `linkBps` bytes/s (as chub does over the serial link).
+   * Returns how many range bytes the host has sent.
+   */
+  stream(name: string, image: Uint8Array, facts: Message, linkBps = 11520): () => number {
+    let sent = 0;
+    this.onEvent((e) => {
+      if (e.ev !== 'need' || e.img !== name) return;
+      const off = e.off as number;
+      const len = e.len as number;
+      this.clock.setTimer((len * 1000) / linkBps, () => {
+        sent += len;
+        this.guard('img.range', () => this.request('img.range', { name, off, d: image.subarray(off, off + len) }));
+      });
+    });
+    this.request('img.stream', { ...facts, name, size: image.length, crc: crc32(image) >>> 0 });
+    return () => sent;
+  }
+
   /** Fault: the hub restarts from what it kept in its stores; bytes on their way to it reach the new one. */
   resetHub(): void {
     this.hub = this.boot();
