@@ -20,9 +20,8 @@ export interface BoardConfig {
   imageMode: string; // 'stored' | 'streamed'
   host: SerialConfig;
   radio: SerialConfig;
-  /** The UART the REPL is on at boot; when it is the host link's, the hub borrows it (console-port.ts). */
-  console?: string;
-  /** Seconds without a good host frame before a borrowed console is given back (0: never). */
+  /** Boards whose REPL is on the host link's port: seconds without a good host frame before the hub
+   *  gives the REPL the port back (0: never; console-port.ts). */
   consoleIdleS?: number;
   /** Period of the hub's timer, ms. */
   tickMs?: number;

@@ -15,6 +15,9 @@ import { storage } from './modules';
  *  parsed from it is dropped once the ports are set up (an object literal would hold ~30 JsVars for good). */
 declare const __CHUB_BOARD__: string;
 declare const __CHUB_FW__: string;
+/** Whether the board's REPL is on the host link's port (console-port.ts): decided at build time, so
+ *  boards with a console of its own carry none of that code (JsVars). */
+declare const __CHUB_SHARED_CONSOLE__: boolean;
 
 function now(): number {
   return Math.floor(Date.now());
@@ -62,7 +65,7 @@ function main(): void {
   debug = board.debug === true;
   const hostPort = openSerial('host link', board.host);
   // Only a port the REPL is on needs borrowing; 0 idle seconds means it is kept until asked for.
-  const shared = board.console !== undefined && board.console === board.host.serial ? new ConsolePort(hostPort, (board.consoleIdleS || 0) * 1000) : undefined;
+  const shared = __CHUB_SHARED_CONSOLE__ ? new ConsolePort(hostPort, (board.consoleIdleS || 0) * 1000) : undefined;
   run(hostPort, openSerial('radio', board.radio), board.hubConfig, board.tickMs || 100, shared);
   console.log('chub ' + __CHUB_FW__ + ' on ' + board.name + ' started');
 }

@@ -12,6 +12,7 @@ import * as ts from 'typescript';
 import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
 import { checkEspruinoSource, formatProblems } from './espruino-gate';
+import { shortenableMethods } from './method-names';
 import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from './unwrap-classes';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -47,7 +48,7 @@ export class BuildError extends Error {
 }
 
 /** tsc with firmware/tsconfig.json (ES5); type errors fail the build. */
-export function compileFirmwareEs5(es5Dir?: string): string {
+export function compileFirmwareEs5(es5Dir?: string): { outDir: string; program: ts.Program } {
   const host: ts.ParseConfigFileHost = {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => {
@@ -69,7 +70,7 @@ export function compileFirmwareEs5(es5Dir?: string): string {
     });
     throw new BuildError(`tsc -p firmware/tsconfig.json failed (ES5 target):\n${text}`);
   }
-  return outDir;
+  return { outDir, program };
 }
 
 function packageVersion(): string {
@@ -93,7 +94,6 @@ export function hubConfigFor(b: BoardFile, fw: string): HubConfig {
 function firmwareBoardConfig(b: BoardFile, fw: string): object {
   const c: Record<string, unknown> = { name: b.name, jsvars: b.jsvars, storageBytes: b.storageBytes, imageMode: b.imageMode, host: b.host, radio: b.radio };
   if (b.tickMs !== undefined) c.tickMs = b.tickMs;
-  if (b.console !== undefined) c.console = b.console;
   if (b.consoleIdleS !== undefined) c.consoleIdleS = b.consoleIdleS;
   c.hubConfig = hubConfigFor(b, fw);
   return c;
@@ -115,7 +115,18 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
   }
 }
 
-async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFile: string, fw: string, es5Dir: string, log: (l: string) => void): Promise<BuildResult> {
+/** TypeScript's ES5 classes are IIFEs marked `/** @class *\/`; marked pure instead, a class nothing
+ *  uses (a feature the board's build leaves out) is dropped from the bundle with its methods. */
+const pureClasses: esbuild.Plugin = {
+  name: 'pure-classes',
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, (args) => ({ contents: fs.readFileSync(args.path, 'utf8').split('/** @class */').join('/* @__PURE__ */'), loader: 'js' }));
+  },
+};
+
+async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFile: string, fw: string, es5: { outDir: string; program: ts.Program }, log: (l: string) => void): Promise<BuildResult> {
+  const es5Dir = es5.outDir;
+  const short = shortenableMethods(es5.program);
   const entryJs = path.join(es5Dir, `${entry}.js`);
   if (!fs.existsSync(entryJs)) throw new BuildError(`tsc did not produce ${entryJs} (is firmware/${entry}.ts in firmware/tsconfig.json "include"?)`);
 
@@ -132,9 +143,12 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
       legalComments: 'none',
       write: false,
       logLevel: 'silent',
+      mangleProps: new RegExp(`^(?:${short.join('|')})$`),
+      plugins: [pureClasses],
       define: {
         __CHUB_BOARD__: JSON.stringify(JSON.stringify(firmwareBoardConfig(board, fw))),
         __CHUB_FW__: JSON.stringify(fw),
+        __CHUB_SHARED_CONSOLE__: String(board.console !== undefined && board.console === board.host.serial),
       },
     });
   } catch (e) {

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .description('run an emulated hub on a pseudo-terminal (with a simulated HAN unless --radio is given) until Ctrl-C')
     .option('-r, --radio <port>', "the hub's radio UART: a ZNP stick (/dev/ttyUSB0) or the pty of `chub sim` (default: built-in simulator)")
     .option('-s, --state <dir>', 'keep images and hub state (with --espruino: the board\'s Storage) here across runs (default: a temp dir, removed on exit)')
-    .option('--espruino', 'run dist/firmware/linux.js (built if missing) on the Linux Espruino interpreter ($ESPRUINO_BIN or ../shared/tools/espruino/espruino), booted from Storage')
+    .option('--espruino', 'run dist/firmware/linux.js (with --console-on-link: linux-console.js; built if missing) on the Linux Espruino interpreter ($ESPRUINO_BIN or ../shared/tools/espruino/espruino), booted from Storage')
     .option('--small', 'with --espruino: use espruino-2500 (2500 JsVars, about a Puck.js)')
     .option('--console-on-link', "with --espruino: the REPL shares the host link's port, as on Puck.js; the hub borrows it and gives it back to `chub flash`")
     .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', repeatable, [])
@@ -49,7 +49,7 @@ export function register(program: Command): void {
         const radio: string = opts.radio ?? sim!.radioPath;
         const simulated = sim ? ` (simulated: ${specs.map((s) => `${s.type} ${s.eui}`).join(', ')}; time scale ${timeScale})` : '';
         if (opts.espruino) {
-          esp = await startEspruinoHub({ radio, stateDir: opts.state, small: opts.small, config: opts.consoleOnLink ? { console: 'Serial1' } : undefined, log: (l) => console.error(l) });
+          esp = await startEspruinoHub({ radio, stateDir: opts.state, small: opts.small, board: opts.consoleOnLink ? 'linux-console' : 'linux', log: (l) => console.error(l) });
           // With --console-on-link the REPL is reached through the host link's port, once the hub lends it.
           const consolePort = opts.consoleOnLink ? esp.port : esp.console;
           if (opts.json) printJson({ port: esp.port, radio, console: consolePort });

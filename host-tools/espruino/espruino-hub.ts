@@ -17,8 +17,10 @@ export interface EspruinoHubOptions {
   stateDir?: string;
   /** espruino-2500 (2500 JsVars, about a Puck.js) instead of the growing build. */
   small?: boolean;
-  /** More settings for the board's chub.json, e.g. {console: 'Serial1'} to put the REPL on the host
-   *  link's port as on Puck.js (the hub then borrows it: firmware/espruino/console-port.ts). */
+  /** The board whose bundle runs: linux (default), or linux-console, whose REPL is on the host link's
+   *  port as on Puck.js (the hub borrows it: firmware/espruino/console-port.ts). */
+  board?: 'linux' | 'linux-console';
+  /** More settings for the board's chub.json, e.g. {consoleIdleS: 5}. */
   config?: Record<string, unknown>;
   /** Progress lines (the build, if it runs). */
   log?: (line: string) => void;
@@ -34,10 +36,15 @@ export interface EspruinoHub {
   close(): void;
 }
 
-/** dist/firmware/linux.js, built first if it is not there. */
-export async function linuxBundle(log: (line: string) => void): Promise<string> {
-  if (!fs.existsSync(LINUX_BUNDLE)) await buildFirmware({ board: 'linux', log });
-  return LINUX_BUNDLE;
+/** dist/firmware/<board>.js (a Linux-interpreter board), built first if it is not there. */
+export async function boardBundle(board: string, log: (line: string) => void): Promise<string> {
+  const file = path.join(REPO_ROOT, 'dist/firmware', `${board}.js`);
+  if (!fs.existsSync(file)) await buildFirmware({ board, log });
+  return file;
+}
+
+export function linuxBundle(log: (line: string) => void): Promise<string> {
+  return boardBundle('linux', log);
 }
 
 export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<EspruinoHub> {
@@ -53,7 +60,7 @@ export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<Esprui
     if (ownState) fs.rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    const bundle = await linuxBundle(log);
+    const bundle = await boardBundle(opts.board ?? 'linux', log);
     host = await openPtyPair('host');
     // chub.json points the UARTs at this run's ptys; .bootcde is kept if the state dir has one, so a
     // bundle written by `chub flash` survives a restart.

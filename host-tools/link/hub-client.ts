@@ -15,6 +15,7 @@ const WAKE_LINE = '\x03\x10chubLink()\n';
 /** Time for the REPL to run the wake line before the next frame arrives (the interpreter reads its
  *  input between ticks, so a frame sent sooner can reach the REPL with the line). */
 const WAKE_SETTLE_MS = 300;
+const WAKE_TRIES = 2;
 /** The first hello's wait; a hub that answers nothing by then is woken and asked again. */
 const FIRST_HELLO_MS = 1500;
 /** img.end checks the whole file's CRC and header: slow on a board. */
@@ -135,15 +136,26 @@ export class HubClient extends EventEmitter {
         c.info = (await c.request('hello', { time: Date.now() }, Math.min(timeoutMs, FIRST_HELLO_MS))) as unknown as HelloInfo;
       } catch (e) {
         if ((e as HubError).code !== 'TIMEOUT') throw e;
-        port.write(WAKE_LINE);
-        await new Promise((r) => setTimeout(r, WAKE_SETTLE_MS));
-        c.info = (await c.request('hello', { time: Date.now() })) as unknown as HelloInfo;
+        c.info = await c.wakeAndHello(port);
       }
     } catch (e) {
       await c.close();
       throw e;
     }
     return c;
+  }
+
+  /** Types the wake line, waits for the REPL to run it, and says hello; a busy board gets a second, slower try. */
+  private async wakeAndHello(port: SerialPort): Promise<HelloInfo> {
+    for (let attempt = 1; ; attempt++) {
+      port.write(WAKE_LINE);
+      await new Promise((r) => setTimeout(r, WAKE_SETTLE_MS * attempt));
+      try {
+        return (await this.request('hello', { time: Date.now() })) as unknown as HelloInfo;
+      } catch (e) {
+        if ((e as HubError).code !== 'TIMEOUT' || attempt >= WAKE_TRIES) throw e;
+      }
+    }
   }
 
   get path(): string {

@@ -2,7 +2,7 @@
 // REPL the port back so the board can be reflashed without a button press: on the host's `console`
 // request, on a break (two lone Ctrl-C, as the espruino CLI sends), and after an idle timeout; and a
 // HubClient takes it back by typing chubLink() there. Run on the Linux interpreter with the REPL on
-// Serial1, the host link's pty (chub.json {"console": "Serial1"}).
+// Serial1, the host link's pty (boards/linux-console.json).
 import { SerialPort } from 'serialport';
 import { runEspruinoCli } from '../../host-tools/espruino/espruino-cli';
 import { EspruinoHub, startEspruinoHub } from '../../host-tools/espruino/espruino-hub';
@@ -45,7 +45,7 @@ run('a hub on the console port lends it to the REPL', () => {
   let esp: EspruinoHub;
   beforeAll(async () => {
     radio = await openPtyPair('radio');
-    esp = await startEspruinoHub({ radio: radio.a, config: { console: 'Serial1', consoleIdleS: IDLE_S } });
+    esp = await startEspruinoHub({ radio: radio.a, board: 'linux-console', config: { consoleIdleS: IDLE_S } });
   }, 60000);
   afterAll(() => {
     esp?.close();

@@ -4,7 +4,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { linuxBundle } from '../../host-tools/espruino/espruino-hub';
+import { boardBundle, linuxBundle } from '../../host-tools/espruino/espruino-hub';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { CHUB, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
 
@@ -44,9 +44,9 @@ run('chub flash on the emulated Espruino board', () => {
     const shared = await startEmulate(['--espruino', '--console-on-link', '--time-scale', '0.05']);
     try {
       expect(shared.console).toBe(shared.port);
-      const bundle = path.join(tmp, 'linux-9.9.8.js');
-      fs.writeFileSync(bundle, fs.readFileSync(await linuxBundle(() => undefined), 'latin1').split('0.1.0').join('9.9.8'), 'latin1');
-      const r = await chub(['flash', '--board', 'linux', '--port', shared.port, '--host-port', shared.port, '--bundle', bundle, '--json'], 150000);
+      const bundle = path.join(tmp, 'linux-console-9.9.8.js');
+      fs.writeFileSync(bundle, fs.readFileSync(await boardBundle('linux-console', () => undefined), 'latin1').split('0.1.0').join('9.9.8'), 'latin1');
+      const r = await chub(['flash', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 150000);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const hub = await HubClient.open(shared.port);
