@@ -28,9 +28,10 @@ test: install
 firmware: $(NPM_STAMP)
 	npx ts-node --transpile-only host-tools/build/build-firmware.ts $(BOARD)
 
-## make bench: simulator bench as JSON: hub efficiency (measured ÷ airtime floor) for 1 and 10 devices at 0% and 10% loss, simulator frames/s
+## make bench: one JSON document on stdout: simEfficiency (hub ÷ airtime floor, 1/10 devices at 0/10% loss; simulator frames/s) and uploadSpeed (image upload over a 115200-baud relay: Node hub, Espruino hub, espruino CLI). Rebuilds the linux bundle first (log on stderr) so the Espruino figures are for this source
 bench: $(NPM_STAMP)
-	@npx ts-node --transpile-only bench/sim-efficiency.ts
+	@npx ts-node --transpile-only host-tools/build/build-firmware.ts linux >&2
+	@npx ts-node --transpile-only bench/run.ts
 
 typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.json --noEmit

@@ -1,7 +1,7 @@
 // How close the hub comes to the radio's limit, and how fast the simulator runs: for 1 and 10 devices at
 // 0% and 10% loss per attempt, the measured time of the transfers ÷ their airtime floor (host-tools/sim/
 // airtime-floor.ts), averaged over a few seeds, and the simulator's own speed in frames per second.
-// Prints JSON. Run with `make bench`.
+// `make bench` (bench/run.ts) includes it; run alone, it prints its own JSON.
 import { parseScenario } from '../host-tools/sim/scenario';
 import { runScenario } from '../host-tools/sim/scenario-run';
 
@@ -21,37 +21,35 @@ function scenario(devices: number, loss: number) {
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-let frames = 0;
-let wallMs = 0;
-const runs = CASES.map(({ devices, loss }) => {
-  const per = SEEDS.map((seed) => {
-    const { report, speed } = runScenario(scenario(devices, loss), { seed });
-    if (!report.ok || report.efficiency === null) throw new Error(`${devices} devices at ${loss * 100}% loss, seed ${seed}: ${JSON.stringify(report.expectations.filter((e) => !e.ok))}`);
-    frames += report.radio.frames;
-    wallMs += speed.wallMs;
-    return { seed, efficiency: report.efficiency, measuredS: (report.measuredMs as number) / 1000, floorS: (report.floorMs as number) / 1000, macRetries: report.radio.macRetries };
-  });
-  const mean = (k: 'efficiency' | 'measuredS' | 'floorS') => per.reduce((n, r) => n + r[k], 0) / per.length;
-  return {
-    devices,
-    lossPerAttempt: loss,
-    efficiency: round(mean('efficiency')),
-    measuredS: round(mean('measuredS'), 1),
-    floorS: round(mean('floorS'), 1),
-    efficiencyBySeed: per.map((r) => round(r.efficiency)),
-  };
-});
 
-console.log(
-  JSON.stringify(
-    {
-      what: 'efficiency = measured time (jobs start to last success) ÷ airtime floor (mandatory frames + ACKs, no backoff, no loss); 1 is the radio limit',
-      imageBytes: IMAGE_BYTES,
-      seeds: SEEDS,
-      runs,
-      simulator: { frames, wallS: round(wallMs / 1000), framesPerSecond: Math.round(frames / (wallMs / 1000)) },
-    },
-    null,
-    2,
-  ),
-);
+export function simEfficiency() {
+  let frames = 0;
+  let wallMs = 0;
+  const runs = CASES.map(({ devices, loss }) => {
+    const per = SEEDS.map((seed) => {
+      const { report, speed } = runScenario(scenario(devices, loss), { seed });
+      if (!report.ok || report.efficiency === null) throw new Error(`${devices} devices at ${loss * 100}% loss, seed ${seed}: ${JSON.stringify(report.expectations.filter((e) => !e.ok))}`);
+      frames += report.radio.frames;
+      wallMs += speed.wallMs;
+      return { seed, efficiency: report.efficiency, measuredS: (report.measuredMs as number) / 1000, floorS: (report.floorMs as number) / 1000, macRetries: report.radio.macRetries };
+    });
+    const mean = (k: 'efficiency' | 'measuredS' | 'floorS') => per.reduce((n, r) => n + r[k], 0) / per.length;
+    return {
+      devices,
+      lossPerAttempt: loss,
+      efficiency: round(mean('efficiency')),
+      measuredS: round(mean('measuredS'), 1),
+      floorS: round(mean('floorS'), 1),
+      efficiencyBySeed: per.map((r) => round(r.efficiency)),
+    };
+  });
+  return {
+    what: 'efficiency = measured time (jobs start to last success) ÷ airtime floor (mandatory frames + ACKs, no backoff, no loss); 1 is the radio limit',
+    imageBytes: IMAGE_BYTES,
+    seeds: SEEDS,
+    runs,
+    simulator: { frames, wallS: round(wallMs / 1000), framesPerSecond: Math.round(frames / (wallMs / 1000)) },
+  };
+}
+
+if (require.main === module) console.log(JSON.stringify(simEfficiency(), null, 2));

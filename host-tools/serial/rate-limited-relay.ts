@@ -125,7 +125,7 @@ function closePort(port: SerialPort): Promise<void> {
 /**
  * Puts a `baud` 8N1 line in front of `upstream`: the client opens the returned `path`. Writes are not held
  * back (the relay buffers without limit), so a client sees the line in when its bytes arrive and are
- * answered, not in write backpressure. Bytes still queued at close() are dropped.
+ * answered, not in write backpressure. Bytes still queued at close() are dropped; close() may be called again.
  */
 export async function openRateLimitedRelay(upstream: string, baud: number): Promise<RateLimitedRelay> {
   if (!(baud > 0)) throw new Error(`rate-limited relay: baud must be positive, not ${baud}`);
@@ -134,7 +134,10 @@ export async function openRateLimitedRelay(upstream: string, baud: number): Prom
   let up: SerialPort | undefined;
   let near: SerialPort | undefined;
   const dirs: Direction[] = [];
+  let closed = false;
   const close = async () => {
+    if (closed) return;
+    closed = true;
     for (const d of dirs) d.stop();
     await Promise.all([up, near].map((p) => (p ? closePort(p) : undefined)));
     pair?.close();
