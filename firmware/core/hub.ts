@@ -5,6 +5,7 @@ import { codedError, CodedError } from './bytes';
 import { CborValue } from './cbor';
 import { Device, DeviceLog } from './device-log';
 import { ImageCatalog } from './image-catalog';
+import { ByteSource, HeaderResult } from './image-header';
 import { Message } from './host-link';
 import { defaultResponseFrame, OtaServer, OtaServerConfig, OtaServerContext } from './ota-server';
 import { OutboxConfig, RadioOutbox } from './radio-outbox';
@@ -61,6 +62,9 @@ export const DEFAULT_CONFIG: HubConfig = {
 
 export interface HubPorts {
   images: ImageStore;
+  /** Checks a stored image's OTA header (parseImageHeader). Left out on boards that only stream images,
+   *  so the parser is not in their bundle; such a hub refuses uploads. */
+  parseHeader?: (src: ByteSource) => HeaderResult;
   kv: KeyValueStore;
   radio: Radio;
   sendHost(m: Message): void;
@@ -88,7 +92,7 @@ export class Hub implements OtaServerContext {
   constructor(private ports: HubPorts, readonly cfg: HubConfig) {
     const kv = ports.kv;
     this.devices = new DeviceLog(cfg.maxDevices, kv.get('devices'));
-    this.images = new ImageCatalog(ports.images, kv.get('images'), cfg.streamRangeBytes, cfg.streamRanges, ports.sendHost);
+    this.images = new ImageCatalog(ports.images, kv.get('images'), cfg.streamRangeBytes, cfg.streamRanges, ports.sendHost, ports.parseHeader);
     // Jobs and alerts live under one key so a reset can never keep one without the other
     // (a job marked done without its alert, or an alert for a job that will run again).
     const ledger = (kv.get('ledger') || {}) as { jobs?: unknown; alerts?: unknown };

@@ -2,7 +2,7 @@
 // an OTA header check before an image is marked complete. Only complete images are ever served.
 import { codedError } from './bytes';
 import { Message } from './host-link';
-import { ByteSource, parseImageHeader } from './image-header';
+import { ByteSource, HeaderResult } from './image-header';
 import { ImageStream } from './image-stream';
 import { ImageStore } from '../ports/image-store';
 
@@ -29,19 +29,22 @@ const NAME = /^[A-Za-z0-9._-]+$/;
 export class ImageCatalog {
   private images: { [name: string]: ImageMeta } = {};
   private window: ImageStream | undefined;
-  /** rangeBytes, maxRanges, sendHost: how streamed images are fetched (image-stream.ts). */
+  /** rangeBytes, maxRanges, sendHost: how streamed images are fetched (image-stream.ts); parseHeader:
+   *  how stored images are checked, absent on hubs that only stream (image-header.ts). */
   constructor(
     private store: ImageStore,
     saved: unknown,
     private rangeBytes: number,
     private maxRanges: number,
     private sendHost: (m: Message) => void,
+    private parseHeader: ((src: ByteSource) => HeaderResult) | undefined,
   ) {
     if (Array.isArray(saved)) for (let i = 0; i < saved.length; i++) this.images[saved[i].name] = saved[i];
   }
 
   /** Starts (or resumes, for the same size and CRC) an upload; returns the offset to send from. */
   begin(name: string, size: number, crc: number): number {
+    if (!this.parseHeader) throw codedError('NOT_STORED', 'this hub streams images and stores none: use chub distribute --stream');
     checkNew(name, size);
     const old = this.images[name];
     if (old && old.streamed) throw codedError('EXISTS', 'image ' + name + ' is streamed from the host; remove it first');
@@ -104,7 +107,8 @@ export class ImageCatalog {
       this.discard(name);
       throw codedError('CRC_MISMATCH', 'image ' + name + ' CRC-32 is ' + crc.toString(16) + ', the host said ' + m.crc.toString(16) + '; discarded');
     }
-    const r = parseImageHeader(this.source(name));
+    if (!this.parseHeader) throw codedError('NOT_STORED', 'this hub streams images and stores none: use chub distribute --stream');
+    const r = this.parseHeader(this.source(name));
     if (!r.ok || r.header.start !== 0) {
       this.discard(name);
       const why = r.ok ? 'the OTA magic is not at offset 0' : r.message;

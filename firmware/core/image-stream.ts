@@ -12,10 +12,14 @@ interface Range {
   used: number;
   /** Whether a client has had bytes from it: until then it is not evicted, or clients would starve. */
   served: boolean;
+  /** Fetched ahead of any client: gives way to a range a client is waiting for. */
+  ahead: boolean;
 }
 
 /** A range asked for and not here after this long is asked for again (the host may have missed it). */
 const ASK_AGAIN_MS = 2000;
+/** Ranges asked for beyond the one a client reads from. */
+const READ_AHEAD = 2;
 /** A range no client has come for in this long is given up (its client went away), so it cannot hold a slot for ever. */
 const UNCLAIMED_MS = 10000;
 
@@ -23,6 +27,8 @@ export class ImageStream {
   private ranges: Range[] = [];
   /** Ranges on their way: "name@off" → when asked. */
   private asked: { [key: string]: number } = {};
+  /** Of those, the ones asked for ahead of every client. */
+  private aheadKeys: { [key: string]: boolean } = {};
 
   constructor(private rangeBytes: number, private maxRanges: number, private sendHost: (m: Message) => void) {}
 
@@ -32,11 +38,12 @@ export class ImageStream {
    */
   read(name: string, size: number, off: number, len: number, now: number): Uint8Array | undefined {
     const start = off - (off % this.rangeBytes);
-    // Read ahead of the client, into room that is free: a read-ahead never pushes out a range.
-    if (start + this.rangeBytes < size && this.ranges.length < this.maxRanges) this.want(name, size, start + this.rangeBytes, now);
+    // Read ahead of the client while there is room (free, or held by ranges clients are done with), so
+    // it rarely waits: a range takes a host round trip, longer than a client takes over a range.
+    for (let k = 1; k <= READ_AHEAD && start + k * this.rangeBytes < size && this.evictable(now, false) >= -1; k++) this.want(name, size, start + k * this.rangeBytes, now, true);
     const r = this.find(name, start);
     if (!r) {
-      this.want(name, size, start, now);
+      this.want(name, size, start, now, false);
       return undefined;
     }
     r.used = now;
@@ -49,21 +56,17 @@ export class ImageStream {
   put(name: string, size: number, off: number, data: Uint8Array, now: number): void {
     if (off % this.rangeBytes !== 0 || off >= size || data.length !== Math.min(this.rangeBytes, size - off))
       throw codedError('BAD_RANGE', 'a range of ' + name + ' is ' + this.rangeBytes + ' bytes from a multiple of ' + this.rangeBytes + ' (fewer at the end), not ' + data.length + ' from ' + off);
-    delete this.asked[name + '@' + off];
+    const key = name + '@' + off;
+    const ahead = this.aheadKeys[key] === true;
+    delete this.asked[key];
+    delete this.aheadKeys[key];
     if (this.find(name, off)) return;
-    if (this.ranges.length >= this.maxRanges) {
-      // The least recently used range a client has had; none (all still awaited): this one is dropped,
-      // and asked for again when its client is back.
-      let lru = -1;
-      for (let i = 0; i < this.ranges.length; i++) {
-        const r = this.ranges[i];
-        if ((r.served || now - r.used > UNCLAIMED_MS) && (lru < 0 || r.used < this.ranges[lru].used)) lru = i;
-      }
-      if (lru < 0) return;
-      this.ranges.splice(lru, 1);
-    }
+    // No room (every range still awaited by a client): dropped, and asked for again when its client is back.
+    const slot = this.evictable(now, !ahead);
+    if (slot < -1) return;
+    if (slot >= 0) this.ranges.splice(slot, 1);
     // A copy: the decoded request's buffer is not kept alive by a range.
-    this.ranges.push({ name: name, off: off, data: new Uint8Array(data), used: now, served: false });
+    this.ranges.push({ name: name, off: off, data: new Uint8Array(data), used: now, served: false, ahead: ahead });
   }
 
   /** Forgets an image's ranges (it was removed or replaced). */
@@ -71,19 +74,46 @@ export class ImageStream {
     for (let i = this.ranges.length - 1; i >= 0; i--) if (this.ranges[i].name === name) this.ranges.splice(i, 1);
   }
 
+  /**
+   * Where a new range goes: -1 a free slot; else the index of the range it replaces (the least recently
+   * used one clients have had or none came for, then, for a range a client waits for, a read-ahead);
+   * -2 no room.
+   */
+  private evictable(now: number, forClient: boolean): number {
+    if (this.ranges.length < this.maxRanges) return -1;
+    let lru = -2;
+    let ahead = -2;
+    for (let i = 0; i < this.ranges.length; i++) {
+      const r = this.ranges[i];
+      if ((r.served || now - r.used > UNCLAIMED_MS) && (lru < 0 || r.used < this.ranges[lru].used)) lru = i;
+      else if (forClient && r.ahead && !r.served && ahead < 0) ahead = i;
+    }
+    return lru >= 0 ? lru : ahead;
+  }
+
   private find(name: string, off: number): Range | undefined {
     for (let i = 0; i < this.ranges.length; i++) if (this.ranges[i].off === off && this.ranges[i].name === name) return this.ranges[i];
     return undefined;
   }
 
-  private want(name: string, size: number, off: number, now: number): void {
+  private want(name: string, size: number, off: number, now: number, ahead: boolean): void {
     const key = name + '@' + off;
     // Asks the host never answered expire, so the table stays as small as the ranges in flight.
     const keys = Object.keys(this.asked);
-    for (let i = 0; i < keys.length; i++) if (now - this.asked[keys[i]] >= ASK_AGAIN_MS) delete this.asked[keys[i]];
-    const at = this.asked[key];
-    if (this.find(name, off) || at !== undefined) return;
+    for (let i = 0; i < keys.length; i++)
+      if (now - this.asked[keys[i]] >= ASK_AGAIN_MS) {
+        delete this.asked[keys[i]];
+        delete this.aheadKeys[keys[i]];
+      }
+    const r = this.find(name, off);
+    if (r) {
+      r.ahead = r.ahead && ahead; // a client now waits for it
+      return;
+    }
+    if (!ahead) delete this.aheadKeys[key];
+    if (this.asked[key] !== undefined) return;
     this.asked[key] = now;
+    if (ahead) this.aheadKeys[key] = true;
     this.sendHost({ ev: 'need', img: name, off: off, len: Math.min(this.rangeBytes, size - off) });
   }
 }

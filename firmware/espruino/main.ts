@@ -8,6 +8,8 @@ import { ZnpDriver } from '../radio/znp-driver';
 import { BoardConfig, overlayConfig, SerialConfig } from './board-config';
 import { ConsolePort } from './console-port';
 import { StorageImageStore } from './storage-image-store';
+import { parseImageHeader } from '../core/image-header';
+import { NO_IMAGE_STORE } from '../ports/image-store';
 import { StorageKvStore } from './storage-kv-store';
 import { storage } from './modules';
 
@@ -18,6 +20,9 @@ declare const __CHUB_FW__: string;
 /** Whether the board's REPL is on the host link's port (console-port.ts): decided at build time, so
  *  boards with a console of its own carry none of that code (JsVars). */
 declare const __CHUB_SHARED_CONSOLE__: boolean;
+/** Whether the board stores images (imageMode "stored"): boards that stream every image carry no image
+ *  store and no header parser. */
+declare const __CHUB_STORED__: boolean;
 
 function now(): number {
   return Math.floor(Date.now());
@@ -98,7 +103,8 @@ function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig
   };
   const hub = new Hub(
     {
-      images: new StorageImageStore(),
+      images: __CHUB_STORED__ ? new StorageImageStore() : NO_IMAGE_STORE,
+      parseHeader: __CHUB_STORED__ ? parseImageHeader : undefined,
       kv: new StorageKvStore(),
       radio: radio,
       sendHost: function (m: Message) {

@@ -15,3 +15,22 @@ export interface ImageStore {
   /** Bytes that a new image could still use. */
   free(): number;
 }
+
+/** The store of a hub that only streams images (its Storage cannot hold one): holds nothing. Uploads are
+ *  refused before they reach it (ImageCatalog without a header parser). */
+export const NO_IMAGE_STORE: ImageStore = {
+  create: function (name: string) {
+    throw new Error('no image store: cannot hold ' + name);
+  },
+  write: function () {},
+  read: function () {
+    return new Uint8Array(0);
+  },
+  crc32: function () {
+    return 0;
+  },
+  remove: function () {},
+  free: function () {
+    return 0;
+  },
+};

@@ -34,7 +34,7 @@ export interface BoardFile {
   host: SerialPortConfig;
   radio: SerialPortConfig;
   tickMs?: number;
-  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number; keepFinishedJobs?: number };
+  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number; keepFinishedJobs?: number; streamRangeBytes?: number; streamRanges?: number };
 }
 
 export class BoardFileError extends Error {
@@ -151,7 +151,7 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
   if (tickMs !== undefined) board.tickMs = tickMs;
   if (o.hub !== undefined) {
     const h = c.object(o.hub, 'hub');
-    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxBlock', 'keepFinishedJobs']);
+    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxBlock', 'keepFinishedJobs', 'streamRangeBytes', 'streamRanges']);
     board.hub = {};
     const maxChunk = c.int(h, 'maxChunk', 'hub.maxChunk', 16, MAX_CHUNK_LIMIT, true);
     const maxDevices = c.int(h, 'maxDevices', 'hub.maxDevices', 1, 1000, true);
@@ -161,6 +161,11 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
     if (maxDevices !== undefined) board.hub.maxDevices = maxDevices;
     if (maxBlock !== undefined) board.hub.maxBlock = maxBlock;
     if (keepFinishedJobs !== undefined) board.hub.keepFinishedJobs = keepFinishedJobs;
+    // Ranges of a streamed image held in RAM (firmware/core/image-stream.ts): their bytes are JsVars.
+    const rangeBytes = c.int(h, 'streamRangeBytes', 'hub.streamRangeBytes', 16, 4096, true);
+    const ranges = c.int(h, 'streamRanges', 'hub.streamRanges', 1, 256, true);
+    if (rangeBytes !== undefined) board.hub.streamRangeBytes = rangeBytes;
+    if (ranges !== undefined) board.hub.streamRanges = ranges;
   }
   return board;
 }

@@ -87,6 +87,9 @@ export function hubConfigFor(b: BoardFile, fw: string): HubConfig {
   if (b.hub?.maxChunk !== undefined) cfg.maxChunk = b.hub.maxChunk;
   if (b.hub?.maxDevices !== undefined) cfg.maxDevices = b.hub.maxDevices;
   if (b.hub?.maxBlock !== undefined) cfg.maxBlock = b.hub.maxBlock;
+  if (b.hub?.keepFinishedJobs !== undefined) cfg.keepFinishedJobs = b.hub.keepFinishedJobs;
+  if (b.hub?.streamRangeBytes !== undefined) cfg.streamRangeBytes = b.hub.streamRangeBytes;
+  if (b.hub?.streamRanges !== undefined) cfg.streamRanges = b.hub.streamRanges;
   return cfg;
 }
 
@@ -149,6 +152,7 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
         __CHUB_BOARD__: JSON.stringify(JSON.stringify(firmwareBoardConfig(board, fw))),
         __CHUB_FW__: JSON.stringify(fw),
         __CHUB_SHARED_CONSOLE__: String(board.console !== undefined && board.console === board.host.serial),
+        __CHUB_STORED__: String(board.imageMode === 'stored'),
       },
     });
   } catch (e) {

@@ -1,4 +1,5 @@
 // The hub core with in-memory ports: what it sends on the radio and tells the host for each input.
+import { parseImageHeader } from '../../firmware/core/image-header';
 import * as zlib from 'zlib';
 import { Alert } from '../../firmware/core/alert-queue';
 import { CborValue } from '../../firmware/core/cbor';
@@ -216,7 +217,7 @@ describe('alerts', () => {
     const b = ready(PPMID);
     b.ok('job.start', { image: 'fw', devices: [PPMID] });
     b.query(NWK[PPMID], 9);
-    const again = new Hub({ images: b.images, kv: b.kv, radio: new FakeRadio(), sendHost: () => undefined }, DEFAULT_CONFIG);
+    const again = new Hub({ images: b.images, parseHeader: parseImageHeader, kv: b.kv, radio: new FakeRadio(), sendHost: () => undefined }, DEFAULT_CONFIG);
     expect(again.alerts.list()).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
   });
 });

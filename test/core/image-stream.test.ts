@@ -12,17 +12,34 @@ function setup(maxRanges = 4) {
   return { s, asks, give };
 }
 
-test('a miss asks for the range and the one after it, once, and again after 2 s unanswered', () => {
+test('a miss asks for the range and the two after it, once, and again after 2 s unanswered', () => {
   const { s, asks } = setup();
   expect(s.read('fw', SIZE, 250, 64, 0)).toBeUndefined();
   expect(asks).toEqual([
     { ev: 'need', img: 'fw', off: 300, len: 100 },
+    { ev: 'need', img: 'fw', off: 400, len: 100 },
     { ev: 'need', img: 'fw', off: 200, len: 100 },
   ]);
   s.read('fw', SIZE, 250, 64, 1000);
-  expect(asks).toHaveLength(2);
+  expect(asks).toHaveLength(3);
   s.read('fw', SIZE, 250, 64, 2500);
-  expect(asks).toHaveLength(4);
+  expect(asks).toHaveLength(6);
+});
+
+test('a range a client waits for takes the place of one fetched ahead; a read-ahead never does', () => {
+  const { s, give } = setup(2);
+  s.read('fw', SIZE, 0, 10, 0); // asks for 100 and 200 ahead, then 0
+  give(100, 1);
+  give(200, 1);
+  give(0, 1); // the client's range pushes out a read-ahead
+  expect(s.read('fw', SIZE, 0, 10, 2)).toEqual(image.subarray(0, 10));
+
+  const one = setup(1);
+  one.s.read('fw', SIZE, 500, 10, 0); // 600 and 700 ahead, then 500
+  one.give(500, 1);
+  one.give(600, 1); // ahead, and the one slot holds a range a client waits for: dropped
+  expect(one.s.read('fw', SIZE, 500, 10, 2)).toEqual(image.subarray(500, 510));
+  expect(one.s.read('fw', SIZE, 600, 10, 3)).toBeUndefined();
 });
 
 test('serves bytes from a range, never past its end, and the last range is short', () => {

@@ -1,5 +1,6 @@
 // The hub core with in-memory ports and a fake radio: drive it with host requests and device frames,
 // see what it sends on the radio and tells the host.
+import { parseImageHeader } from '../../firmware/core/image-header';
 import * as zlib from 'zlib';
 import { Alert } from '../../firmware/core/alert-queue';
 import { codedError } from '../../firmware/core/bytes';
@@ -125,7 +126,7 @@ export class Bench {
   private id = 1;
   private seq = 0;
   constructor(cfg: Partial<HubConfig> = {}) {
-    this.hub = new Hub({ images: this.images, kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, { ...DEFAULT_CONFIG, ...cfg });
+    this.hub = new Hub({ images: this.images, parseHeader: parseImageHeader, kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, { ...DEFAULT_CONFIG, ...cfg });
     this.hub.start(this.now);
   }
   /** Lets time pass: the hub's tick runs once at the new time. */
