@@ -120,7 +120,7 @@ export function imageTable(images: ImageMeta[]): string {
       m.imageType === undefined ? '-' : hex(m.imageType, 4),
       version(m.fileVersion),
       m.minHw === undefined || m.maxHw === undefined ? 'any' : `${hex(m.minHw, 4)}-${hex(m.maxHw, 4)}`,
-      m.complete ? 'complete' : `uploading ${percent(m.next, m.size)}`,
+      m.streamed ? 'streamed (from the host)' : m.complete ? 'complete' : `uploading ${percent(m.next, m.size)}`,
     ]),
   );
 }

@@ -1,44 +1,69 @@
-// `chub distribute`: start firmware transfers of a stored image to HAN devices, optionally waiting.
+// `chub distribute`: start firmware transfers of an image to HAN devices, stored on the hub or streamed
+// from this process, optionally waiting.
 import { Command } from 'commander';
+import * as path from 'path';
 import { Device } from '../../firmware/core/device-log';
 import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
 import { Job } from '../../firmware/core/transfer-jobs';
 import { jobTable, printJson } from '../format';
 import { interrupted } from '../interrupted';
 import { repeatable } from '../repeatable';
-import { withHub, withPort } from '../link/port-option';
+import { HubClient } from '../link/hub-client';
+import { UsageError, withHub, withPort } from '../link/port-option';
+import { IMAGE_NAME, servableImage } from './upload';
 import { euiArg } from './devices';
 import { transferring, watchJobs } from './monitor';
 
 export function register(program: Command): void {
   withPort(program.command('distribute'))
-    .description('start transferring a stored image to devices (PPMID: runs it at once; HCALCS: holds it for chub activate)')
-    .requiredOption('-i, --image <name>', 'image name on the hub (see chub status)')
+    .description('start transferring an image to devices (PPMID: runs it at once; HCALCS: holds it for chub activate): one stored on the hub, or one streamed from here')
+    .option('-i, --image <name>', 'image name on the hub (see chub status)')
+    .option('--stream <file>', "stream this OTA file from here: the hub stores none of it and fetches ranges as devices download (boards whose Storage cannot hold an image); implies --wait, as the ranges come from this process")
+    .option('-n, --name <name>', 'with --stream: the image name on the hub (default: the file name)')
     .requiredOption('-d, --device <eui>', 'target device; repeat for more', repeatable, [])
     .option('--force', 'send even to a device that already runs this version')
     .option('--wait', 'show progress and end when every transfer has finished (exit 1 if any failed)')
     .option('--json', 'print the jobs as JSON (with --wait: their final state)')
-    .addHelpText('after', '\nExample:\n  $ chub distribute --image fw-v2 --device 000D6F0000000001 --device 000D6F0000000002 --wait')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ chub distribute --image fw-v2 --device 000D6F0000000001 --device 000D6F0000000002 --wait\n' +
+        '  $ chub distribute --stream fw-v2.ota --device 000D6F0000000001   # a Puck.js hub: nothing stored',
+    )
     .action(async (opts) => {
       const devices = (opts.device as string[]).map(euiArg);
+      if ((opts.image === undefined) === (opts.stream === undefined)) throw new UsageError('give one of --image <name> (stored on the hub) and --stream <file>');
+      const stream = opts.stream === undefined ? undefined : servableImage(opts.stream);
+      const name: string = opts.image ?? opts.name ?? path.basename(opts.stream);
+      if (stream && !IMAGE_NAME.test(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
       await withHub(opts, async (hub) => {
-        // Read first: after a Ctrl-C the hub may be gone too, and the final table still wants the types.
-        const known = (await hub.request('dev.list')).devices as unknown as Device[];
-        let jobs: Job[] = [];
-        // The hub takes a few devices per job.start (its reply must fit one host-link frame).
-        for (let i = 0; i < devices.length; i += JOB_START_BATCH) {
-          const r = await hub.request('job.start', { image: opts.image, devices: devices.slice(i, i + JOB_START_BATCH), force: !!opts.force });
-          jobs = jobs.concat(r.jobs as unknown as Job[]);
+        // Registered first, and served until every transfer has ended: the hub asks for ranges as it goes.
+        const streamer = stream ? await hub.stream(name, stream.bytes, stream.header) : undefined;
+        if (streamer && !opts.json) console.log(`streaming ${opts.stream} as ${name} (${stream!.bytes.length} bytes; the hub stores none of it)`);
+        try {
+          await distribute(hub, name, devices, { ...opts, wait: opts.wait || stream !== undefined });
+        } finally {
+          streamer?.stop();
         }
-        if (opts.wait) {
-          if (!opts.json) console.log(`distributing ${opts.image} to ${devices.length} device(s)`);
-          const watched = await watchJobs(hub, { ids: jobs.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop: interrupted() });
-          jobs = jobs.map((j) => watched.find((w) => w.id === j.id) ?? j);
-          if (jobs.some((j) => j.state === 'failed')) process.exitCode = 1;
-          else if (jobs.some(transferring)) process.exitCode = 1; // interrupted before the end
-        }
-        if (opts.json) printJson(jobs);
-        else console.log(jobTable(jobs, known));
       });
     });
+}
+
+async function distribute(hub: HubClient, image: string, devices: string[], opts: { force?: boolean; wait?: boolean; json?: boolean }): Promise<void> {
+  // Read first: after a Ctrl-C the hub may be gone too, and the final table still wants the types.
+  const known = (await hub.request('dev.list')).devices as unknown as Device[];
+  let jobs: Job[] = [];
+  // The hub takes a few devices per job.start (its reply must fit one host-link frame).
+  for (let i = 0; i < devices.length; i += JOB_START_BATCH) {
+    const r = await hub.request('job.start', { image, devices: devices.slice(i, i + JOB_START_BATCH), force: !!opts.force });
+    jobs = jobs.concat(r.jobs as unknown as Job[]);
+  }
+  if (opts.wait) {
+    if (!opts.json) console.log(`distributing ${image} to ${devices.length} device(s)`);
+    const watched = await watchJobs(hub, { ids: jobs.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop: interrupted() });
+    jobs = jobs.map((j) => watched.find((w) => w.id === j.id) ?? j);
+    if (jobs.some((j) => j.state === 'failed')) process.exitCode = 1;
+    else if (jobs.some(transferring)) process.exitCode = 1; // interrupted before the end
+  }
+  if (opts.json) printJson(jobs);
+  else console.log(jobTable(jobs, known));
 }

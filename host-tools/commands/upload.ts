@@ -7,7 +7,8 @@ import { bytesSource, OtaHeader, parseImageHeader } from '../../firmware/core/im
 import { bytes, hex, printJson, rate, version } from '../format';
 import { UsageError, withHub, withPort } from '../link/port-option';
 
-const NAME = /^[A-Za-z0-9._-]{1,24}$/;
+/** Image names the hub accepts (firmware/core/image-catalog.ts). */
+export const IMAGE_NAME = /^[A-Za-z0-9._-]{1,24}$/;
 
 export interface ServableImage {
   header: OtaHeader;
@@ -45,7 +46,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ chub upload fw-v2.ota --name fw-v2')
     .action(async (file: string, opts) => {
       const name: string = opts.name ?? path.basename(file);
-      if (!NAME.test(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
+      if (!IMAGE_NAME.test(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
       const img = servableImage(file);
       const h = img.header;
       if (!opts.json) {

@@ -62,7 +62,7 @@ test.concurrent.each([
   [['devices', 'list'], ['--json', '--port']],
   [['devices', 'remove'], ['--port']],
   [['upload'], ['--name', '--json', '--port']],
-  [['distribute'], ['--image', '--device', '--force', '--wait', '--json']],
+  [['distribute'], ['--image', '--stream', '--name', '--device', '--force', '--wait', '--json']],
   [['status'], ['--json', '--port']],
   [['alerts'], ['--ack', '--json', '--port']],
   [['alerts', 'ack'], ['--json', '--port']],
@@ -106,6 +106,19 @@ test('upload and distribute --wait through the CLI end with the device done and 
   expect(JSON.parse(dist.stdout)).toEqual([expect.objectContaining({ eui: PPMID, state: 'done', off: 16384 })]);
   const alerts = await chub(['alerts', '--json'], port);
   expect(JSON.parse(alerts.stdout)).toEqual([expect.objectContaining({ code: 0x8f8a, eui: PPMID, fileVersion: 3, responseCode: 0 })]);
+});
+
+test('distribute --stream serves the image from the file while the device downloads it; the hub stores none of it', async () => {
+  const file = path.join(dir, 'fw-v4.ota');
+  expect((await chub(['image', 'make', '-o', file, '--version', '0x00000004', '--size', '12k'])).code).toBe(0);
+  const dist = await chub(['distribute', '--stream', file, '--name', 'fw-v4', '--device', PPMID, '--json'], port);
+  expect(dist).toMatchObject({ code: 0 });
+  expect(JSON.parse(dist.stdout)).toEqual([expect.objectContaining({ eui: PPMID, state: 'done', off: 12288, fileVersion: 4 })]);
+  const status = await chub(['status', '--json'], port);
+  expect(JSON.parse(status.stdout).images).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'fw-v4', streamed: true })]));
+  const both = await chub(['distribute', '--stream', file, '--image', 'fw-v4', '--device', PPMID], port);
+  expect(both.code).toBe(2);
+  expect(both.stderr).toMatch(/one of --image .* and --stream/);
 });
 
 test('a bad EUI is a usage error that names it', async () => {
