@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= linux
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: all install demo test firmware bench typecheck clean
+.PHONY: all install demo test soak firmware bench typecheck clean
 
 all: firmware
 
@@ -23,6 +23,10 @@ test: install
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p firmware/tsconfig.json --noEmit
 	npx jest --ci --runInBand
+
+## make soak: long runs kept out of make test: a 300 KB image streamed to five devices at once on the Espruino interpreter (~30 min)
+soak: install
+	CHUB_STREAM_KB=300 npx jest --ci --runInBand test/espruino/ota-session.test.ts -t 'streams'
 
 ## make firmware BOARD=<name>: minified ES5 bundle at dist/firmware/<name>.js
 firmware: $(NPM_STAMP)
