@@ -12,7 +12,7 @@ import * as ts from 'typescript';
 import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
 import { checkEspruinoSource, formatProblems } from './espruino-gate';
-import { shortenableMethods } from './method-names';
+import { shortenableMembers } from './member-names';
 import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from './unwrap-classes';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -129,7 +129,7 @@ const pureClasses: esbuild.Plugin = {
 
 async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFile: string, fw: string, es5: { outDir: string; program: ts.Program }, log: (l: string) => void): Promise<BuildResult> {
   const es5Dir = es5.outDir;
-  const short = shortenableMethods(es5.program);
+  const short = shortenableMembers(es5.program);
   const entryJs = path.join(es5Dir, `${entry}.js`);
   if (!fs.existsSync(entryJs)) throw new BuildError(`tsc did not produce ${entryJs} (is firmware/${entry}.ts in firmware/tsconfig.json "include"?)`);
 

@@ -116,13 +116,13 @@ describeOnEspruino('full OTA session on Espruino, booted from Storage', () => {
   }
 
   /** Powers on a board (hub from Storage, ptys for host link and radio, the stick listening first) and says hello. */
-  async function boot(run: Run, binary: string, ballast: number, bundle: BuildResult = built): Promise<Booted> {
+  async function boot(run: Run, binary: string, ballast: number, bundle: BuildResult = built, hubConfig: object = {}): Promise<Booted> {
     const hostPty = await openPtyPair('host');
     run.close.push(async () => hostPty.close());
     const radioPty = await openPtyPair('radio');
     run.close.push(async () => radioPty.close());
     const boardDir = makeBoardDir(tools!, {
-      'chub.json': JSON.stringify({ host: { path: hostPty.a }, radio: { path: radioPty.a }, debug: true }),
+      'chub.json': JSON.stringify({ host: { path: hostPty.a }, radio: { path: radioPty.a }, debug: true, hubConfig }),
       '.bootcde': bundle.source,
       ...(ballast ? { '.boot0': ballastBoot0(ballast) } : {}),
     });
@@ -172,7 +172,8 @@ describeOnEspruino('full OTA session on Espruino, booted from Storage', () => {
   /** A streamed image to `n` devices downloading at once; checks every byte, the alerts and the JsVar peak. */
   async function streamTo(run: Run, binary: string, n: number): Promise<void> {
       const t0 = Date.now();
-      const b = await boot(run, binary, 0, streamedBuild);
+      // Three ranges per device: the one it reads and two ahead (the board file's 3 are for one device).
+      const b = await boot(run, binary, 0, streamedBuild, { streamRanges: 3 * n });
       const image = buildImage({ ...IMAGE, size: STREAM_SIZE, seed: 7 });
       const streamer = await b.client.stream('big.ota', image, IMAGE);
       expect(streamer.image).toMatchObject({ name: 'big.ota', streamed: true, size: STREAM_SIZE });
