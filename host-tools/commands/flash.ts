@@ -3,9 +3,10 @@
 import { Command } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
 import { buildFirmware } from '../build/build-firmware';
-import { writeBootCode } from '../espruino/espruino-cli';
+import { runEspruinoCli, writeBootCode } from '../espruino/espruino-cli';
 import { printJson } from '../format';
 import { HubClient } from '../link/hub-client';
 import { UsageError } from '../link/port-option';
@@ -36,6 +37,13 @@ async function helloWithin(port: string, ms: number): Promise<HubClient> {
     }
   }
   throw new Error(`the hub did not answer hello on ${port} within ${ms} ms after flashing: ${last.message}`);
+}
+
+/** CRC-32 of the board's .bootcde as the board computes it, or undefined when it cannot be read. */
+async function storedBootCrc(port: string, timeoutMs: number): Promise<number | undefined> {
+  const r = await runEspruinoCli(port, ['-e', 'print("CHUB_CRC="+E.CRC32(require("Storage").read(".bootcde")))'], timeoutMs);
+  const m = /CHUB_CRC=(-?\d+)/.exec(r.output);
+  return m ? Number(m[1]) >>> 0 : undefined;
 }
 
 /** Asks the hub on `port` to hand its port to the REPL; false when no hub answered. */
@@ -96,17 +104,41 @@ export function register(program: Command): void {
       // A hub on the console's own port is asked to lend it to the REPL; one that cannot be asked (none
       // running, or not answering) gets the CLI's two Ctrl-Cs, which it takes as a break.
       if (path.resolve(hostPort) === path.resolve(opts.port)) await askForConsole(hostPort);
-      const written = await writeBootCode({ port: opts.port, bundle, then: 'load()', timeoutMs: timeoutS * 1000 });
-      if (written.code !== 0 || !/Upload Complete/.test(written.output)) {
-        const tail = written.output.trim().split('\n').slice(-5).join('\n');
-        throw new Error(`the espruino CLI could not write .bootcde to ${opts.port} (exit ${written.code}):\n${tail}`);
+      const write = async () => {
+        const written = await writeBootCode({ port: opts.port, bundle, then: 'load()', timeoutMs: timeoutS * 1000 });
+        if (written.code !== 0 || !/Upload Complete/.test(written.output)) {
+          const tail = written.output.trim().split('\n').slice(-5).join('\n');
+          throw new Error(`the espruino CLI could not write .bootcde to ${opts.port} (exit ${written.code}):\n${tail}`);
+        }
+      };
+      await write();
+      const helloMs = Math.min(timeoutS, 60) * 1000;
+      let hub: HubClient;
+      let retried: string | undefined;
+      try {
+        hub = await helloWithin(hostPort, helloMs);
+      } catch (e) {
+        // Silent after the write: read back what Storage holds. A bad copy is written again; a good one is
+        // started again (the board may have missed load()). Either way the user is told which.
+        const crc = await storedBootCrc(opts.port, timeoutS * 1000);
+        const want = zlib.crc32(Buffer.from(source, 'latin1')) >>> 0;
+        retried = crc === want ? 'restarted (the hub was silent; .bootcde read back intact)' : `rewritten (.bootcde read back ${crc === undefined ? 'unreadable' : 'with CRC ' + crc.toString(16)}, want ${want.toString(16)})`;
+        if (crc === want) await runEspruinoCli(opts.port, ['-e', 'load()'], timeoutS * 1000);
+        else await write();
+        try {
+          hub = await helloWithin(hostPort, helloMs);
+        } catch (again) {
+          throw new Error(`${(e as Error).message}; flashing again: ${retried}, and still: ${(again as Error).message}`);
+        }
       }
-      const hub = await helloWithin(hostPort, Math.min(timeoutS, 60) * 1000);
       const info = hub.info;
       await hub.close();
       if (info.fw !== version) throw new Error(`flashed ${bundle} (version ${version}) but the hub on ${hostPort} reports ${info.fw} (board ${info.board})`);
       const seconds = (Date.now() - started) / 1000;
-      if (opts.json) printJson({ board: board.name, bundle: path.resolve(bundle), bytes: source.length, version, hostPort, seconds });
-      else console.log(`flashed ${board.name}: ${path.relative(process.cwd(), bundle) || bundle} (${source.length} B, version ${version}) in ${seconds.toFixed(1)} s; the hub answers on ${hostPort}`);
+      if (opts.json) printJson({ board: board.name, bundle: path.resolve(bundle), bytes: source.length, version, hostPort, seconds, ...(retried ? { retried } : {}) });
+      else {
+        if (retried) console.log(`note: the hub did not answer at first; .bootcde was ${retried}`);
+        console.log(`flashed ${board.name}: ${path.relative(process.cwd(), bundle) || bundle} (${source.length} B, version ${version}) in ${seconds.toFixed(1)} s; the hub answers on ${hostPort}`);
+      }
     });
 }
