@@ -1,7 +1,8 @@
 // Streamed images, for boards whose Storage cannot hold an image (FACTS §5): the hub keeps a few ranges
-// of an image's bytes, asks the host for the range a client needs and the one after it (a `need` event,
-// answered by an `img.range` request), and the OTA server answers WAIT_FOR_DATA while a range is on its
-// way. The least recently used range makes room for a new one.
+// of an image's bytes, asks the host for the range a client needs and the two after it (`need` events,
+// answered by `img.range` requests), and the OTA server answers WAIT_FOR_DATA while a range is on its
+// way. A new range takes the place of the least recently used one clients have had; a range a client
+// waits for may also take the place of one fetched ahead.
 import { codedError } from './bytes';
 import { Message } from './host-link';
 
