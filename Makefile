@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= linux
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: all install demo test soak firmware bench typecheck clean
+.PHONY: all install demo test test-flash soak firmware bench typecheck clean
 
 all: firmware
 
@@ -23,6 +23,10 @@ test: install
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p firmware/tsconfig.json --noEmit
 	npx jest --ci --runInBand
+
+## make test-flash: chub flash against emulated Espruino boards (not in make test: a flashed board's hub stays silent now and then, cause unknown; see README)
+test-flash: install
+	npx jest --ci --runInBand --testPathIgnorePatterns=/node_modules/ --roots=test/hil
 
 ## make soak: long runs kept out of make test: a 300 KB image streamed to five devices at once on the Espruino interpreter (~30 min)
 soak: install

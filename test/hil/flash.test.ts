@@ -1,4 +1,4 @@
-// `chub flash` against `chub emulate --espruino`'s console pty, as against a real board's USB serial:
+// (make test-flash) `chub flash` against `chub emulate --espruino`'s console pty, as against a real board's USB serial:
 // the espruino CLI writes .bootcde, load() restarts the board, and the hub answers with the new version.
 import { execFile } from 'child_process';
 import * as fs from 'fs';
