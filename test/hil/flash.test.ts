@@ -31,14 +31,14 @@ run('chub flash on the emulated Espruino board', () => {
     // The same bundle with another version, so only a restarted board can report it.
     const bundle = path.join(tmp, 'linux-9.9.9.js');
     fs.writeFileSync(bundle, fs.readFileSync(await linuxBundle(() => undefined), 'latin1').split('0.1.0').join('9.9.9'), 'latin1');
-    const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 150000);
+    const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ board: 'linux', version: '9.9.9', hostPort: emu.port });
     const hub = await HubClient.open(emu.port);
     expect(hub.info.fw).toBe('9.9.9');
     await hub.close();
-  }, 160000);
+  }, 320000);
 
   it('flashes a board whose console is its host link port, which the hub lends for the write', async () => {
     const shared = await startEmulate(['--espruino', '--console-on-link', '--time-scale', '0.05']);
@@ -46,7 +46,7 @@ run('chub flash on the emulated Espruino board', () => {
       expect(shared.console).toBe(shared.port);
       const bundle = path.join(tmp, 'linux-console-9.9.8.js');
       fs.writeFileSync(bundle, fs.readFileSync(await boardBundle('linux-console', () => undefined), 'latin1').split('0.1.0').join('9.9.8'), 'latin1');
-      const r = await chub(['flash', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 150000);
+      const r = await chub(['flash', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 300000);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const hub = await HubClient.open(shared.port);
@@ -55,7 +55,7 @@ run('chub flash on the emulated Espruino board', () => {
     } finally {
       await shared.stop();
     }
-  }, 200000);
+  }, 360000);
 
   it('says what is wrong on the command line (exit 2)', async () => {
     const noHost = await chub(['flash', '--board', 'linux', '--port', emu.console!], 30000);
