@@ -16,6 +16,7 @@ import { ManualScheduler } from '../../host-tools/sim/scheduler';
 import { SimOtaClient } from '../../host-tools/sim/ota-client';
 import { makeImage } from '../helpers/images';
 import { CutSwitch, Flash, PowerCut } from '../helpers/power-cut';
+import { mulberry32 } from '../../host-tools/sim/radio-model'; // seeded, so a failing run can be repeated
 
 const MFR = 0x1234;
 const TYPE = 0x0001;
@@ -23,15 +24,6 @@ const IMAGE = makeImage({ manufacturerCode: MFR, imageType: TYPE, fileVersion: 2
 const CRC = zlib.crc32(IMAGE) >>> 0;
 const CFG: HubConfig = { ...DEFAULT_CONFIG, uploadCheckpointBytes: 4096, silenceTimeoutMs: 120000 };
 
-/** A seeded PRNG (mulberry32) so every cut point is reproducible from the test's output. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every complete image on the hub matches the CRC-32 it was uploaded with: nothing else is ever served. */
 function expectCompleteImagesIntact(hub: Hub, images: ImageStore): void {
@@ -87,7 +79,7 @@ describe('power cut during an upload', () => {
 
   test('at 60 random writes: the upload resumes and ends with an intact image', () => {
     const writes = uploadThroughCut(Infinity).totalWrites;
-    const rnd = prng(1);
+    const rnd = mulberry32(1);
     const points = Array.from({ length: 60 }, () => 1 + Math.floor(rnd() * writes));
     for (const cutAt of points) {
       const r = uploadThroughCut(cutAt);
@@ -187,7 +179,7 @@ describe('power cut during HAN transfers', () => {
           announce: () => air.fromDevice({ type: 'announce', nwk: d.nwk, eui: d.eui }),
         },
         clock,
-        { random: prng(d.nwk) },
+        { random: mulberry32(d.nwk) },
       );
       air.clients.set(d.nwk, c);
       c.hubReady();
@@ -253,7 +245,7 @@ describe('power cut during HAN transfers', () => {
   test('at 60 random writes: no alert lost or duplicated, every job ends once, clients verify what they got', () => {
     const baseline = transferThroughCuts([]);
     expectPromisesKept(baseline, 'no cut');
-    const rnd = prng(7);
+    const rnd = mulberry32(7);
     for (let i = 0; i < 60; i++) {
       const cutAt = 1 + Math.floor(rnd() * baseline.totalWrites);
       expectPromisesKept(transferThroughCuts([cutAt]), `cut at write ${cutAt} of ${baseline.totalWrites}`);

@@ -17,21 +17,13 @@ import { startSimulator, StartedSimulator } from '../../host-tools/sim/han-simul
 import { deviceReaches } from '../helpers/hub-bench';
 import { makeImage } from '../helpers/images';
 import { killHard, startHubProcess } from '../helpers/node-hub-process';
+import { mulberry32 } from '../../host-tools/sim/radio-model'; // seeded, so a failing run can be repeated
 
 const PPMID = '000D6F0000000011';
 const HCALCS = '000D6F0000000012';
 const IMAGE = makeImage({ fileVersion: 2, size: 200 * 1024, minHardwareVersion: 1, maxHardwareVersion: 3 });
 const KILLS = 8;
 
-/** Seeded so a failing run can be repeated (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let host: PtyPair;
@@ -64,7 +56,7 @@ async function powerOn(): Promise<HubClient> {
 }
 
 test(`an upload killed ${KILLS} times resumes each time and ends with the exact image`, async () => {
-  const rnd = prng(11);
+  const rnd = mulberry32(11);
   let c = await powerOn();
   let cutShort = 0;
   let resumed = 0;
@@ -94,7 +86,7 @@ test(`an upload killed ${KILLS} times resumes each time and ends with the exact 
 }, 180000);
 
 test(`HAN transfers killed ${KILLS} times: every job ends in exactly one 0x8F8A or 0x8F89`, async () => {
-  const rnd = prng(23);
+  const rnd = mulberry32(23);
   let c = client!;
   await c.request('dev.add', { eui: PPMID, type: 'PPMID' });
   await c.request('dev.add', { eui: HCALCS, type: 'HCALCS' });
