@@ -273,7 +273,7 @@ export class Hub implements OtaServerContext {
         if (typeof m.time === 'number') this.clockOffset = m.time - now;
         return { fw: this.cfg.fw, board: this.cfg.board, mode: this.cfg.mode, time: this.wall(now), maxChunk: this.cfg.maxChunk };
       case 'dev.add': {
-        const d = this.devices.add(arg(m, 'eui', 'a string') as string, arg(m, 'type', 'a string') as string);
+        const d = this.devices.add(arg(m, 'eui', Arg.Str) as string, arg(m, 'type', Arg.Str) as string);
         const nwk = this.unlisted[d.eui];
         if (nwk !== undefined && d.nwk === undefined) {
           delete this.unlisted[d.eui];
@@ -283,7 +283,7 @@ export class Hub implements OtaServerContext {
         return { device: d as unknown as CborValue };
       }
       case 'dev.rm': {
-        const d = this.devices.get(arg(m, 'eui', 'a string') as string);
+        const d = this.devices.get(arg(m, 'eui', Arg.Str) as string);
         if (this.jobs.active(d.eui)) throw codedError('BUSY', 'device ' + d.eui + ' has a transfer in progress');
         this.devices.remove(d.eui);
         return this.save('devices');
@@ -291,34 +291,34 @@ export class Hub implements OtaServerContext {
       case 'dev.list':
         return page('devices', this.devices.list(), m);
       case 'img.begin': {
-        const next = this.images.begin(arg(m, 'name', 'a string') as string, arg(m, 'size', 'a non-negative integer') as number, arg(m, 'crc', 'a non-negative integer') as number);
+        const next = this.images.begin(arg(m, 'name', Arg.Str) as string, arg(m, 'size', Arg.Nat) as number, arg(m, 'crc', Arg.Nat) as number);
         this.save('images');
         return { next: next };
       }
       case 'img.data': {
-        const off = arg(m, 'off', 'a non-negative integer') as number;
-        const next = this.images.data(arg(m, 'name', 'a string') as string, off, arg(m, 'd', 'a byte string') as Uint8Array);
+        const off = arg(m, 'off', Arg.Nat) as number;
+        const next = this.images.data(arg(m, 'name', Arg.Str) as string, off, arg(m, 'd', Arg.Bytes) as Uint8Array);
         const cp = this.cfg.uploadCheckpointBytes;
         if (Math.floor(next / cp) > Math.floor(off / cp)) this.save('images');
         return { next: next };
       }
       case 'img.end':
         try {
-          return { image: this.images.end(arg(m, 'name', 'a string') as string) as unknown as CborValue };
+          return { image: this.images.end(arg(m, 'name', Arg.Str) as string) as unknown as CborValue };
         } finally {
           this.save('images');
         }
       case 'img.stream': {
-        const name = arg(m, 'name', 'a string') as string;
+        const name = arg(m, 'name', Arg.Str) as string;
         const img = this.images.stream({
           name: name,
-          size: arg(m, 'size', 'a non-negative integer') as number,
-          crc: arg(m, 'crc', 'a non-negative integer') as number,
-          manufacturerCode: arg(m, 'manufacturerCode', 'a non-negative integer') as number,
-          imageType: arg(m, 'imageType', 'a non-negative integer') as number,
-          fileVersion: arg(m, 'fileVersion', 'a non-negative integer') as number,
-          minHw: m.minHw === undefined ? undefined : (arg(m, 'minHw', 'a non-negative integer') as number),
-          maxHw: m.maxHw === undefined ? undefined : (arg(m, 'maxHw', 'a non-negative integer') as number),
+          size: arg(m, 'size', Arg.Nat) as number,
+          crc: arg(m, 'crc', Arg.Nat) as number,
+          manufacturerCode: arg(m, 'manufacturerCode', Arg.Nat) as number,
+          imageType: arg(m, 'imageType', Arg.Nat) as number,
+          fileVersion: arg(m, 'fileVersion', Arg.Nat) as number,
+          minHw: m.minHw === undefined ? undefined : (arg(m, 'minHw', Arg.Nat) as number),
+          maxHw: m.maxHw === undefined ? undefined : (arg(m, 'maxHw', Arg.Nat) as number),
           complete: true,
           next: 0,
         }, this.jobs.usesImage(name));
@@ -326,36 +326,36 @@ export class Hub implements OtaServerContext {
         return { image: img as unknown as CborValue };
       }
       case 'img.range':
-        this.images.range(arg(m, 'name', 'a string') as string, arg(m, 'off', 'a non-negative integer') as number, arg(m, 'd', 'a byte string') as Uint8Array, now);
+        this.images.range(arg(m, 'name', Arg.Str) as string, arg(m, 'off', Arg.Nat) as number, arg(m, 'd', Arg.Bytes) as Uint8Array, now);
         return;
       case 'img.list':
         return page('images', this.images.list(), m);
       case 'img.rm': {
-        const name = arg(m, 'name', 'a string') as string;
+        const name = arg(m, 'name', Arg.Str) as string;
         if (this.jobs.usesImage(name)) throw codedError('IN_USE', 'image ' + name + ' is being distributed');
         this.images.remove(name);
         return this.save('images');
       }
       case 'job.start':
-        return { jobs: this.startJobs(arg(m, 'image', 'a string') as string, arg(m, 'devices', 'a non-empty list of strings') as string[], m.force === true, now) as unknown as CborValue };
+        return { jobs: this.startJobs(arg(m, 'image', Arg.Str) as string, arg(m, 'devices', Arg.Strs) as string[], m.force === true, now) as unknown as CborValue };
       case 'job.list':
         return page('jobs', this.jobs.list(), m);
       case 'alert.list':
         return page('alerts', this.alerts.list(), m);
       case 'alert.ack': {
-        const n = this.alerts.ack(arg(m, 'ids', 'a list of numbers') as number[]);
+        const n = this.alerts.ack(arg(m, 'ids', Arg.Nums) as number[]);
         this.save('ledger');
         return { acked: n };
       }
       case 'activate': {
-        const dev = this.joined(arg(m, 'eui', 'a string') as string);
+        const dev = this.joined(arg(m, 'eui', Arg.Str) as string);
         const job = this.jobs.holding(dev.eui);
         if (!job) throw codedError('NOTHING_HELD', 'device ' + dev.eui + ' holds no transferred image to activate');
         this.ota.activate(dev, job, typeof m.at === 'number' ? m.at : this.wall(now), now);
         return { job: job as unknown as CborValue };
       }
       case 'version.read':
-        return this.ota.readVersion(this.joined(arg(m, 'eui', 'a string') as string), now);
+        return this.ota.readVersion(this.joined(arg(m, 'eui', Arg.Str) as string), now);
     }
     throw codedError('BAD_OP', 'unknown request ' + JSON.stringify(m.op));
   }
@@ -392,28 +392,31 @@ export const PAGE = 6;
 
 /** One page of a list from index `m.from`; `more` is where the next page starts, when there is one. */
 function page(key: string, items: unknown[], m: Message): Message {
-  const from = m.from === undefined ? 0 : (arg(m, 'from', 'a non-negative integer') as number);
+  const from = m.from === undefined ? 0 : (arg(m, 'from', Arg.Nat) as number);
   const out: Message = {};
   out[key] = items.slice(from, from + PAGE) as unknown as CborValue;
   if (from + PAGE < items.length) out.more = from + PAGE;
   return out;
 }
 
-/** What a request argument must be; the name is the error message's wording. */
-type ArgKind = 'a string' | 'a non-negative integer' | 'a byte string' | 'a non-empty list of strings' | 'a list of numbers';
+/** What a request argument must be: a number in the bundle, each wording spelled once (in arg). */
+const enum Arg { Str, Nat, Bytes, Strs, Nums }
 
 /** A request argument of the expected kind, or a BAD_ARGS error naming it. */
-function arg(m: Message, key: string, kind: ArgKind): unknown {
+function arg(m: Message, key: string, kind: Arg): unknown {
   const v = m[key];
   let ok: boolean;
-  if (kind === 'a string') ok = typeof v === 'string';
-  else if (kind === 'a non-negative integer') ok = typeof v === 'number' && v >= 0 && Math.floor(v) === v;
-  else if (kind === 'a byte string') ok = v instanceof Uint8Array;
+  if (kind === Arg.Str) ok = typeof v === 'string';
+  else if (kind === Arg.Nat) ok = typeof v === 'number' && v >= 0 && Math.floor(v) === v;
+  else if (kind === Arg.Bytes) ok = v instanceof Uint8Array;
   else {
-    const numbers = kind === 'a list of numbers';
+    const numbers = kind === Arg.Nums;
     ok = Array.isArray(v) && (numbers || v.length > 0);
     for (let i = 0; ok && i < (v as CborValue[]).length; i++) ok = typeof (v as CborValue[])[i] === (numbers ? 'number' : 'string');
   }
-  if (!ok) throw codedError('BAD_ARGS', '"' + key + '" must be ' + kind);
+  if (!ok) {
+    const wording = ['a string', 'a non-negative integer', 'a byte string', 'a non-empty list of strings', 'a list of numbers'][kind];
+    throw codedError('BAD_ARGS', '"' + key + '" must be ' + wording);
+  }
   return v;
 }

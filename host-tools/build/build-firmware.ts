@@ -1,8 +1,9 @@
-// `make firmware BOARD=<name>`: the hub firmware as one minified ES5 file for Espruino.
+// `make firmware BOARD=<name>`: the hub firmware as one minified, pretokenised ES5 file for Espruino.
 //   1. boards/<name>.json is validated (host-tools/boards/board-file.ts)
 //   2. tsc -p firmware/tsconfig.json → ES5 modules (esbuild cannot lower TypeScript to ES5, FACTS §7)
 //   3. esbuild bundles + minifies the ES5 entry (--target=es5 --format=iife), baking the board config in
 //   4. the Espruino gate (espruino-gate.ts): ES5 parse + no builtin Espruino lacks
+//   5. pretokenised (pretokenise.ts) as Espruino's tools do when they save code to Storage
 // Exits non-zero with a message naming the problem on any failure.
 import * as esbuild from 'esbuild';
 import * as fs from 'fs';
@@ -12,8 +13,9 @@ import * as ts from 'typescript';
 import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
 import { checkEspruinoSource, formatProblems } from './espruino-gate';
+import { pretokenise } from './pretokenise';
 import { shortenableMembers } from './member-names';
-import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from './unwrap-classes';
+import { aliasPrototypes, reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from './unwrap-classes';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 const FIRMWARE_TSCONFIG = path.join(REPO_ROOT, 'firmware/tsconfig.json');
@@ -23,7 +25,8 @@ export interface BuildOptions {
   board: string;
   /** Entry module under firmware/, without extension (default 'espruino/main'). */
   entry?: string;
-  /** Where the bundle goes (default dist/firmware/<board>.js, or <board>-<entry base>.js for other entries). */
+  /** Where the bundle (pretokenised: what Storage holds) goes (default dist/firmware/<board>.js, or
+   *  <board>-<entry base>.js for other entries). */
   outFile?: string;
   /** Where tsc writes its ES5 output (default: a private temp dir, removed after the build). */
   es5Dir?: string;
@@ -34,10 +37,25 @@ export interface BuildOptions {
 export interface BuildResult {
   board: BoardFile;
   outFile: string;
+  /** Size of outFile: the pretokenised bundle, what the board's Storage holds. */
   bytes: number;
+  /** The minified ES5 before pretokenising (what the gate checked). */
   source: string;
-  /** Whether the bundle fits the board's Storage as .bootcde (with no room counted for images). */
+  sourceBytes: number;
+  /** Whether the bundle fits the board's Storage as .bootcde with room for the hub's state (fitsStorage). */
   fitsStorage: boolean;
+}
+
+/** Espruino Storage's file header: size and a 28-byte name (jsflash.h JsfFileHeader, 2v29). */
+const STORAGE_FILE_HEADER = 32;
+/** Storage the hub needs besides .bootcde: its state files (devices, images, and the ledger of jobs and
+ *  alerts, a few KB with 8 devices) and room to write a file's new copy before the old one is erased.
+ *  One 4 KB flash page. */
+export const STATE_RESERVE_BYTES = 4096;
+
+/** Whether a bundle of `bytes` leaves the hub its state room in the board's Storage. */
+export function fitsStorage(board: BoardFile, bytes: number): boolean {
+  return bytes + STORAGE_FILE_HEADER + STATE_RESERVE_BYTES <= board.storageBytes;
 }
 
 export class BuildError extends Error {
@@ -174,6 +192,11 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
   } catch (e) {
     throw new BuildError(`cannot lift the bundle out of its IIFE: ${(e as Error).message}`);
   }
+  try {
+    source = aliasPrototypes(source).code;
+  } catch (e) {
+    throw new BuildError(`cannot alias the bundle's prototypes: ${(e as Error).message}`);
+  }
 
   const problems = checkEspruinoSource(source);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -187,15 +210,20 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
         formatProblems(path.relative(REPO_ROOT, rejected), problems),
     );
   }
+  const boot = pretokenise(source);
   // Written whole or not at all: a reader (another build's caller, chub flash) never sees half a bundle.
   const tmp = `${outFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, source);
+  fs.writeFileSync(tmp, boot);
   fs.renameSync(tmp, outFile);
-  const bytes = Buffer.byteLength(source);
-  const fitsStorage = bytes <= board.storageBytes;
-  if (!fitsStorage) log(`firmware: WARNING: ${bytes} bytes do not fit ${board.name}'s ${board.storageBytes} bytes of Storage: it cannot boot from flash there`);
-  log(`firmware: ${path.relative(process.cwd(), outFile) || outFile}: ${bytes} bytes (minified ES5, ${lifted.unwrapped} classes lifted; board ${board.name}: ${board.jsvars} JsVars, ${board.storageBytes} bytes Storage, ${board.imageMode} images)`);
-  return { board, outFile, bytes, source, fitsStorage };
+  const bytes = boot.length;
+  const sourceBytes = Buffer.byteLength(source);
+  const fits = fitsStorage(board, bytes);
+  if (!fits) log(`firmware: WARNING: ${bytes} bytes and ${STATE_RESERVE_BYTES} for the hub's state do not fit ${board.name}'s ${board.storageBytes} bytes of Storage`);
+  log(
+    `firmware: ${path.relative(process.cwd(), outFile) || outFile}: ${bytes} bytes pretokenised (${sourceBytes} bytes of minified ES5, ${lifted.unwrapped} classes lifted; ` +
+      `board ${board.name}: ${board.jsvars} JsVars, ${board.storageBytes} bytes Storage, ${board.imageMode} images)`,
+  );
+  return { board, outFile, bytes, source, sourceBytes, fitsStorage: fits };
 }
 
 async function cli(argv: string[]): Promise<number> {

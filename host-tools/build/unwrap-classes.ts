@@ -198,3 +198,36 @@ export function unwrapBundleIife(src: string): { code: string; globals: string[]
   const inner = body.length ? src.slice(body[0].start, body[body.length - 1].end) : '';
   return { code: directives.join('') + inner + '\n', globals };
 }
+
+/** The one global that holds the prototype being filled in; see aliasPrototypes. */
+export const PROTOTYPE_ALIAS = '$p';
+
+/**
+ * `X.prototype.a=function(){..},X.prototype.b=function(){..}` at top level becomes
+ * `($p=X.prototype).a=function(){..},$p.b=function(){..}`: about 10 bytes of Storage per method for
+ * one JsVar. Only assignments that are whole top-level statements (or items of one comma sequence)
+ * are rewritten: those run in source order, and method bodies never touch the alias.
+ */
+export function aliasPrototypes(src: string): { code: string; aliased: number } {
+  const ast = acorn.parse(src, { ecmaVersion: 5 }) as AnyNode;
+  walk(ast, (n) => {
+    if (n.type === 'Identifier' && n.name === PROTOTYPE_ALIAS) throw new Error(`the bundle already uses the name ${PROTOTYPE_ALIAS}`);
+  });
+  const edits: { start: number; end: number; text: string }[] = [];
+  let current = '';
+  for (const st of ast.body) {
+    if (st.type !== 'ExpressionStatement') continue;
+    const items: AnyNode[] = st.expression.type === 'SequenceExpression' ? st.expression.expressions : [st.expression];
+    for (const e of items) {
+      const target = e.type === 'AssignmentExpression' && e.operator === '=' ? e.left : null;
+      const proto = target && target.type === 'MemberExpression' && !target.computed ? target.object : null;
+      if (!proto || proto.type !== 'MemberExpression' || proto.computed || proto.object.type !== 'Identifier' || proto.property.name !== 'prototype') continue;
+      const cls = proto.object.name as string;
+      edits.push({ start: proto.start, end: proto.end, text: cls === current ? PROTOTYPE_ALIAS : `(${PROTOTYPE_ALIAS}=${cls}.prototype)` });
+      current = cls;
+    }
+  }
+  let code = src;
+  for (const e of edits.sort((a, b) => b.start - a.start)) code = code.slice(0, e.start) + e.text + code.slice(e.end);
+  return { code, aliased: edits.length };
+}

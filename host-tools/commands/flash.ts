@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
-import { buildFirmware } from '../build/build-firmware';
+import { buildFirmware, fitsStorage, STATE_RESERVE_BYTES } from '../build/build-firmware';
 import { runEspruinoCli, writeBootCode } from '../espruino/espruino-cli';
 import { printJson } from '../format';
 import { HubClient } from '../link/hub-client';
@@ -98,7 +98,8 @@ export function register(program: Command): void {
       const source = fs.readFileSync(bundle, 'latin1');
       const version = bundleVersion(source);
       if (!version) throw new Error(`${bundle} carries no hub version ("fw"): is it a chub bundle (make firmware BOARD=${board.name})?`);
-      if (source.length > board.storageBytes) throw new Error(`${bundle} is ${source.length} bytes: it does not fit ${board.name}'s ${board.storageBytes} bytes of Storage`);
+      if (!fitsStorage(board, source.length))
+        throw new Error(`${bundle} is ${source.length} bytes: with ${STATE_RESERVE_BYTES} bytes for the hub's state it does not fit ${board.name}'s ${board.storageBytes} bytes of Storage`);
 
       const started = Date.now();
       // A hub on the console's own port is asked to lend it to the REPL; one that cannot be asked (none

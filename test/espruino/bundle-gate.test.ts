@@ -1,4 +1,4 @@
-// The firmware build and its Espruino gate: the linux bundle is minified ES5 with nothing Espruino 2v29
+// The firmware build and its Espruino gate: the linux bundle is minified ES5 (written pretokenised) with nothing Espruino 2v29
 // lacks, and the gate really catches what would break on the device.
 import * as acorn from 'acorn';
 import * as fs from 'fs';
@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
 import { buildFirmware, BuildError } from '../../host-tools/build/build-firmware';
+import { pretokenise, spellOut } from '../../host-tools/build/pretokenise';
 import { checkEspruinoSource, regexProblems } from '../../host-tools/build/espruino-gate';
 import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from '../../host-tools/build/unwrap-classes';
 import { BoardFileError, loadBoard, validateBoard } from '../../host-tools/boards/board-file';
@@ -16,17 +17,25 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('linux firmware bundle', () => {
   let source = '';
   let bytes = 0;
+  let written = Buffer.alloc(0);
   beforeAll(async () => {
     const r = await buildFirmware({ board: 'linux', outFile: path.join(tmp, 'linux.js'), es5Dir: path.join(tmp, 'es5'), log: () => undefined });
-    source = fs.readFileSync(r.outFile, 'utf8');
+    source = r.source;
     bytes = r.bytes;
+    written = fs.readFileSync(r.outFile);
   }, 60000);
 
   it('is minified ES5 that acorn parses with ecmaVersion 5', () => {
-    expect(bytes).toBe(Buffer.byteLength(source));
     expect(() => acorn.parse(source, { ecmaVersion: 5 })).not.toThrow();
     expect(source.split('\n').length).toBeLessThan(5); // minified
-    console.log(`linux bundle: ${bytes} bytes`);
+  });
+
+  it('is written pretokenised: smaller, and the same program once the tokens are spelled out', () => {
+    expect(bytes).toBe(written.length);
+    expect(written.some((b) => b >= 0x80)).toBe(true);
+    expect(bytes).toBeLessThan(Buffer.byteLength(source) * 0.9);
+    expect(tokens(spellOut(written))).toEqual(tokens(source));
+    console.log(`linux bundle: ${bytes} bytes pretokenised, ${Buffer.byteLength(source)} bytes of ES5`);
   });
 
   it('passes the Espruino gate', () => {
@@ -40,6 +49,38 @@ describe('linux firmware bundle', () => {
     expect(source.includes(`"maxChunk":${loadBoard('linux').hub!.maxChunk}`)).toBe(true); // hub config resolved at build time
     expect(source.startsWith('(function') || source.startsWith('!function')).toBe(false);
     expect(/\bD1;/.test(source)).toBe(false); // the reserved-names block is dropped by the minifier
+  });
+});
+
+/** acorn's token stream: type and value, so spacing and quoting do not count. */
+function tokens(src: string): string[] {
+  const out: string[] = [];
+  for (const t of acorn.tokenizer(src, { ecmaVersion: 5 })) out.push(`${t.type.label}:${String((t as acorn.Token & { value: unknown }).value)}`);
+  return out;
+}
+
+describe('pretokenise (the espruino package\'s tokeniser)', () => {
+  it.each([
+    ['keywords and operators', 'function f(a,b){if(a===b)return this.x>>>1;for(var i=0;i<a;i++)b+=i;return typeof a=="string"?void 0:null}'],
+    ['strings, with bytes above 0x7f and quotes', 'var s="caf\u00e9 \\"q\\" \\n",t=\'it\\\'s\',u="",v="\u20ac";'],
+    ['integers, negative ones and floats', 'var a=[0,1,-1,127,-128,128,-129,32767,-32768,32768,65536,4294967295,1.5,-2.25,1e3]-2,b=x-1;'],
+    ['regular expressions and division', 'var r=/a\\/b/g.test(s)?a/2:a/b;'],
+    ['catch, which stays a word (espruino/Espruino#1868)', 'try{f()}catch(e){throw e}finally{g()}'],
+  ])('%s: spelled out again, it is the same token stream', (_name, code) => {
+    const bytes = pretokenise(code);
+    expect(bytes.length).toBeLessThan(Buffer.byteLength(code));
+    expect(tokens(spellOut(bytes))).toEqual(tokens(code));
+  });
+
+  it('refuses code the tokeniser would change: "x- -1" would lex as x-- 1', () => {
+    expect(() => pretokenise('var c=x- -1;')).toThrow(/pretokenising changed the program at offset 7 .*became \+\+\/-- --/);
+  });
+
+  it('writes a string as its UTF-8 bytes behind a one-byte length (LEX_RAW_STRING8)', () => {
+    const bytes = pretokenise('x="\u20ac";');
+    const at = bytes.indexOf(0xd1);
+    expect(at).toBeGreaterThan(0);
+    expect([...bytes.subarray(at, at + 5)]).toEqual([0xd1, 3, 0xe2, 0x82, 0xac]);
   });
 });
 

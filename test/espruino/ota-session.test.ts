@@ -261,7 +261,7 @@ describeOnEspruino('full OTA session on Espruino, booted from Storage', () => {
     const blocks = Math.ceil(IMAGE_SIZE / MAX_DATA);
     console.log(
       [
-        `OTA session on ${label}${ballast ? ` + ${ballast} JsVars ballast` : ''}: bundle ${built.bytes} bytes (minified ES5)`,
+        `OTA session on ${label}${ballast ? ` + ${ballast} JsVars ballast` : ''}: bundle ${built.bytes} bytes (pretokenised)`,
         `JsVars: peak ${peak} of ${total} sampled after each serial chunk/tick (free then ${total - peak}); ` +
           `in use after the session ${last.usage} (free ${last.free})`,
         `upload ${IMAGE_SIZE} bytes in ${up.ms} ms; ${blocks} blocks of ${MAX_DATA} in ${tBlocks - tUploaded} ms ` +
