@@ -5,7 +5,7 @@ import { codedError, CodedError } from './bytes';
 import { CborValue } from './cbor';
 import { Device, DeviceLog } from './device-log';
 import { ImageCatalog } from './image-catalog';
-import { ByteSource, HeaderResult } from './image-header';
+import { ImageUploads } from './image-upload';
 import { Message } from './host-link';
 import { defaultResponseFrame, OtaServer, OtaServerConfig, OtaServerContext } from './ota-server';
 import { OutboxConfig, RadioOutbox } from './radio-outbox';
@@ -62,9 +62,9 @@ export const DEFAULT_CONFIG: HubConfig = {
 
 export interface HubPorts {
   images: ImageStore;
-  /** Checks a stored image's OTA header (parseImageHeader). Left out on boards that only stream images,
-   *  so the parser is not in their bundle; such a hub refuses uploads. */
-  parseHeader?: (src: ByteSource) => HeaderResult;
+  /** Uploads into `images` (new ImageUploads(parseImageHeader)). Left out on boards that only stream
+   *  images, so neither it nor the header parser is in their bundle; such a hub refuses uploads. */
+  uploads?: ImageUploads;
   kv: KeyValueStore;
   radio: Radio;
   sendHost(m: Message): void;
@@ -92,7 +92,7 @@ export class Hub implements OtaServerContext {
   constructor(private ports: HubPorts, readonly cfg: HubConfig) {
     const kv = ports.kv;
     this.devices = new DeviceLog(cfg.maxDevices, kv.get('devices'));
-    this.images = new ImageCatalog(ports.images, kv.get('images'), cfg.streamRangeBytes, cfg.streamRanges, ports.sendHost, ports.parseHeader);
+    this.images = new ImageCatalog(ports.images, kv.get('images'), cfg.streamRangeBytes, cfg.streamRanges, ports.sendHost);
     // Jobs and alerts live under one key so a reset can never keep one without the other
     // (a job marked done without its alert, or an alert for a job that will run again).
     const ledger = (kv.get('ledger') || {}) as { jobs?: unknown; alerts?: unknown };
@@ -291,20 +291,20 @@ export class Hub implements OtaServerContext {
       case 'dev.list':
         return page('devices', this.devices.list(), m);
       case 'img.begin': {
-        const next = this.images.begin(arg(m, 'name', Arg.Str) as string, arg(m, 'size', Arg.Nat) as number, arg(m, 'crc', Arg.Nat) as number);
+        const next = this.uploads().begin(this.images, arg(m, 'name', Arg.Str) as string, arg(m, 'size', Arg.Nat) as number, arg(m, 'crc', Arg.Nat) as number);
         this.save('images');
         return { next: next };
       }
       case 'img.data': {
         const off = arg(m, 'off', Arg.Nat) as number;
-        const next = this.images.data(arg(m, 'name', Arg.Str) as string, off, arg(m, 'd', Arg.Bytes) as Uint8Array);
+        const next = this.uploads().data(this.images, arg(m, 'name', Arg.Str) as string, off, arg(m, 'd', Arg.Bytes) as Uint8Array);
         const cp = this.cfg.uploadCheckpointBytes;
         if (Math.floor(next / cp) > Math.floor(off / cp)) this.save('images');
         return { next: next };
       }
       case 'img.end':
         try {
-          return { image: this.images.end(arg(m, 'name', Arg.Str) as string) as unknown as CborValue };
+          return { image: this.uploads().end(this.images, arg(m, 'name', Arg.Str) as string) as unknown as CborValue };
         } finally {
           this.save('images');
         }
@@ -376,6 +376,12 @@ export class Hub implements OtaServerContext {
     }
     this.save('ledger');
     return out;
+  }
+
+  private uploads(): ImageUploads {
+    const u = this.ports.uploads;
+    if (!u) throw codedError('NOT_STORED', 'this hub streams images and stores none: use chub distribute --stream');
+    return u;
   }
 
   /** A listed device the radio can reach. */

@@ -9,6 +9,7 @@ import { BoardConfig, overlayConfig, SerialConfig } from './board-config';
 import { ConsolePort } from './console-port';
 import { StorageImageStore } from './storage-image-store';
 import { parseImageHeader } from '../core/image-header';
+import { ImageUploads } from '../core/image-upload';
 import { NO_IMAGE_STORE } from '../ports/image-store';
 import { StorageKvStore } from './storage-kv-store';
 import { storage } from './modules';
@@ -104,7 +105,7 @@ function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig
   const hub = new Hub(
     {
       images: __CHUB_STORED__ ? new StorageImageStore() : NO_IMAGE_STORE,
-      parseHeader: __CHUB_STORED__ ? parseImageHeader : undefined,
+      uploads: __CHUB_STORED__ ? new ImageUploads(parseImageHeader) : undefined,
       kv: new StorageKvStore(),
       radio: radio,
       sendHost: function (m: Message) {

@@ -1,6 +1,7 @@
 // The hub core run by Node (`chub emulate`): host link and radio UART on serial ports (real or pty),
 // images and state in files, the clock from Date.now(). Only wiring lives here; decisions are in the core.
 import { parseImageHeader } from '../core/image-header';
+import { ImageUploads } from '../core/image-upload';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -61,7 +62,7 @@ export class NodeHub {
     this.hub = new Hub(
       {
         images: new FileImageStore(path.join(stateDir, 'images'), opts.imageCapacity),
-        parseHeader: parseImageHeader,
+        uploads: new ImageUploads(parseImageHeader),
         kv: new FileKeyValueStore(path.join(stateDir, 'kv')),
         radio: driver,
         sendHost: (m: Message) => link.send(m),

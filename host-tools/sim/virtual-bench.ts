@@ -3,6 +3,7 @@
 // the next, so an hour of HAN traffic takes seconds. The host side talks to the hub through
 // Hub.onHostMessage with the same message objects the host link would carry.
 import { parseImageHeader } from '../../firmware/core/image-header';
+import { ImageUploads } from '../../firmware/core/image-upload';
 import { crc32 } from 'zlib';
 import { Message } from '../../firmware/core/host-link';
 import { DEFAULT_CONFIG, Hub, HubConfig } from '../../firmware/core/hub';
@@ -119,7 +120,7 @@ export class VirtualBench {
 
   private boot(): Hub {
     const driver = new ZnpDriver((b) => this.toStick.write(b));
-    const hub = new Hub({ images: this.images, parseHeader: parseImageHeader, kv: this.kv, radio: driver, sendHost: (m) => this.fromHub(m) }, this.cfg);
+    const hub = new Hub({ images: this.images, uploads: new ImageUploads(parseImageHeader), kv: this.kv, radio: driver, sendHost: (m) => this.fromHub(m) }, this.cfg);
     this.hub = hub;
     hub.start(this.clock.now());
     this.request('hello', { time: this.epochMs + this.clock.now() });

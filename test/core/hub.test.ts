@@ -1,5 +1,6 @@
 // The hub core with in-memory ports: what it sends on the radio and tells the host for each input.
 import { parseImageHeader } from '../../firmware/core/image-header';
+import { ImageUploads } from '../../firmware/core/image-upload';
 import * as zlib from 'zlib';
 import { Alert } from '../../firmware/core/alert-queue';
 import { CborValue } from '../../firmware/core/cbor';
@@ -217,7 +218,7 @@ describe('alerts', () => {
     const b = ready(PPMID);
     b.ok('job.start', { image: 'fw', devices: [PPMID] });
     b.query(NWK[PPMID], 9);
-    const again = new Hub({ images: b.images, parseHeader: parseImageHeader, kv: b.kv, radio: new FakeRadio(), sendHost: () => undefined }, DEFAULT_CONFIG);
+    const again = new Hub({ images: b.images, uploads: new ImageUploads(parseImageHeader), kv: b.kv, radio: new FakeRadio(), sendHost: () => undefined }, DEFAULT_CONFIG);
     expect(again.alerts.list()).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
   });
 });

@@ -3,6 +3,7 @@
 // no image served that fails its hash, no alert lost or duplicated, every job ends in exactly one
 // 0x8F8A or 0x8F89.
 import { parseImageHeader } from '../../firmware/core/image-header';
+import { ImageUploads } from '../../firmware/core/image-upload';
 import * as zlib from 'zlib';
 import { Alert } from '../../firmware/core/alert-queue';
 import { Message } from '../../firmware/core/host-link';
@@ -40,7 +41,7 @@ describe('power cut during an upload', () => {
       let totalWrites = 0;
       let stores = flash.open(sw);
       let replies: Message[] = [];
-      let hub = new Hub({ ...stores, parseHeader: parseImageHeader, radio: idleRadio(), sendHost: (m) => replies.push(m) }, CFG);
+      let hub = new Hub({ ...stores, uploads: new ImageUploads(parseImageHeader), radio: idleRadio(), sendHost: (m) => replies.push(m) }, CFG);
       let id = 0;
       const call = (op: string, args: Message): Message | null => {
         replies = [];
@@ -69,7 +70,7 @@ describe('power cut during an upload', () => {
         restarts++;
         sw = new CutSwitch();
         stores = flash.open(sw);
-        hub = new Hub({ ...stores, parseHeader: parseImageHeader, radio: idleRadio(), sendHost: (m) => replies.push(m) }, CFG);
+        hub = new Hub({ ...stores, uploads: new ImageUploads(parseImageHeader), radio: idleRadio(), sendHost: (m) => replies.push(m) }, CFG);
         expectCompleteImagesIntact(hub, stores.images);
       }
     } finally {
@@ -158,7 +159,7 @@ describe('power cut during HAN transfers', () => {
     let totalWrites = 0;
     let hub!: Hub;
     const power = () => {
-      hub = new Hub({ ...flash.open(sw), parseHeader: parseImageHeader, radio: air, sendHost: (m) => replies.push(m) }, CFG);
+      hub = new Hub({ ...flash.open(sw), uploads: new ImageUploads(parseImageHeader), radio: air, sendHost: (m) => replies.push(m) }, CFG);
       air.hub = hub;
       hub.start(clock.now());
     };

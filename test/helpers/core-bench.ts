@@ -1,6 +1,7 @@
 // The hub core with in-memory ports and a fake radio: drive it with host requests and device frames,
 // see what it sends on the radio and tells the host.
 import { parseImageHeader } from '../../firmware/core/image-header';
+import { ImageUploads } from '../../firmware/core/image-upload';
 import * as zlib from 'zlib';
 import { Alert } from '../../firmware/core/alert-queue';
 import { codedError } from '../../firmware/core/bytes';
@@ -126,7 +127,7 @@ export class Bench {
   private id = 1;
   private seq = 0;
   constructor(cfg: Partial<HubConfig> = {}) {
-    this.hub = new Hub({ images: this.images, parseHeader: parseImageHeader, kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, { ...DEFAULT_CONFIG, ...cfg });
+    this.hub = new Hub({ images: this.images, uploads: new ImageUploads(parseImageHeader), kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, { ...DEFAULT_CONFIG, ...cfg });
     this.hub.start(this.now);
   }
   /** Lets time pass: the hub's tick runs once at the new time. */

@@ -1,6 +1,7 @@
 // HubClient uploads over a real pty against the hub core, with a link that loses img.data frames:
 // the pipelined upload must recover by go-back-N and resume where an interrupted upload stopped.
 import { parseImageHeader } from '../../firmware/core/image-header';
+import { ImageUploads } from '../../firmware/core/image-upload';
 import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
 import { cborDecode, cborEncode } from '../../firmware/core/cbor';
@@ -21,7 +22,7 @@ async function hubOnPty(drop: (m: Message) => boolean) {
   await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
   const images = new MemoryImages();
   const link = new HostLink((b) => port.write(b), crc32, { encode: cborEncode, decode: cborDecode });
-  const hub = new Hub({ images, parseHeader: parseImageHeader, kv: new MemoryKv(), radio: new FakeRadio(), sendHost: (m) => link.send(m) }, DEFAULT_CONFIG);
+  const hub = new Hub({ images, uploads: new ImageUploads(parseImageHeader), kv: new MemoryKv(), radio: new FakeRadio(), sendHost: (m) => link.send(m) }, DEFAULT_CONFIG);
   hub.start(Date.now());
   port.on('data', (d: Buffer) => {
     for (const m of link.onBytes(new Uint8Array(d))) if (!drop(m)) hub.onHostMessage(m, Date.now());
