@@ -11,7 +11,7 @@ import { defaultResponseFrame, OtaServer, OtaServerConfig, OtaServerContext } fr
 import { OutboxConfig, RadioOutbox } from './radio-outbox';
 import { Job, JobTable } from './transfer-jobs';
 import { DIR_SERVER_TO_CLIENT, FRAME_TYPE_CLUSTER, parseZclFrame, ZclFrame } from './zcl-frame';
-import { buildOtaFrame, CMD, OTA_CLUSTER, STATUS } from './zcl-ota';
+import { buildServerFrame, CMD, OTA_CLUSTER, STATUS } from './zcl-ota';
 import { ImageStore } from '../ports/image-store';
 import { KeyValueStore } from '../ports/kv-store';
 import { HUB_ENDPOINT, Radio, RadioEvent } from '../ports/radio';
@@ -241,7 +241,7 @@ export class Hub implements OtaServerContext {
     let zcl: Uint8Array;
     if (f.header.frameType === FRAME_TYPE_CLUSTER && f.header.commandId === CMD.QUERY_NEXT_IMAGE_REQUEST) {
       const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: f.header.seq, commandId: CMD.QUERY_NEXT_IMAGE_RESPONSE };
-      zcl = buildOtaFrame(h, { cmd: 0x02, status: STATUS.NOT_AUTHORIZED });
+      zcl = buildServerFrame(h, { cmd: 0x02, status: STATUS.NOT_AUTHORIZED });
     } else zcl = defaultResponseFrame(f, STATUS.NOT_AUTHORIZED);
     this.outbox.enqueue('0x' + nwk.toString(16), { nwk: nwk, endpoint: endpoint }, OTA_CLUSTER, zcl);
   }

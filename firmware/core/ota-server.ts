@@ -19,7 +19,7 @@ import {
   FRAME_TYPE_GLOBAL,
   ZclFrame,
 } from './zcl-frame';
-import { buildOtaFrame, decodeOta, ImageId, OtaCommand, STATUS, UPGRADE_TIME_WAIT, zigbeeTime } from './zcl-ota';
+import { buildServerFrame, ClientCommand, decodeFromClient, ImageId, isServerToClient, ServerCommand, STATUS, UPGRADE_TIME_WAIT, zigbeeTime } from './zcl-ota';
 
 /** OTA client attribute CurrentFileVersion (OTA spec §6.7.2). */
 const ATTR_CURRENT_FILE_VERSION = 0x0002;
@@ -110,9 +110,11 @@ export class OtaServer {
       // Default Responses and other general commands from clients need no answer (FACTS §2).
       return;
     }
-    let c: OtaCommand;
+    // A server-to-client command sent to the server.
+    if (isServerToClient(f.header.commandId)) return this.defaultResponse(dev, f, STATUS.UNSUP_COMMAND);
+    let c: ClientCommand;
     try {
-      c = decodeOta(f.header.commandId, f.payload);
+      c = decodeFromClient(f.header.commandId, f.payload);
     } catch (e) {
       this.ctx.log('malformed OTA command 0x' + f.header.commandId.toString(16) + ' from ' + dev.eui + ': ' + (e as Error).message);
       // Errors get a Default Response whatever the disable-default-response bit says (ZCL §2.5.12.2).
@@ -136,16 +138,13 @@ export class OtaServer {
         s.startPage(c, c.fileOffset, (job as Job).size, c.pageSize, c.maxDataSize, c.responseSpacing, f.header.seq, now);
         this.servePages(now);
       }
-    } else if (c.cmd === 0x06) {
+    } else {
       this.cancelPage(dev, s);
       // A repeated Upgrade End for a job that already ended well (its answer was lost, or the hub restarted
       // before sending it) is answered again, so the device still activates; the alert was raised once.
       const last = this.jobs.latest(dev.eui);
       const repeat = !job && last && last.state === 'done' && c.status === STATUS.SUCCESS && sameImage(last, c);
       this.onEnd(dev, repeat ? last : job, c.status, c, f, now);
-    } else {
-      // A server-to-client command sent to the server.
-      this.defaultResponse(dev, f, STATUS.UNSUP_COMMAND);
     }
   }
 
@@ -234,7 +233,7 @@ export class OtaServer {
   }
 
   private onQuery(dev: Device, job: Job | undefined, c: { manufacturerCode: number; imageType: number; fileVersion: number; hardwareVersion?: number }, seq: number, now: number): void {
-    const none: OtaCommand = { cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE };
+    const none: ServerCommand = { cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE };
     if (!job) return this.sendOta(dev, none, seq);
     // Already holds this image (HCALCS waiting for activation): nothing more to send.
     if (job.state === 'transferred' || job.state === 'activating') return this.sendOta(dev, none, seq);
@@ -444,13 +443,13 @@ export class OtaServer {
     this.ctx.jobChanged(job, true);
   }
 
-  private endResponse(job: Job, current: number, upgrade: number): OtaCommand {
+  private endResponse(job: Job, current: number, upgrade: number): ServerCommand {
     return { cmd: 0x07, manufacturerCode: job.manufacturerCode, imageType: job.imageType, fileVersion: job.fileVersion, currentTime: current, upgradeTime: upgrade };
   }
 
-  private sendOta(dev: Device, c: OtaCommand, seq: number): void {
+  private sendOta(dev: Device, c: ServerCommand, seq: number): void {
     const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: seq, commandId: c.cmd };
-    this.ctx.send(dev, buildOtaFrame(h, c));
+    this.ctx.send(dev, buildServerFrame(h, c));
   }
 
   private defaultResponse(dev: Device, f: ZclFrame, status: number): void {

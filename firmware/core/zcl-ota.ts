@@ -1,5 +1,7 @@
 // ZCL OTA Upgrade cluster (0x0019) commands 0x00–0x07, both directions.
 // Source: ZigBee OTA Upgrade Cluster spec (095264r23), §6.10; summary in FACTS §2.
+// Each direction has its own reader and writer: the hub only reads what clients send and writes what a
+// server sends, so its bundle leaves the other halves out (the simulator's clients use those).
 import { ByteReader, ByteWriter, codedError } from './bytes';
 import { writeZclHeader, ZclHeader } from './zcl-frame';
 
@@ -87,15 +89,11 @@ export interface UpgradeEndResponse extends ImageId {
   upgradeTime: number;
 }
 
-export type OtaCommand =
-  | ImageNotify
-  | QueryNextImageRequest
-  | QueryNextImageResponse
-  | ImageBlockRequest
-  | ImagePageRequest
-  | ImageBlockResponse
-  | UpgradeEndRequest
-  | UpgradeEndResponse;
+/** What a server sends. */
+export type ServerCommand = ImageNotify | QueryNextImageResponse | ImageBlockResponse | UpgradeEndResponse;
+/** What a client sends. */
+export type ClientCommand = QueryNextImageRequest | ImageBlockRequest | ImagePageRequest | UpgradeEndRequest;
+export type OtaCommand = ServerCommand | ClientCommand;
 
 /** Commands the server sends; the rest go client → server. */
 export function isServerToClient(cmd: number): boolean {
@@ -111,12 +109,21 @@ function readId(r: ByteReader): ImageId {
 }
 
 export function encodeOta(c: OtaCommand): Uint8Array {
-  return writeOta(new ByteWriter(otaSize(c)), c).done();
+  const w = new ByteWriter(otaSize(c));
+  return (isServerToClient(c.cmd) ? writeServerCommand(w, c as ServerCommand) : writeClientCommand(w, c as ClientCommand)).done();
 }
 
 /** A whole ZCL frame for an OTA command, header and payload written once into one buffer. */
 export function buildOtaFrame(h: ZclHeader, c: OtaCommand): Uint8Array {
-  return writeOta(writeZclHeader(new ByteWriter(5 + otaSize(c)), h), c).done();
+  return isServerToClient(c.cmd) ? buildServerFrame(h, c as ServerCommand) : buildClientFrame(h, c as ClientCommand);
+}
+
+export function buildServerFrame(h: ZclHeader, c: ServerCommand): Uint8Array {
+  return writeServerCommand(writeZclHeader(new ByteWriter(5 + otaSize(c)), h), c).done();
+}
+
+export function buildClientFrame(h: ZclHeader, c: ClientCommand): Uint8Array {
+  return writeClientCommand(writeZclHeader(new ByteWriter(5 + otaSize(c)), h), c).done();
 }
 
 /** Enough room for a command's payload (exact for image blocks, the one large command). */
@@ -124,7 +131,7 @@ function otaSize(c: OtaCommand): number {
   return c.cmd === 0x05 && c.block ? 14 + c.block.data.length : 22;
 }
 
-function writeOta(w: ByteWriter, c: OtaCommand): ByteWriter {
+function writeServerCommand(w: ByteWriter, c: ServerCommand): ByteWriter {
   switch (c.cmd) {
     case 0x00:
       w.u8(c.payloadType).u8(c.queryJitter);
@@ -132,28 +139,12 @@ function writeOta(w: ByteWriter, c: OtaCommand): ByteWriter {
       if (c.payloadType >= 2) w.u16(c.imageType as number);
       if (c.payloadType >= 3) w.u32(c.fileVersion as number);
       break;
-    case 0x01:
-      w.u8(c.hardwareVersion !== undefined ? 1 : 0);
-      writeId(w, c);
-      if (c.hardwareVersion !== undefined) w.u16(c.hardwareVersion);
-      break;
     case 0x02:
       w.u8(c.status);
       if (c.status === STATUS.SUCCESS) {
         const i = c.image as ImageId & { imageSize: number };
         writeId(w, i).u32(i.imageSize);
       }
-      break;
-    case 0x03:
-      w.u8((c.requestNodeAddress !== undefined ? 1 : 0) | (c.minimumBlockPeriod !== undefined ? 2 : 0));
-      writeId(w, c).u32(c.fileOffset).u8(c.maxDataSize);
-      if (c.requestNodeAddress !== undefined) w.eui64(c.requestNodeAddress);
-      if (c.minimumBlockPeriod !== undefined) w.u16(c.minimumBlockPeriod);
-      break;
-    case 0x04:
-      w.u8(c.requestNodeAddress !== undefined ? 1 : 0);
-      writeId(w, c).u32(c.fileOffset).u8(c.maxDataSize).u16(c.pageSize).u16(c.responseSpacing);
-      if (c.requestNodeAddress !== undefined) w.eui64(c.requestNodeAddress);
       break;
     case 0x05:
       w.u8(c.status);
@@ -166,10 +157,6 @@ function writeOta(w: ByteWriter, c: OtaCommand): ByteWriter {
         if (t.minimumBlockPeriod !== undefined) w.u16(t.minimumBlockPeriod);
       }
       break;
-    case 0x06:
-      w.u8(c.status);
-      writeId(w, c);
-      break;
     case 0x07:
       writeId(w, c).u32(c.currentTime).u32(c.upgradeTime);
       break;
@@ -177,30 +164,46 @@ function writeOta(w: ByteWriter, c: OtaCommand): ByteWriter {
   return w;
 }
 
+function writeClientCommand(w: ByteWriter, c: ClientCommand): ByteWriter {
+  switch (c.cmd) {
+    case 0x01:
+      w.u8(c.hardwareVersion !== undefined ? 1 : 0);
+      writeId(w, c);
+      if (c.hardwareVersion !== undefined) w.u16(c.hardwareVersion);
+      break;
+    case 0x03:
+      w.u8((c.requestNodeAddress !== undefined ? 1 : 0) | (c.minimumBlockPeriod !== undefined ? 2 : 0));
+      writeId(w, c).u32(c.fileOffset).u8(c.maxDataSize);
+      if (c.requestNodeAddress !== undefined) w.eui64(c.requestNodeAddress);
+      if (c.minimumBlockPeriod !== undefined) w.u16(c.minimumBlockPeriod);
+      break;
+    case 0x04:
+      w.u8(c.requestNodeAddress !== undefined ? 1 : 0);
+      writeId(w, c).u32(c.fileOffset).u8(c.maxDataSize).u16(c.pageSize).u16(c.responseSpacing);
+      if (c.requestNodeAddress !== undefined) w.eui64(c.requestNodeAddress);
+      break;
+    case 0x06:
+      w.u8(c.status);
+      writeId(w, c);
+      break;
+  }
+  return w;
+}
+
 /** Decodes an OTA command payload; throws a CodedError (TRUNCATED, UNSUPPORTED) for what it cannot read. */
 export function decodeOta(commandId: number, payload: Uint8Array): OtaCommand {
+  return isServerToClient(commandId) ? decodeFromServer(commandId, payload) : decodeFromClient(commandId, payload);
+}
+
+/** A command a client sent (0x01, 0x03, 0x04, 0x06); anything else is UNSUPPORTED. */
+export function decodeFromClient(commandId: number, payload: Uint8Array): ClientCommand {
   const r = new ByteReader(payload);
   switch (commandId) {
-    case 0x00: {
-      const c: ImageNotify = { cmd: 0x00, payloadType: r.u8('payloadType'), queryJitter: r.u8('queryJitter') };
-      if (c.payloadType >= 1) c.manufacturerCode = r.u16('manufacturerCode');
-      if (c.payloadType >= 2) c.imageType = r.u16('imageType');
-      if (c.payloadType >= 3) c.fileVersion = r.u32('fileVersion');
-      return c;
-    }
     case 0x01: {
       const fc = r.u8('fieldControl');
       const id = readId(r);
       const c: QueryNextImageRequest = { cmd: 0x01, manufacturerCode: id.manufacturerCode, imageType: id.imageType, fileVersion: id.fileVersion };
       if (fc & 1) c.hardwareVersion = r.u16('hardwareVersion');
-      return c;
-    }
-    case 0x02: {
-      const c: QueryNextImageResponse = { cmd: 0x02, status: r.u8('status') };
-      if (c.status === STATUS.SUCCESS) {
-        const id = readId(r);
-        c.image = { manufacturerCode: id.manufacturerCode, imageType: id.imageType, fileVersion: id.fileVersion, imageSize: r.u32('imageSize') };
-      }
       return c;
     }
     case 0x03: {
@@ -234,6 +237,34 @@ export function decodeOta(commandId: number, payload: Uint8Array): OtaCommand {
       if (fc & 1) c.requestNodeAddress = r.eui64('requestNodeAddress');
       return c;
     }
+    case 0x06: {
+      const status = r.u8('status');
+      const id = readId(r);
+      return { cmd: 0x06, status: status, manufacturerCode: id.manufacturerCode, imageType: id.imageType, fileVersion: id.fileVersion };
+    }
+  }
+  throw codedError('UNSUPPORTED', 'unsupported OTA command 0x' + commandId.toString(16));
+}
+
+/** A command a server sent (0x00, 0x02, 0x05, 0x07); anything else is UNSUPPORTED. */
+export function decodeFromServer(commandId: number, payload: Uint8Array): ServerCommand {
+  const r = new ByteReader(payload);
+  switch (commandId) {
+    case 0x00: {
+      const c: ImageNotify = { cmd: 0x00, payloadType: r.u8('payloadType'), queryJitter: r.u8('queryJitter') };
+      if (c.payloadType >= 1) c.manufacturerCode = r.u16('manufacturerCode');
+      if (c.payloadType >= 2) c.imageType = r.u16('imageType');
+      if (c.payloadType >= 3) c.fileVersion = r.u32('fileVersion');
+      return c;
+    }
+    case 0x02: {
+      const c: QueryNextImageResponse = { cmd: 0x02, status: r.u8('status') };
+      if (c.status === STATUS.SUCCESS) {
+        const id = readId(r);
+        c.image = { manufacturerCode: id.manufacturerCode, imageType: id.imageType, fileVersion: id.fileVersion, imageSize: r.u32('imageSize') };
+      }
+      return c;
+    }
     case 0x05: {
       const c: ImageBlockResponse = { cmd: 0x05, status: r.u8('status') };
       if (c.status === STATUS.SUCCESS) {
@@ -247,11 +278,6 @@ export function decodeOta(commandId: number, payload: Uint8Array): OtaCommand {
         if (r.remaining() >= 2) c.wait.minimumBlockPeriod = r.u16('minimumBlockPeriod');
       }
       return c;
-    }
-    case 0x06: {
-      const status = r.u8('status');
-      const id = readId(r);
-      return { cmd: 0x06, status: status, manufacturerCode: id.manufacturerCode, imageType: id.imageType, fileVersion: id.fileVersion };
     }
     case 0x07: {
       const id = readId(r);

@@ -11,6 +11,7 @@ import {
   CMD_READ_ATTRIBUTES_RESPONSE,
   decodeDefaultResponse,
   encodeReadAttributesResponse,
+  FRAME_TYPE_CLUSTER,
   FRAME_TYPE_GLOBAL,
   TYPE_UINT32,
 } from '../../firmware/core/zcl-frame';
@@ -30,6 +31,22 @@ describe('device log', () => {
       [0, 0x0b, STATUS.NOT_AUTHORIZED], // Default Response to the block request
     ]);
     expect(b.events('log').map((m) => m.msg).join('\n')).toMatch(/not in the device log/);
+  });
+
+  test('a listed device gets a Default Response for a server-to-client command, an unknown one or a malformed one (ZCL §2.5.12)', () => {
+    const b = ready();
+    b.ok('dev.add', { eui: PPMID, type: 'PPMID' });
+    b.announce(PPMID);
+    b.radio.take();
+    b.ota(NWK[PPMID], { cmd: 0x02, status: STATUS.NO_IMAGE_AVAILABLE }); // a Query Next Image Response, sent to the server
+    b.fromDevice(NWK[PPMID], FRAME_TYPE_CLUSTER, 0x09, new Uint8Array(0)); // past the OTA cluster's commands
+    b.fromDevice(NWK[PPMID], FRAME_TYPE_CLUSTER, 0x03, new Uint8Array(3)); // an Image Block Request cut short
+    const answers = b.radio.take().map((s) => [s.frame.header.frameType, s.frame.header.commandId, Buffer.from(s.frame.payload).toString('hex')]);
+    expect(answers).toEqual([
+      [0, 0x0b, '02' + STATUS.UNSUP_COMMAND.toString(16)],
+      [0, 0x0b, '09' + STATUS.UNSUP_COMMAND.toString(16)],
+      [0, 0x0b, '03' + STATUS.MALFORMED_COMMAND.toString(16)],
+    ]);
   });
 
   test('a device that joined before it was added is served once added', () => {

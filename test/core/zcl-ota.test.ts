@@ -18,7 +18,7 @@ import {
   TYPE_UINT8,
   ZclHeader,
 } from '../../firmware/core/zcl-frame';
-import { decodeOta, encodeOta, isServerToClient, OtaCommand, STATUS } from '../../firmware/core/zcl-ota';
+import { buildClientFrame, buildServerFrame, ClientCommand, decodeFromClient, decodeFromServer, decodeOta, encodeOta, isServerToClient, OtaCommand, ServerCommand, STATUS } from '../../firmware/core/zcl-ota';
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -167,6 +167,21 @@ describe('OTA cluster commands', () => {
 
   test('commands outside 0x00–0x07 are UNSUPPORTED', () => {
     expect(() => decodeOta(0x08, new Uint8Array(0))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+  });
+
+  test('each direction reads only its own commands, and the server-side frame builder matches the generic one', () => {
+    fc.assert(
+      fc.property(otaCommand, u8, (c, seq) => {
+        const payload = encodeOta(c);
+        const own = isServerToClient(c.cmd) ? decodeFromServer : decodeFromClient;
+        const other = isServerToClient(c.cmd) ? decodeFromClient : decodeFromServer;
+        expect(own(c.cmd, payload)).toEqual(c);
+        expect(() => other(c.cmd, payload)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+        const h: ZclHeader = { frameType: FRAME_TYPE_CLUSTER, direction: isServerToClient(c.cmd) ? 1 : 0, disableDefaultResponse: true, seq, commandId: c.cmd };
+        const built = isServerToClient(c.cmd) ? buildServerFrame(h, c as ServerCommand) : buildClientFrame(h, c as ClientCommand);
+        expect(hexOf(built)).toBe(hexOf(buildZclFrame(h, payload)));
+      }),
+    );
   });
 });
 
