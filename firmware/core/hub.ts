@@ -7,6 +7,7 @@ import { Device, DeviceLog } from './device-log';
 import { ImageCatalog } from './image-catalog';
 import { ImageUploads } from './image-upload';
 import { Message } from './host-link';
+import { Arg, arg } from './request-args';
 import { defaultResponseFrame, OtaServer, OtaServerConfig, OtaServerContext } from './ota-server';
 import { OutboxConfig, RadioOutbox } from './radio-outbox';
 import { Job, JobTable } from './transfer-jobs';
@@ -37,6 +38,8 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
   lookupIntervalMs: number;
 }
 
+// Plain numbers, no arithmetic: esbuild keeps an unused `16 * 1024` (it might have side effects), and with it
+// this whole table in every board's bundle.
 export const DEFAULT_CONFIG: HubConfig = {
   fw: '0.1.0',
   board: 'node',
@@ -44,13 +47,13 @@ export const DEFAULT_CONFIG: HubConfig = {
   maxChunk: 1024,
   maxDevices: 32,
   progressIntervalMs: 500,
-  uploadCheckpointBytes: 16 * 1024,
+  uploadCheckpointBytes: 16384,
   keepFinishedJobs: 32,
   lookupIntervalMs: 30000,
   streamRangeBytes: 512,
   streamRanges: 20,
   maxBlock: 64,
-  silenceTimeoutMs: 10 * 60 * 1000,
+  silenceTimeoutMs: 600000, // 10 min
   versionReadTimeoutMs: 15000,
   maxSessions: 10,
   busyWaitS: 30,
@@ -290,24 +293,13 @@ export class Hub implements OtaServerContext {
       }
       case 'dev.list':
         return page('devices', this.devices.list(), m);
-      case 'img.begin': {
-        const next = this.uploads().begin(this.images, arg(m, 'name', Arg.Str) as string, arg(m, 'size', Arg.Nat) as number, arg(m, 'crc', Arg.Nat) as number);
-        this.save('images');
-        return { next: next };
+      case 'img.begin':
+      case 'img.data':
+      case 'img.end': {
+        const u = this.ports.uploads;
+        if (!u) throw codedError('NOT_STORED', 'this hub streams images and stores none: use chub distribute --stream');
+        return u.request(m, this.images, this.cfg.uploadCheckpointBytes, this);
       }
-      case 'img.data': {
-        const off = arg(m, 'off', Arg.Nat) as number;
-        const next = this.uploads().data(this.images, arg(m, 'name', Arg.Str) as string, off, arg(m, 'd', Arg.Bytes) as Uint8Array);
-        const cp = this.cfg.uploadCheckpointBytes;
-        if (Math.floor(next / cp) > Math.floor(off / cp)) this.save('images');
-        return { next: next };
-      }
-      case 'img.end':
-        try {
-          return { image: this.uploads().end(this.images, arg(m, 'name', Arg.Str) as string) as unknown as CborValue };
-        } finally {
-          this.save('images');
-        }
       case 'img.stream': {
         const name = arg(m, 'name', Arg.Str) as string;
         const img = this.images.stream({
@@ -378,12 +370,6 @@ export class Hub implements OtaServerContext {
     return out;
   }
 
-  private uploads(): ImageUploads {
-    const u = this.ports.uploads;
-    if (!u) throw codedError('NOT_STORED', 'this hub streams images and stores none: use chub distribute --stream');
-    return u;
-  }
-
   /** A listed device the radio can reach. */
   private joined(eui: string): Device {
     const dev = this.devices.get(eui);
@@ -403,26 +389,4 @@ function page(key: string, items: unknown[], m: Message): Message {
   out[key] = items.slice(from, from + PAGE) as unknown as CborValue;
   if (from + PAGE < items.length) out.more = from + PAGE;
   return out;
-}
-
-/** What a request argument must be: a number in the bundle, each wording spelled once (in arg). */
-const enum Arg { Str, Nat, Bytes, Strs, Nums }
-
-/** A request argument of the expected kind, or a BAD_ARGS error naming it. */
-function arg(m: Message, key: string, kind: Arg): unknown {
-  const v = m[key];
-  let ok: boolean;
-  if (kind === Arg.Str) ok = typeof v === 'string';
-  else if (kind === Arg.Nat) ok = typeof v === 'number' && v >= 0 && Math.floor(v) === v;
-  else if (kind === Arg.Bytes) ok = v instanceof Uint8Array;
-  else {
-    const numbers = kind === Arg.Nums;
-    ok = Array.isArray(v) && (numbers || v.length > 0);
-    for (let i = 0; ok && i < (v as CborValue[]).length; i++) ok = typeof (v as CborValue[])[i] === (numbers ? 'number' : 'string');
-  }
-  if (!ok) {
-    const wording = ['a string', 'a non-negative integer', 'a byte string', 'a non-empty list of strings', 'a list of numbers'][kind];
-    throw codedError('BAD_ARGS', '"' + key + '" must be ' + wording);
-  }
-  return v;
 }

@@ -3,10 +3,31 @@
 // bundle leaves it and the header parser out when every image is streamed).
 import { codedError } from './bytes';
 import { checkImageName, ImageCatalog, ImageMeta } from './image-catalog';
+import { CborValue } from './cbor';
+import { Message } from './host-link';
 import { ByteSource, HeaderResult } from './image-header';
+import { Arg, arg } from './request-args';
 
 export class ImageUploads {
   constructor(private parseHeader: (src: ByteSource) => HeaderResult) {}
+
+  /** img.begin, img.data or img.end (docs/host-link.md). The catalog is saved after begin and end, and
+   *  during the data each time it crosses a multiple of `checkpoint` bytes. */
+  request(m: Message, cat: ImageCatalog, checkpoint: number, state: { save(what: string): void }): Message {
+    const name = arg(m, 'name', Arg.Str) as string;
+    if (m.op === 'img.data') {
+      const off = arg(m, 'off', Arg.Nat) as number;
+      const next = this.data(cat, name, off, arg(m, 'd', Arg.Bytes) as Uint8Array);
+      if (Math.floor(next / checkpoint) > Math.floor(off / checkpoint)) state.save('images');
+      return { next: next };
+    }
+    try {
+      if (m.op === 'img.begin') return { next: this.begin(cat, name, arg(m, 'size', Arg.Nat) as number, arg(m, 'crc', Arg.Nat) as number) };
+      return { image: this.end(cat, name) as unknown as CborValue };
+    } finally {
+      state.save('images');
+    }
+  }
 
   /** Starts (or resumes, for the same size and CRC) an upload; returns the offset to send from. */
   begin(cat: ImageCatalog, name: string, size: number, crc: number): number {
