@@ -127,6 +127,19 @@ describe('image upload', () => {
     expect(b.request('img.data', { name: 'fw', off: 2000, d: IMAGE.subarray(2000, 3000) })).toMatchObject({ ok: false, err: 'OUT_OF_ORDER', next: 1000 });
   });
 
+  test('a hub built to stream only refuses uploads with NOT_STORED and holds nothing', () => {
+    const b = new Bench({}, false);
+    const refused = [
+      b.request('img.begin', { name: 'fw', size: IMAGE.length, crc: zlib.crc32(IMAGE) >>> 0 }),
+      b.request('img.data', { name: 'fw', off: 0, d: IMAGE.subarray(0, 64) }),
+      b.request('img.end', { name: 'fw' }),
+    ];
+    expect(refused.map((r) => r.err)).toEqual(['NOT_STORED', 'NOT_STORED', 'NOT_STORED']);
+    expect(String(refused[0].msg)).toMatch(/chub distribute --stream/);
+    expect(b.ok('img.list').images).toEqual([]);
+    expect(b.images.files.size).toBe(0);
+  });
+
   test('a CRC mismatch discards the image', () => {
     const b = new Bench();
     b.ok('img.begin', { name: 'fw', size: IMAGE.length, crc: (zlib.crc32(IMAGE) + 1) >>> 0 });

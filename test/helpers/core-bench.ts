@@ -126,8 +126,10 @@ export class Bench {
   hub: Hub;
   private id = 1;
   private seq = 0;
-  constructor(cfg: Partial<HubConfig> = {}) {
-    this.hub = new Hub({ images: this.images, uploads: new ImageUploads(parseImageHeader), kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, { ...DEFAULT_CONFIG, ...cfg });
+  /** `stored` false: a hub built for a board that only streams images (no uploads). */
+  constructor(cfg: Partial<HubConfig> = {}, stored = true) {
+    const uploads = stored ? new ImageUploads(parseImageHeader) : undefined;
+    this.hub = new Hub({ images: this.images, uploads, kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, { ...DEFAULT_CONFIG, ...cfg });
     this.hub.start(this.now);
   }
   /** Lets time pass: the hub's tick runs once at the new time. */
