@@ -3,13 +3,14 @@
 // interpreter) behind a rate-limited relay, uploaded with HubClient; and, for comparison, the same file
 // written to the emulated board's Storage by the espruino CLI over its console at the same rate.
 // Payload bytes per second; fractionOfLine = payload B/s ÷ the line's 11,520 B/s (8N1).
-// `make bench` (bench/run.ts) includes it; run alone, it prints its own JSON.
+// `make bench` (bench/run.ts) includes it; run alone, it rebuilds the linux bundle first (log on stderr),
+// as `make bench` does, so the Espruino figures are for this source, and prints its own JSON.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { HostLink } from '../firmware/core/host-link';
-import { REPO_ROOT } from '../host-tools/build/build-firmware';
+import { buildFirmware, REPO_ROOT } from '../host-tools/build/build-firmware';
 import { runEspruinoCli } from '../host-tools/espruino/espruino-cli';
 import { findInterpreter } from '../host-tools/espruino/linux-interpreter';
 import { buildImage } from '../host-tools/image/image-builder';
@@ -162,7 +163,7 @@ export async function uploadSpeed() {
 }
 
 if (require.main === module) {
-  uploadSpeed().then(
+  buildFirmware({ board: 'linux', log: (l) => console.error(l) }).then(uploadSpeed).then(
     (r) => console.log(JSON.stringify({ uploadSpeed: r }, null, 2)),
     (e) => {
       console.error(`upload-speed bench: ${(e as Error).message}`);

@@ -37,69 +37,101 @@ export interface FrameReaderStats {
   bad: number;
 }
 
-/** Accumulates bytes and yields complete, CRC-checked frame bodies. */
+/**
+ * Accumulates bytes and yields complete, CRC-checked frame bodies. Once a frame's header is in, the frame
+ * gets a buffer of its own, sized from its header, that later input is copied into (natively) as it comes:
+ * the slices of a long frame cost no search and no re-copying, and its body is handed out as a view of that
+ * buffer, which nothing writes again. (On Espruino a call costs about the source text it walks, and each
+ * function held costs JsVars: a slice in the middle of a frame runs push() alone.)
+ */
 export class FrameReader {
-  private buf: Uint8Array = new Uint8Array(0);
+  /** The frame being received, and how many of its bytes are in. */
+  private frame: Uint8Array | undefined;
+  private have = 0;
+  /** Input too short to tell whether or how long a frame starts there: a sync marker with under 4 bytes, or a last byte SYNC0. */
+  private tail: Uint8Array | undefined;
   stats: FrameReaderStats = { frames: 0, skipped: 0, bad: 0 };
   constructor(private crc32: Crc32) {}
 
   /** Whether part of a frame is held, waiting for the rest. */
   midFrame(): boolean {
-    return this.buf.length > 0;
+    return this.frame !== undefined || this.tail !== undefined;
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
-    let b: Uint8Array;
-    if (this.buf.length === 0) b = chunk;
-    else {
-      b = new Uint8Array(this.buf.length + chunk.length);
-      b.set(this.buf, 0);
-      b.set(chunk, this.buf.length);
-    }
     const out: Uint8Array[] = [];
-    let p = 0;
-    for (;;) {
-      const s = findSync(b, p);
-      if (s < 0) {
-        // Keep a trailing SYNC0: its partner may be in the next chunk.
-        const keep = b.length > p && b[b.length - 1] === SYNC0 ? 1 : 0;
-        this.stats.skipped += b.length - p - keep;
-        p = b.length - keep;
-        break;
-      }
-      this.stats.skipped += s - p;
-      p = s;
-      if (b.length - p < 4) break;
-      const len = b[p + 2] | (b[p + 3] << 8);
-      if (len > MAX_BODY) {
-        this.stats.bad++;
-        p += 1;
-        continue;
-      }
-      if (b.length - p < len + FRAME_OVERHEAD) break;
-      const e = p + 4 + len;
-      const want = (b[e] | (b[e + 1] << 8) | (b[e + 2] << 16)) + b[e + 3] * 0x1000000;
-      if (this.crc32(b.subarray(p + 2, e)) >>> 0 !== want) {
-        this.stats.bad++;
-        p += 1;
-        continue;
-      }
-      // Copy: the caller may keep the body after the next push reuses this buffer.
-      out.push(new Uint8Array(b.subarray(p + 4, e)));
-      this.stats.frames++;
-      p = e + 4;
+    const f = this.frame;
+    let b: Uint8Array | undefined = chunk;
+    if (f) {
+      // The frame in hand takes what it lacks; input after its end is searched as usual.
+      const k = Math.min(f.length - this.have, b.length);
+      f.set(k < b.length ? b.subarray(0, k) : b, this.have);
+      this.have += k;
+      if (this.have === f.length) {
+        b = b.subarray(k);
+        this.frame = undefined;
+        this.have = 0;
+        const e = f.length - 4;
+        if (this.crc32(f.subarray(2, e)) >>> 0 === (f[e] | (f[e + 1] << 8) | (f[e + 2] << 16)) + f[e + 3] * 0x1000000) {
+          out.push(f.subarray(4, e));
+          this.stats.frames++;
+        } else {
+          // Bad: its bytes after the sync marker are searched again, ahead of the rest.
+          this.stats.bad++;
+          const j = new Uint8Array(f.length - 1 + b.length);
+          j.set(f.subarray(1));
+          j.set(b, f.length - 1);
+          b = j;
+        }
+      } else b = undefined;
+    } else if (this.tail) {
+      const j = new Uint8Array(this.tail.length + b.length);
+      j.set(this.tail);
+      j.set(b, this.tail.length);
+      b = j;
+      this.tail = undefined;
     }
-    this.buf = p >= b.length ? new Uint8Array(0) : new Uint8Array(b.subarray(p));
+    if (b && b.length > 0) this.scan(b, out);
     return out;
   }
-}
 
-function findSync(b: Uint8Array, from: number): number {
-  for (let i = from; i + 1 < b.length; i++) {
-    // indexOf is native on typed arrays (Node and Espruino), so garbage is skipped without a JS loop per byte.
-    i = b.indexOf(SYNC0, i);
-    if (i < 0 || i + 1 >= b.length) return -1;
-    if (b[i + 1] === SYNC1) return i;
+  /** Searches `b`: whole frames out (their bodies copied: `b` may be the caller's, to be reused), a frame
+   *  begun kept to be filled, a short tail kept; garbage and false markers skipped and counted. */
+  private scan(b: Uint8Array, out: Uint8Array[]): void {
+    const st = this.stats;
+    for (let p = 0; p < b.length; ) {
+      // The next sync marker; indexOf is native, so garbage is skipped without a JS loop per byte.
+      let s = b.indexOf(SYNC0, p);
+      while (s >= 0 && s + 1 < b.length && b[s + 1] !== SYNC1) s = b.indexOf(SYNC0, s + 1);
+      if (s < 0) {
+        st.skipped += b.length - p;
+        p = b.length;
+      } else {
+        st.skipped += s - p;
+        const len = s + 4 <= b.length ? b[s + 2] | (b[s + 3] << 8) : -1;
+        const e = s + 4 + len;
+        if (len < 0) {
+          this.tail = new Uint8Array(b.subarray(s));
+          p = b.length;
+        } else if (len > MAX_BODY) {
+          st.bad++;
+          p = s + 1;
+        } else if (e + 4 > b.length) {
+          this.frame = new Uint8Array(len + FRAME_OVERHEAD);
+          this.frame.set(b.subarray(s));
+          this.have = b.length - s;
+          p = b.length;
+        } else if (this.crc32(b.subarray(s + 2, e)) >>> 0 === (b[e] | (b[e + 1] << 8) | (b[e + 2] << 16)) + b[e + 3] * 0x1000000) {
+          const body = new Uint8Array(len);
+          body.set(b.subarray(s + 4, e));
+          out.push(body);
+          st.frames++;
+          p = e + 4;
+        } else {
+          st.bad++;
+          p = s + 1;
+        }
+      }
+    }
   }
-  return -1;
 }

@@ -52,6 +52,36 @@ describe('firmware CBOR codec against cbor-x (host codec)', () => {
   });
 });
 
+describe('text strings: ASCII takes a native path, anything else a code point at a time', () => {
+  // Both paths, on both sides, at every length around the 32-byte pieces String.fromCharCode.apply takes.
+  const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 100 });
+  // Whole code points either side of at least one past ASCII (no lone surrogates: cbor-x would write U+FFFD).
+  const notAscii = fc
+    .tuple(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }).filter((t) => /[^\x00-\x7f]/.test(t)), fc.string({ unit: 'binary', maxLength: 40 }))
+    .map(([a, t, b]) => a + t + b);
+
+  test.each([
+    ['ASCII', ascii],
+    ['with characters past ASCII', notAscii],
+  ])('%s: cbor-x reads what the firmware writes, the bytes are the same, and the firmware reads it back', (_name, text) => {
+    fc.assert(
+      fc.property(text, text, (k, v) => {
+        const m = { [k === '__proto__' ? 'k' : k]: v, s: v };
+        const b = cborEncode(m);
+        expect(Buffer.from(b).toString('hex')).toBe(Buffer.from(hostCodec.encode(m)).toString('hex'));
+        expect(hostCodec.decode(b)).toEqual(m);
+        expect(cborDecode(b)).toEqual(m);
+      }),
+    );
+  });
+
+  test('every byte value from 0x00 to 0x7f, and 0x80 right after 32 ASCII bytes', () => {
+    const all = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('');
+    const late = 'x'.repeat(32) + '\u0080';
+    for (const v of [all, late, late + 'y'.repeat(40)]) expect(cborDecode(cborEncode(v))).toBe(v);
+  });
+});
+
 describe('firmware CBOR decoder on malformed input', () => {
   test('every truncation of a message is TRUNCATED', () => {
     fc.assert(

@@ -102,6 +102,32 @@ describe('host-link frames', () => {
     expect(() => frame(new Uint8Array(MAX_BODY + 1))).toThrow(expect.objectContaining({ code: 'TOO_BIG' }));
   });
 
+  test('bodies handed out do not change when the caller reuses its chunk buffers', () => {
+    fc.assert(
+      fc.property(bodies, cuts, (bs, cs) => {
+        const reader = new FrameReader(crc32);
+        const got = inChunks(concat(...bs.map(frame)), cs, (c) => {
+          const out = reader.push(c);
+          c.fill(0xc7); // the next read lands in the same buffer
+          return out;
+        });
+        expect(got).toEqual(bs);
+        expect(reader.midFrame()).toBe(false);
+      }),
+    );
+  });
+
+  test('a frame split anywhere, even inside its header, is held until whole', () => {
+    const f = frame(Uint8Array.from({ length: 200 }, (_, i) => i));
+    for (let cut = 1; cut < f.length; cut++) {
+      const reader = new FrameReader(crc32);
+      expect(reader.push(f.slice(0, cut))).toEqual([]);
+      expect(reader.midFrame()).toBe(true);
+      expect(reader.push(f.slice(cut))).toEqual([f.subarray(4, f.length - 4)]);
+      expect(reader.midFrame()).toBe(false);
+    }
+  });
+
   test('a body handed out is not changed by later input', () => {
     const reader = new FrameReader(crc32);
     const f = frame(Uint8Array.from([1, 2, 3]));
