@@ -8,7 +8,8 @@ import * as vm from 'vm';
 import { buildFirmware, BuildError } from '../../host-tools/build/build-firmware';
 import { pretokenise, spellOut } from '../../host-tools/build/pretokenise';
 import { checkEspruinoSource, regexProblems } from '../../host-tools/build/espruino-gate';
-import { reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from '../../host-tools/build/unwrap-classes';
+import { inlineConstants } from '../../host-tools/build/inline-constants';
+import { aliasPrototypes, reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from '../../host-tools/build/unwrap-classes';
 import { BoardFileError, loadBoard, validateBoard } from '../../host-tools/boards/board-file';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-gate-'));
@@ -194,6 +195,43 @@ describe('JsVar-saving rewrites keep the program meaning', () => {
     const lifted = unwrapBundleIife(r.code);
     expect(lifted.globals).toEqual(expect.arrayContaining(['Counter', 'Other']));
     expect(run(lifted.code)).toEqual(run(src));
+  });
+
+  const run = (code: string) => {
+    const ctx = { out: [] as unknown[] };
+    vm.runInNewContext(code, ctx);
+    return ctx.out;
+  };
+
+  it('inlines top-level small-integer and boolean constants, only where the name means the global', () => {
+    const code = [
+      'var A=5,C=-1,T=!0,BIG=100000,W=1,B=f(2),LATE=3;', // f(2) runs before LATE is set: LATE stays
+      'out.push(late());function late(){return LATE}',
+      'function f(t){return t+A+C}',
+      'function g(A){return A}', // a parameter shadows it
+      'function h(){var A=2;return A}', // so does a var anywhere in the function
+      'function k(){try{throw 7}catch(C){return C}}', // and a catch parameter
+      'var o={A:1};o.A=A;W=2;', // property names are not the constant; W is written: kept
+      'out.push(B,g(9),h(),k(),o.A,o.A+A,x(),T,C.toString(),1-C,BIG,W);',
+      'function x(){return A*2}',
+    ].join('');
+    const r = inlineConstants(code);
+    expect(r.inlined).toEqual(['A', 'C', 'T']);
+    expect(r.code).toContain('var BIG=100000,W=1,B=f(2),LATE=3;');
+    expect(r.code).toContain('function g(A){return A}');
+    expect(r.code).toContain('(-1).toString()');
+    expect(r.code).toContain('1-(-1)');
+    expect(run(r.code)).toEqual(run(code));
+  });
+
+  it('aliases prototypes filled in at top level, and the program means the same', () => {
+    const code = 'function P(){}P.prototype.a=function(){return 1},P.prototype.b=function(){return this.a()+1};function Q(){}Q.prototype.c=function(){return 3};out.push(new P().b(),new Q().c());';
+    const r = aliasPrototypes(code);
+    expect(r.aliased).toBe(3);
+    expect(r.code).toContain('($p=P.prototype).a=');
+    expect(r.code).toContain('$p.b=');
+    expect(run(r.code)).toEqual(run(code));
+    expect(() => aliasPrototypes('var $p=1;')).toThrow(/already uses the name \$p/);
   });
 
   it('refuses top-level names a board defines (pins, E, LED1, ...) and reserves them for the minifier', () => {
