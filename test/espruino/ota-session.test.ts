@@ -41,8 +41,8 @@ const MAX_DATA = 64;
 const STREAM_KB = Number(process.env.CHUB_STREAM_KB || 8);
 const STREAM_SIZE = STREAM_KB * 1024;
 const STREAM_DEVICES = 5;
-/** As many as the 2500-JsVar build holds at once today: two, with two ranges each (peak ~2,280). Three run
- *  out of JsVars: the hub idles at ~1,930, most of it code (4 JsVars per function, one per parameter). */
+/** As many as the 2500-JsVar build holds at once today: two, with two ranges each (peak ~2,230). Three run
+ *  out of JsVars: the hub idles at ~1,880, most of it code (4 JsVars per function, one per parameter). */
 const STREAM_DEVICES_2500 = Number(process.env.CHUB_STREAM_DEVICES_2500 || 2);
 
 interface MemSample {
@@ -84,7 +84,7 @@ describeOnEspruino('full OTA session on Espruino, booted from Storage', () => {
         if (/OUT OF MEMORY/.test(all))
           err.message =
             `the hub ran out of JsVars on ${label}${ballast ? ` with ${ballast} JsVars of ballast` : ''}: its peak is above the ` +
-            `board's total (the code alone holds ~1650 JsVars; see the stack below)\n` +
+            `board's total (the streamed bundle's code alone holds ~1,400 JsVars; see the stack below)\n` +
             err.message;
         err.message += `\n--- JsVars in use, every 500 ms: ${usage.join(' ')}`;
         err.message += `\n--- interpreter output (without CHUB_MEM lines) ---\n${out.slice(-60).join('\n')}`;
