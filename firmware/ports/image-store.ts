@@ -17,7 +17,7 @@ export interface ImageStore {
 }
 
 /** The store of a hub that only streams images (its Storage cannot hold one): holds nothing. Uploads are
- *  refused before they reach it (ImageCatalog without a header parser). */
+ *  refused before they reach it (a hub given no ImageUploads). */
 export const NO_IMAGE_STORE: ImageStore = {
   create: function (name: string) {
     throw new Error('no image store: cannot hold ' + name);
