@@ -11,8 +11,8 @@ import { Arg, arg } from './request-args';
 export class ImageUploads {
   constructor(private parseHeader: (src: ByteSource) => HeaderResult) {}
 
-  /** img.begin, img.data or img.end (docs/host-link.md). The catalog is saved after begin and end, and
-   *  during the data each time it crosses a multiple of `checkpoint` bytes. */
+  /** img.begin, img.data or img.end (docs/host-link.md). The catalog is saved after a begin and after any
+   *  end, and during the data each time it crosses a multiple of `checkpoint` bytes. */
   request(m: Message, cat: ImageCatalog, checkpoint: number, state: { save(what: string): void }): Message {
     const name = arg(m, 'name', Arg.Str) as string;
     if (m.op === 'img.data') {
@@ -21,11 +21,15 @@ export class ImageUploads {
       if (Math.floor(next / checkpoint) > Math.floor(off / checkpoint)) state.save('images');
       return { next: next };
     }
+    if (m.op === 'img.begin') {
+      const from = this.begin(cat, name, arg(m, 'size', Arg.Nat) as number, arg(m, 'crc', Arg.Nat) as number);
+      state.save('images');
+      return { next: from };
+    }
     try {
-      if (m.op === 'img.begin') return { next: this.begin(cat, name, arg(m, 'size', Arg.Nat) as number, arg(m, 'crc', Arg.Nat) as number) };
       return { image: this.end(cat, name) as unknown as CborValue };
     } finally {
-      state.save('images');
+      state.save('images'); // a discarded image is forgotten for good, too
     }
   }
 
