@@ -215,7 +215,12 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
         formatProblems(path.relative(REPO_ROOT, rejected), problems),
     );
   }
-  const boot = pretokenise(source);
+  let boot: Buffer;
+  try {
+    boot = pretokenise(source);
+  } catch (e) {
+    throw new BuildError(`cannot pretokenise the bundle for ${board.name}: ${(e as Error).message}`);
+  }
   // Written whole or not at all: a reader (another build's caller, chub flash) never sees half a bundle.
   const tmp = `${outFile}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, boot);
