@@ -6,6 +6,7 @@
 
 /** Lone Ctrl-C reads that make a break, and the time they must fall within (the CLI sends two, 500 ms apart). */
 const BREAKS = 2;
+const BREAK_KEYS = '\x03\x03';
 const BREAK_WINDOW_MS = 3000;
 
 export class ConsolePort {
@@ -29,14 +30,16 @@ export class ConsolePort {
     this.owned = false;
   }
 
-  /** Whether a read from the port is a break (it then gives the port back); `midFrame` reads never are. */
+  /** Whether a read from the port is a break (it then gives the port back); `midFrame` reads never are.
+   *  A busy board can read both Ctrl-C in one piece, so a read of Ctrl-C bytes only counts each of them. */
   isBreak(d: string, midFrame: boolean, now: number): boolean {
-    if (d !== '\x03' || midFrame) return false;
+    if (midFrame || d.length === 0 || d.length > BREAKS || d !== BREAK_KEYS.substr(0, d.length)) return false;
     if (this.breaks === 0 || now - this.firstBreak > BREAK_WINDOW_MS) {
       this.breaks = 0;
       this.firstBreak = now;
     }
-    if (++this.breaks < BREAKS) return false;
+    this.breaks += d.length;
+    if (this.breaks < BREAKS) return false;
     this.give();
     return true;
   }
