@@ -4,8 +4,7 @@
 // Espruino IDE and CLI send when no prompt answers them), and after `idleMs` without a good frame.
 // `chubLink()` typed at the REPL (HubClient sends it before hello) takes the port back.
 
-/** Lone Ctrl-C reads that make a break, and the time they must fall within (the CLI sends two, 500 ms apart). */
-const BREAKS = 2;
+/** The Ctrl-C bytes that make a break, and the time they must fall within (the CLI sends two, 500 ms apart). */
 const BREAK_KEYS = '\x03\x03';
 const BREAK_WINDOW_MS = 3000;
 
@@ -33,13 +32,13 @@ export class ConsolePort {
   /** Whether a read from the port is a break (it then gives the port back); `midFrame` reads never are.
    *  A busy board can read both Ctrl-C in one piece, so a read of Ctrl-C bytes only counts each of them. */
   isBreak(d: string, midFrame: boolean, now: number): boolean {
-    if (midFrame || d.length === 0 || d.length > BREAKS || d !== BREAK_KEYS.substr(0, d.length)) return false;
+    if (midFrame || d === '' || BREAK_KEYS.substr(0, d.length) !== d) return false;
     if (this.breaks === 0 || now - this.firstBreak > BREAK_WINDOW_MS) {
       this.breaks = 0;
       this.firstBreak = now;
     }
     this.breaks += d.length;
-    if (this.breaks < BREAKS) return false;
+    if (this.breaks < BREAK_KEYS.length) return false;
     this.give();
     return true;
   }

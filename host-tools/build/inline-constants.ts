@@ -12,7 +12,7 @@ type AnyNode = acorn.Node & Record<string, any>;
 const INT16 = 32767;
 
 /** The literal text for an initializer worth inlining, or undefined. */
-function constantText(src: string, init: AnyNode | null | undefined): string | undefined {
+function constantText(init: AnyNode | null | undefined): string | undefined {
   if (!init) return undefined;
   if (init.type === 'Literal' && typeof init.value === 'boolean') return String(init.value);
   let n: AnyNode = init;
@@ -101,7 +101,7 @@ export function inlineConstants(src: string): { code: string; inlined: string[] 
     const decls: AnyNode[] = st.type === 'VariableDeclaration' ? st.declarations : [];
     for (const d of decls) {
       declarations.set(d.id.name, (declarations.get(d.id.name) || 0) + 1);
-      const text = constantText(src, d.init);
+      const text = constantText(d.init);
       if (text !== undefined && quiet) consts.set(d.id.name, text);
       if (!inert(d.init)) quiet = false;
     }

@@ -54,14 +54,18 @@ const LEX_RAW_INT0 = 0xd3;
 const LEX_RAW_INT8 = 0xd4;
 const LEX_RAW_INT16 = 0xd5;
 
+let words: string[] | undefined;
+
 /** The text of each one-byte token, from the plugin's own table (what its untokenise prints). */
 function tokenTexts(): string[] {
+  if (words) return words;
   const out: string[] = [];
   for (let b = LEX_OPERATOR_START; b < LEX_RAW_STRING8; b++) {
     const t = load().untokenise(String.fromCharCode(b));
     if (t.length === 1 && t.charCodeAt(0) === b) break; // past the table's end
     out.push(t);
   }
+  words = out;
   return out;
 }
 
@@ -98,8 +102,8 @@ export function spellOut(bytes: Buffer): string {
   return Buffer.from(out, 'latin1').toString('utf8');
 }
 
-/** acorn's token stream, type and value: what must survive pretokenising. */
-function tokens(src: string): { text: string; at: number }[] {
+/** acorn's token stream, type and value (and where each starts): what must survive pretokenising. */
+export function tokenStream(src: string): { text: string; at: number }[] {
   const out: { text: string; at: number }[] = [];
   for (const t of acorn.tokenizer(src, { ecmaVersion: 5 })) out.push({ text: `${t.type.label} ${String((t as acorn.Token & { value: unknown }).value)}`, at: t.start });
   return out;
@@ -112,8 +116,8 @@ function tokens(src: string): { text: string; at: number }[] {
  */
 export function pretokenise(source: string): Buffer {
   const out = Buffer.from(load().tokenise(Buffer.from(source, 'utf8').toString('latin1')), 'latin1');
-  const want = tokens(source);
-  const got = tokens(spellOut(out));
+  const want = tokenStream(source);
+  const got = tokenStream(spellOut(out));
   for (let i = 0; i < Math.max(want.length, got.length); i++) {
     const w = want[i];
     if (w && got[i] && w.text === got[i].text) continue;

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
 import { buildFirmware, BuildError } from '../../host-tools/build/build-firmware';
-import { pretokenise, spellOut } from '../../host-tools/build/pretokenise';
+import { pretokenise, spellOut, tokenStream } from '../../host-tools/build/pretokenise';
 import { checkEspruinoSource, regexProblems } from '../../host-tools/build/espruino-gate';
 import { inlineConstants } from '../../host-tools/build/inline-constants';
 import { aliasPrototypes, reserveEspruinoGlobals, unwrapBundleIife, unwrapClassIifes } from '../../host-tools/build/unwrap-classes';
@@ -53,12 +53,8 @@ describe('linux firmware bundle', () => {
   });
 });
 
-/** acorn's token stream: type and value, so spacing and quoting do not count. */
-function tokens(src: string): string[] {
-  const out: string[] = [];
-  for (const t of acorn.tokenizer(src, { ecmaVersion: 5 })) out.push(`${t.type.label}:${String((t as acorn.Token & { value: unknown }).value)}`);
-  return out;
-}
+/** acorn's token stream, type and value: spacing and quoting do not count. */
+const tokens = (src: string) => tokenStream(src).map((t) => t.text);
 
 describe('pretokenise (the espruino package\'s tokeniser)', () => {
   it.each([
