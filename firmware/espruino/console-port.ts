@@ -30,9 +30,14 @@ export class ConsolePort {
   }
 
   /** Whether a read from the port is a break (it then gives the port back); `midFrame` reads never are.
-   *  A busy board can read both Ctrl-C in one piece, so a read of Ctrl-C bytes only counts each of them. */
+   *  A busy board can read both Ctrl-C in one piece, so a read of Ctrl-C bytes only counts each of them.
+   *  Any other read starts the count again: a Ctrl-C, then a line, then a Ctrl-C is no break (else the
+   *  REPL gets the next Ctrl-C, which on the Linux interpreter, pressed twice, ends it). */
   isBreak(d: string, midFrame: boolean, now: number): boolean {
-    if (midFrame || d === '' || BREAK_KEYS.substr(0, d.length) !== d) return false;
+    if (midFrame || d === '' || BREAK_KEYS.substr(0, d.length) !== d) {
+      this.breaks = 0;
+      return false;
+    }
     if (this.breaks === 0 || now - this.firstBreak > BREAK_WINDOW_MS) {
       this.breaks = 0;
       this.firstBreak = now;

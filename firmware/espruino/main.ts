@@ -24,6 +24,8 @@ declare const __CHUB_SHARED_CONSOLE__: boolean;
 /** Whether the board stores images (imageMode "stored"): boards that stream every image carry no image
  *  store and no header parser. */
 declare const __CHUB_STORED__: boolean;
+/** The other end of LoopbackA, where the console goes while the hub holds a shared console's port. */
+declare const LoopbackB: EspruinoSerial;
 
 function now(): number {
   return Math.floor(Date.now());
@@ -156,6 +158,12 @@ function run(hostPort: EspruinoSerial, radioPort: EspruinoSerial, cfg: HubConfig
     global['chubLink'] = function () {
       (shared as ConsolePort).take(now());
     };
+    // While the hub holds the port the interpreter prints to LoopbackA ("Uncaught ...", out of memory,
+    // report() above), which no one would ever read: it goes to the host as log events instead, with
+    // the next flush. (A piece too big for a frame fails to send, and that short report goes instead.)
+    LoopbackB.on('data', function (d: string) {
+      hub.log(d);
+    });
   }
   // The hub ticks every tickMs, and sooner when it asks to (page blocks due before the next tick).
   let wake = 0;

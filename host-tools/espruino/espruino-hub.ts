@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { SerialPort } from 'serialport';
 import { buildFirmware, REPO_ROOT } from '../build/build-firmware';
 import { openPtyPair, openPtyProcess, PtyPair, PtyProcess } from '../serial/pty-pair';
 import { findInterpreter, writeStorage } from './linux-interpreter';
@@ -33,6 +34,9 @@ export interface EspruinoHub {
   console: string;
   stateDir: string;
   interpreter: string;
+  /** linux-console only: the last 8 KB the interpreter wrote to its stdout (the `console` pty, which no
+   *  tool uses on that board): its start-up banner, and anything printed while the REPL was there. */
+  output(): string;
   close(): void;
 }
 
@@ -54,7 +58,10 @@ export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<Esprui
   const stateDir = opts.stateDir ? path.resolve(opts.stateDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'chub-espruino-'));
   let host: PtyPair | undefined;
   let consolePty: PtyProcess | undefined;
+  let reader: SerialPort | undefined;
+  let stdout = '';
   const close = () => {
+    if (reader?.isOpen) reader.close();
     consolePty?.close(); // socat exits, the pty hangs up, the interpreter exits
     host?.close();
     if (ownState) fs.rmSync(stateDir, { recursive: true, force: true });
@@ -71,7 +78,16 @@ export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<Esprui
       ['.bootcde'],
     );
     consolePty = await openPtyProcess(interp.run, path.join(path.dirname(host.b), `console-${process.pid}`), stateDir);
-    return { port: host.b, console: consolePty.link, stateDir, interpreter: interp.run, close };
+    if (opts.board === 'linux-console') {
+      // The REPL is on the host link's port here, so this pty is free to read (and a test that fails can
+      // show what the interpreter said).
+      reader = new SerialPort({ path: consolePty.link, baudRate: 115200 });
+      reader.on('data', (d: Buffer) => (stdout = (stdout + d.toString('latin1')).slice(-8192)));
+      reader.on('error', () => undefined); // the pty goes away on close
+      // socat exits with the interpreter, and the pty hangs up: say so where a failing test will look.
+      reader.on('close', () => (stdout += `\n[${new Date().toISOString()}: the console pty closed: the interpreter exited or was stopped]\n`));
+    }
+    return { port: host.b, console: consolePty.link, stateDir, interpreter: interp.run, output: () => stdout, close };
   } catch (e) {
     close();
     throw e;
