@@ -24,6 +24,10 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
   /** Largest `img.data` chunk the host may send. */
   maxChunk: number;
   maxDevices: number;
+  /** Transfer jobs not yet finished at once: each holds JsVars until it ends (a job, its device's session
+   *  and its share of the ledger, ~95 JsVars measured on espruino-2500), so small boards take few and
+   *  refuse more with FULL. */
+  maxJobs: number;
   /** Least time between two progress events for one job. */
   progressIntervalMs: number;
   /** Upload progress is made durable every this many bytes, so an interrupted upload resumes near where it stopped. */
@@ -46,6 +50,7 @@ export const DEFAULT_CONFIG: HubConfig = {
   mode: 'stored',
   maxChunk: 1024,
   maxDevices: 32,
+  maxJobs: 32,
   progressIntervalMs: 500,
   uploadCheckpointBytes: 16384,
   keepFinishedJobs: 32,
@@ -254,7 +259,11 @@ export class Hub implements OtaServerContext {
     const last = this.lastProgress[key];
     if (!stateChanged && last !== undefined && this.now - last < this.cfg.progressIntervalMs) return;
     this.lastProgress[key] = this.now;
-    if (stateChanged) this.save('ledger');
+    if (stateChanged) {
+      this.save('ledger');
+      // The last download of an image is over: its streamed ranges are of no more use (JsVars, on small boards).
+      if (!this.jobs.downloading(job.image)) this.images.idle(job.image);
+    }
     this.ports.sendHost({ ev: 'job', job: job as unknown as CborValue });
   }
 
@@ -274,7 +283,7 @@ export class Hub implements OtaServerContext {
     switch (m.op) {
       case 'hello':
         if (typeof m.time === 'number') this.clockOffset = m.time - now;
-        return { fw: this.cfg.fw, board: this.cfg.board, mode: this.cfg.mode, time: this.wall(now), maxChunk: this.cfg.maxChunk };
+        return { fw: this.cfg.fw, board: this.cfg.board, mode: this.cfg.mode, time: this.wall(now), maxChunk: this.cfg.maxChunk, maxJobs: this.cfg.maxJobs };
       case 'dev.add': {
         const d = this.devices.add(arg(m, 'eui', Arg.Str) as string, arg(m, 'type', Arg.Str) as string);
         const nwk = this.unlisted[d.eui];
@@ -356,6 +365,10 @@ export class Hub implements OtaServerContext {
     // The reply lists every job started, and must fit one host-link frame.
     if (euis.length > PAGE) throw codedError('BAD_ARGS', 'at most ' + PAGE + ' devices per job.start; send several');
     const img = this.images.get(imageName);
+    // All or none: a refused job.start starts nothing, so the host can simply ask again later.
+    const room = this.cfg.maxJobs - this.jobs.running();
+    if (euis.length > room)
+      throw codedError('FULL', 'at most ' + this.cfg.maxJobs + ' transfers at once; room for ' + room + ' now');
     const devs: Device[] = [];
     for (let i = 0; i < euis.length; i++) {
       devs.push(this.devices.get(euis[i]));

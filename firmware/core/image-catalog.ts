@@ -106,6 +106,11 @@ export class ImageCatalog {
     return this.window || (this.window = new ImageStream(this.rangeBytes, this.maxRanges, this.sendHost));
   }
 
+  /** No device is downloading the image now: a streamed one's ranges are freed (fetched again if needed). */
+  idle(name: string): void {
+    if (this.window) this.window.drop(name);
+  }
+
   /** Forgets an image and frees its bytes. */
   discard(name: string): void {
     const m = this.images[name];

@@ -87,6 +87,19 @@ export class JobTable {
     return j && (j.state === 'transferred' || j.state === 'activating') ? j : undefined;
   }
 
+  /** Jobs not finished. */
+  running(): number {
+    let n = 0;
+    for (let i = 0; i < this.jobs.length; i++) if (!isFinal(this.jobs[i])) n++;
+    return n;
+  }
+
+  /** Whether a device is still to fetch, or fetching, image `name`. */
+  downloading(name: string): boolean {
+    for (let i = 0; i < this.jobs.length; i++) if (this.jobs[i].image === name && (this.jobs[i].state === 'queued' || this.jobs[i].state === 'transferring')) return true;
+    return false;
+  }
+
   usesImage(name: string): boolean {
     for (let i = 0; i < this.jobs.length; i++) if (this.jobs[i].image === name && !isFinal(this.jobs[i])) return true;
     return false;

@@ -15,9 +15,6 @@ export interface SerialConfig {
 
 export interface BoardConfig {
   name: string;
-  jsvars: number;
-  storageBytes: number;
-  imageMode: string; // 'stored' | 'streamed'
   host: SerialConfig;
   radio: SerialConfig;
   /** Boards whose REPL is on the host link's port: seconds without a good host frame before the hub

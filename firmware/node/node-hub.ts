@@ -62,7 +62,8 @@ export class NodeHub {
     this.hub = new Hub(
       {
         images: new FileImageStore(path.join(stateDir, 'images'), opts.imageCapacity),
-        uploads: new ImageUploads(parseImageHeader),
+        // A hub with a streamed board's config stores no images, as that board's bundle does not.
+        uploads: opts.config?.mode === 'streamed' ? undefined : new ImageUploads(parseImageHeader),
         kv: new FileKeyValueStore(path.join(stateDir, 'kv')),
         radio: driver,
         sendHost: (m: Message) => link.send(m),

@@ -3,6 +3,7 @@
 // Every field is checked, and unknown fields are refused, so a typo is an error naming the file and the field.
 import * as fs from 'fs';
 import * as path from 'path';
+import { HubConfig } from '../../firmware/core/hub';
 
 export interface SerialPortConfig {
   /** Espruino UART object: Serial1..Serial6, USB, Bluetooth (Nordic UART), LoopbackA/B. */
@@ -34,7 +35,8 @@ export interface BoardFile {
   host: SerialPortConfig;
   radio: SerialPortConfig;
   tickMs?: number;
-  hub?: { maxChunk?: number; maxDevices?: number; maxBlock?: number; keepFinishedJobs?: number; streamRangeBytes?: number; streamRanges?: number };
+  /** The hub core's limits for this board (firmware/core/hub.ts HubConfig). */
+  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges'>>;
 }
 
 export class BoardFileError extends Error {
@@ -151,7 +153,7 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
   if (tickMs !== undefined) board.tickMs = tickMs;
   if (o.hub !== undefined) {
     const h = c.object(o.hub, 'hub');
-    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxBlock', 'keepFinishedJobs', 'streamRangeBytes', 'streamRanges']);
+    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxJobs', 'maxSessions', 'maxBlock', 'keepFinishedJobs', 'streamRangeBytes', 'streamRanges']);
     board.hub = {};
     const maxChunk = c.int(h, 'maxChunk', 'hub.maxChunk', 16, MAX_CHUNK_LIMIT, true);
     const maxDevices = c.int(h, 'maxDevices', 'hub.maxDevices', 1, 1000, true);
@@ -161,6 +163,11 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
     if (maxDevices !== undefined) board.hub.maxDevices = maxDevices;
     if (maxBlock !== undefined) board.hub.maxBlock = maxBlock;
     if (keepFinishedJobs !== undefined) board.hub.keepFinishedJobs = keepFinishedJobs;
+    // Transfers held at once, and served at once (the others are told WAIT_FOR_DATA): memory, on small boards.
+    const maxJobs = c.int(h, 'maxJobs', 'hub.maxJobs', 1, 1000, true);
+    const maxSessions = c.int(h, 'maxSessions', 'hub.maxSessions', 1, 1000, true);
+    if (maxJobs !== undefined) board.hub.maxJobs = maxJobs;
+    if (maxSessions !== undefined) board.hub.maxSessions = maxSessions;
     // Ranges of a streamed image held in RAM (firmware/core/image-stream.ts): their bytes are JsVars.
     const rangeBytes = c.int(h, 'streamRangeBytes', 'hub.streamRangeBytes', 16, 4096, true);
     const ranges = c.int(h, 'streamRanges', 'hub.streamRanges', 1, 256, true);

@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
-import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
+import { hubConfigFor } from '../boards/hub-config';
 import { checkEspruinoSource, formatProblems } from './espruino-gate';
 import { inlineConstants } from './inline-constants';
 import { pretokenise } from './pretokenise';
@@ -100,21 +100,10 @@ function packageVersion(): string {
   }
 }
 
-/** The hub core's config for a board: DEFAULT_CONFIG with the board's name, image mode and limits. */
-export function hubConfigFor(b: BoardFile, fw: string): HubConfig {
-  const cfg: HubConfig = { ...DEFAULT_CONFIG, fw, board: b.name, mode: b.imageMode };
-  if (b.hub?.maxChunk !== undefined) cfg.maxChunk = b.hub.maxChunk;
-  if (b.hub?.maxDevices !== undefined) cfg.maxDevices = b.hub.maxDevices;
-  if (b.hub?.maxBlock !== undefined) cfg.maxBlock = b.hub.maxBlock;
-  if (b.hub?.keepFinishedJobs !== undefined) cfg.keepFinishedJobs = b.hub.keepFinishedJobs;
-  if (b.hub?.streamRangeBytes !== undefined) cfg.streamRangeBytes = b.hub.streamRangeBytes;
-  if (b.hub?.streamRanges !== undefined) cfg.streamRanges = b.hub.streamRanges;
-  return cfg;
-}
-
-/** Board config as the firmware sees it (firmware/espruino/board-config.ts BoardConfig). */
+/** Board config as the firmware sees it (firmware/espruino/board-config.ts BoardConfig): only what it reads,
+ *  as the string is Storage bytes on boards with a few hundred to spare. */
 function firmwareBoardConfig(b: BoardFile, fw: string): object {
-  const c: Record<string, unknown> = { name: b.name, jsvars: b.jsvars, storageBytes: b.storageBytes, imageMode: b.imageMode, host: b.host, radio: b.radio };
+  const c: Record<string, unknown> = { name: b.name, host: b.host, radio: b.radio };
   if (b.tickMs !== undefined) c.tickMs = b.tickMs;
   if (b.consoleIdleS !== undefined) c.consoleIdleS = b.consoleIdleS;
   c.hubConfig = hubConfigFor(b, fw);

@@ -37,6 +37,8 @@ class DeviceImageWorker {
   private lastRead = new Map<string, number>();
   private activationAsked = new Map<string, number>();
   private wakeUp: (() => void) | null = null;
+  /** The hub refused a job.start as FULL (logged once). */
+  private full = false;
 
   constructor(
     private w: HubWork,
@@ -60,6 +62,7 @@ class DeviceImageWorker {
     for (let errors = 0; ; ) {
       if (this.w.stopping()) return 'stopped';
       try {
+        await this.startJobs(c); // targets the hub had no room for (FULL) start as earlier ones end
         await this.poll(c);
         errors = 0;
       } catch (e) {
@@ -184,6 +187,12 @@ class DeviceImageWorker {
           if (e.code === 'TIMEOUT' && attempt < START_ATTEMPTS) {
             jobs = await this.jobList(c);
             continue;
+          }
+          if (e.code === 'FULL') {
+            // A small board's hub holds few transfers at once: the rest wait on the hub, not fail.
+            if (!this.full) this.w.log(`${this.id}: ${e.message}; the other targets start as transfers end`);
+            this.full = true;
+            return;
           }
           this.fail(u.eui, `job.start refused: ${e.message} [${e.code}]`);
           break;

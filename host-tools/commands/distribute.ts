@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import * as path from 'path';
 import { Device } from '../../firmware/core/device-log';
 import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { isFinal, Job } from '../../firmware/core/transfer-jobs';
 import { jobTable, printJson } from '../format';
 import { interrupted } from '../interrupted';
 import { repeatable } from '../repeatable';
@@ -52,18 +52,44 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
   // Read first: after a Ctrl-C the hub may be gone too, and the final table still wants the types.
   const known = (await hub.request('dev.list')).devices as unknown as Device[];
   let jobs: Job[] = [];
-  // The hub takes a few devices per job.start (its reply must fit one host-link frame).
-  for (let i = 0; i < devices.length; i += JOB_START_BATCH) {
-    const r = await hub.request('job.start', { image, devices: devices.slice(i, i + JOB_START_BATCH), force: !!opts.force });
-    jobs = jobs.concat(r.jobs as unknown as Job[]);
+  let room = await roomOnHub(hub);
+  if (!opts.wait && devices.length > room) throw new UsageError(`${fullText(hub, room)}: give --wait to start the other devices as earlier transfers end`);
+  if (opts.wait && !opts.json) console.log(`distributing ${image} to ${devices.length} device(s)`);
+  // Waves of as many as the hub holds: a small board's hub holds only a few transfers (memory).
+  for (let next = 0; next < devices.length; room = await roomOnHub(hub)) {
+    if (room === 0) throw new Error(`${fullText(hub, room)}, none of them from this distribution (see chub status); ${devices.length - next} device(s) not started`);
+    const wave = devices.slice(next, next + room);
+    next += wave.length;
+    let started: Job[] = [];
+    // The hub takes a few devices per job.start (its reply must fit one host-link frame).
+    for (let i = 0; i < wave.length; i += JOB_START_BATCH) {
+      const r = await hub.request('job.start', { image, devices: wave.slice(i, i + JOB_START_BATCH), force: !!opts.force });
+      started = started.concat(r.jobs as unknown as Job[]);
+    }
+    if (opts.wait) {
+      if (next < devices.length && !opts.json) console.log(`${wave.length} at once (the hub's limit); ${devices.length - next} start as these end`);
+      const watched = await watchJobs(hub, { ids: started.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop: interrupted() });
+      started = started.map((j) => watched.find((w) => w.id === j.id) ?? j);
+      if (started.some(transferring)) {
+        jobs = jobs.concat(started);
+        break; // interrupted
+      }
+    }
+    jobs = jobs.concat(started);
   }
-  if (opts.wait) {
-    if (!opts.json) console.log(`distributing ${image} to ${devices.length} device(s)`);
-    const watched = await watchJobs(hub, { ids: jobs.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop: interrupted() });
-    jobs = jobs.map((j) => watched.find((w) => w.id === j.id) ?? j);
-    if (jobs.some((j) => j.state === 'failed')) process.exitCode = 1;
-    else if (jobs.some(transferring)) process.exitCode = 1; // interrupted before the end
-  }
+  if (opts.wait && (jobs.some((j) => j.state === 'failed') || jobs.some(transferring) || jobs.length < devices.length)) process.exitCode = 1;
   if (opts.json) printJson(jobs);
   else console.log(jobTable(jobs, known));
+}
+
+/** How many more jobs the hub holds now (hello's maxJobs less its unfinished jobs); hubs that do not say: no limit. */
+async function roomOnHub(hub: HubClient): Promise<number> {
+  const max = hub.info.maxJobs;
+  if (max === undefined) return Infinity;
+  const unfinished = ((await hub.request('job.list')).jobs as unknown as Job[]).filter((j) => !isFinal(j)).length;
+  return Math.max(0, max - unfinished);
+}
+
+function fullText(hub: HubClient, room: number): string {
+  return `hub ${hub.info.board} holds at most ${hub.info.maxJobs} unfinished transfers and has room for ${room} now`;
 }

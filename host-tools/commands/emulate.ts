@@ -12,6 +12,9 @@ import { openPtyPair, PtyPair } from '../serial/pty-pair';
 import { DEFAULT_DEVICES } from '../sim/defaults';
 import { parseDeviceSpec } from '../sim/device-spec';
 import { startSimulator, StartedSimulator } from '../sim/han-simulator';
+import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
+import { BoardFileError, loadBoard } from '../boards/board-file';
+import { hubConfigFor } from '../boards/hub-config';
 
 export function register(program: Command): void {
   program
@@ -21,6 +24,7 @@ export function register(program: Command): void {
     .option('-s, --state <dir>', 'keep images and hub state (with --espruino: the board\'s Storage) here across runs (default: a temp dir, removed on exit)')
     .option('--espruino', 'run dist/firmware/linux.js (with --console-on-link: linux-console.js; built if missing) on the Linux Espruino interpreter ($ESPRUINO_BIN or ../shared/tools/espruino/espruino), booted from Storage')
     .option('--small', 'with --espruino: use espruino-2500 (2500 JsVars, about a Puck.js)')
+    .option('-b, --board <name>', "the Node hub with a board's limits and image mode (boards/<name>.json: transfers held at once, devices, chunk size; streamed boards refuse uploads), e.g. puckjs")
     .option('--console-on-link', "with --espruino: the REPL shares the host link's port, as on Puck.js; the hub borrows it and gives it back to `chub flash`")
     .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', repeatable, [])
     .option('--time-scale <x>', 'simulated radio and device delays × x (0.05 runs 20 times faster)', '1')
@@ -31,6 +35,14 @@ export function register(program: Command): void {
       if (!(timeScale > 0)) throw new UsageError(`--time-scale: want a positive number, not "${opts.timeScale}"`);
       if (opts.radio && opts.simDevice.length) throw new UsageError('--sim-device needs the built-in simulator: drop --radio');
       if (opts.small && !opts.espruino) throw new UsageError('--small picks the Espruino interpreter: add --espruino');
+      if (opts.board && opts.espruino) throw new UsageError('--board sets the Node hub\'s limits; --espruino runs the linux board\'s bundle: give one');
+      let config: HubConfig | undefined;
+      try {
+        config = opts.board ? hubConfigFor(loadBoard(opts.board), DEFAULT_CONFIG.fw) : undefined;
+      } catch (e) {
+        if (e instanceof BoardFileError) throw new UsageError(`--board: ${e.message}`);
+        throw e;
+      }
       const args: string[] = opts.simDevice.length ? opts.simDevice : DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
       const specs = args.map((a, i) => {
         try {
@@ -63,12 +75,13 @@ export function register(program: Command): void {
           return;
         }
         host = await openPtyPair('host');
-        hub = await NodeHub.open({ hostPort: host.a, radioPort: radio, stateDir: opts.state });
+        hub = await NodeHub.open({ hostPort: host.a, radioPort: radio, stateDir: opts.state, config });
         if (opts.json) printJson({ port: host.b, radio });
         else {
           console.log(`host link: ${host.b}`);
           console.log(`radio:     ${radio}${simulated}`);
           console.log(`state:     ${hub.stateDir}`);
+          if (config) console.log(`board:     ${config.board} (${config.mode} images; at most ${config.maxJobs} transfers at once, ${config.maxSessions} served)`);
           console.log(`use it:    export CHUB_PORT=${host.b}   (Ctrl-C stops the hub)`);
         }
         await stop;

@@ -20,7 +20,7 @@ export function register(program: Command): void {
         const alerts = (await hub.request('alert.list')).alerts as unknown as Alert[];
         if (opts.json) return printJson({ hub: hub.info, images, devices, jobs, alerts });
         const h = hub.info;
-        console.log(`hub on ${hub.path}: firmware ${h.fw}, board ${h.board}, ${h.mode} images, clock ${time(h.time)}, chunks of ${h.maxChunk} B`);
+        console.log(`hub on ${hub.path}: firmware ${h.fw}, board ${h.board}, ${h.mode} images, clock ${time(h.time)}, chunks of ${h.maxChunk} B${h.maxJobs === undefined ? '' : `, at most ${h.maxJobs} transfers at once`}`);
         console.log(`\nImages\n${imageTable(images)}`);
         console.log(`\nDevices\n${deviceTable(devices)}`);
         console.log(`\nJobs\n${jobTable(jobs, devices)}`);

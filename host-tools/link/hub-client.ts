@@ -43,6 +43,8 @@ export interface HelloInfo {
   mode: string;
   time: number;
   maxChunk: number;
+  /** Transfer jobs the hub holds at once (job.start refuses more with FULL); hubs before 0.1.x leave it out. */
+  maxJobs?: number;
 }
 
 export interface UploadResult {

@@ -17,7 +17,7 @@ import {
 } from '../../firmware/core/zcl-frame';
 import { STATUS, UPGRADE_TIME_WAIT } from '../../firmware/core/zcl-ota';
 import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
-import { Bench, FakeRadio, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, ready, TYPE } from '../helpers/core-bench';
+import { Bench, FakeRadio, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, ready, readyWith, TYPE } from '../helpers/core-bench';
 
 describe('device log', () => {
   test('a device not in the log gets NOT_AUTHORIZED and no image, however it asks', () => {
@@ -173,6 +173,24 @@ describe('transfer jobs', () => {
     expect(b.job(job.id)).toMatchObject({ state: 'done', off: IMAGE.length });
   });
 
+  test('a hub holds at most maxJobs unfinished jobs: a job.start past it is FULL and starts none; room comes back as jobs end', () => {
+    const THIRD = '000D6F0000000003';
+    const b = readyWith({ maxJobs: 2 }, PPMID, HCALCS);
+    b.ok('dev.add', { eui: THIRD, type: 'PPMID' });
+    expect(b.ok('hello').maxJobs).toBe(2);
+    const r = b.request('job.start', { image: 'fw', devices: [PPMID, HCALCS, THIRD] });
+    expect(r).toMatchObject({ ok: false, err: 'FULL' });
+    expect(r.msg).toMatch(/at most 2 transfers at once; room for 2 now/);
+    expect(b.ok('job.list').jobs).toEqual([]); // all or none
+    const [job] = b.ok('job.start', { image: 'fw', devices: [PPMID, HCALCS] }).jobs as unknown as Job[];
+    expect(b.request('job.start', { image: 'fw', devices: [THIRD] })).toMatchObject({ ok: false, err: 'FULL' });
+    b.query(NWK[PPMID]);
+    b.download(NWK[PPMID], IMAGE.length);
+    b.end(NWK[PPMID], STATUS.SUCCESS);
+    expect(b.job(job.id).state).toBe('done');
+    expect(b.ok('job.start', { image: 'fw', devices: [THIRD] }).jobs).toEqual([expect.objectContaining({ eui: THIRD, state: 'queued' })]);
+  });
+
   test('HCALCS: holds the image until activate, done once it reports the new version', () => {
     const b = ready(HCALCS);
     const nwk = NWK[HCALCS];
@@ -250,5 +268,44 @@ describe('alerts', () => {
     b.query(NWK[PPMID], 9);
     const again = new Hub({ images: b.images, uploads: new ImageUploads(parseImageHeader), kv: b.kv, radio: new FakeRadio(), sendHost: () => undefined }, DEFAULT_CONFIG);
     expect(again.alerts.list()).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
+  });
+});
+
+describe('streamed images', () => {
+  test("an image's ranges are freed when its last download ends: the next device's download fetches them again", () => {
+    // Room for every range of the image, so only the release can make the hub ask again.
+    const b = new Bench({ streamRangeBytes: 128, streamRanges: Math.ceil(IMAGE.length / 128) }, false);
+    b.ok('img.stream', { name: 'fw', size: IMAGE.length, crc: zlib.crc32(IMAGE) >>> 0, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW });
+    let answered = 0;
+    /** Downloads the image as a client would, the test standing in for the host that serves `need` events. */
+    const fetch = (eui: string): { data: Uint8Array; asked: number } => {
+      const nwk = NWK[eui];
+      const asked = b.events('need').length;
+      b.ok('dev.add', { eui, type: eui === PPMID ? 'PPMID' : 'HCALCS' });
+      b.announce(eui);
+      b.ok('job.start', { image: 'fw', devices: [eui] });
+      b.query(nwk);
+      const data = new Uint8Array(IMAGE.length);
+      for (let off = 0; off < IMAGE.length; ) {
+        b.radio.take();
+        b.ota(nwk, { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: off, maxDataSize: 64 });
+        const r = b.radio.ota(nwk)[0];
+        if (r.cmd === 0x05 && r.status === STATUS.SUCCESS && r.block) {
+          data.set(r.block.data, off);
+          off += r.block.data.length;
+        }
+        const needs = b.events('need');
+        for (; answered < needs.length; answered++) b.ok('img.range', { name: 'fw', off: needs[answered].off, d: IMAGE.subarray(needs[answered].off as number, (needs[answered].off as number) + (needs[answered].len as number)) });
+      }
+      b.end(nwk, STATUS.SUCCESS);
+      return { data, asked: b.events('need').length - asked };
+    };
+    const first = fetch(PPMID);
+    expect(first.data).toEqual(IMAGE);
+    expect(first.asked).toBe(Math.ceil(IMAGE.length / 128));
+    const second = fetch(HCALCS);
+    expect(second.data).toEqual(IMAGE);
+    expect(second.asked).toBe(Math.ceil(IMAGE.length / 128));
+    expect(b.alerts().map((a) => a.code)).toEqual([0x8f8a, 0x8f8a]);
   });
 });

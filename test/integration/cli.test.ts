@@ -15,12 +15,12 @@ interface Result {
 }
 
 /** Runs chub from a neutral cwd; CHUB_PORT only if given. */
-function chub(args: string[], port?: string): Promise<Result> {
+function chub(args: string[], port?: string, timeout = 30000): Promise<Result> {
   const env = { ...process.env };
   delete env.CHUB_PORT;
   if (port) env.CHUB_PORT = port;
   return new Promise((resolve) => {
-    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout: 30000 }, (err, stdout, stderr) => {
+    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -31,24 +31,35 @@ let emulate: ChildProcess;
 let port: string;
 let dir: string;
 
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-cli-test-'));
-  emulate = spawn(CHUB, ['emulate', '--json', '--time-scale', '0.05'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  port = await new Promise<string>((resolve, reject) => {
+/** `chub emulate --json` with `args`: the process and its host-link port. */
+async function startEmulate(args: string[]): Promise<{ proc: ChildProcess; port: string }> {
+  const proc = spawn(CHUB, ['emulate', '--json', '--time-scale', '0.05', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('chub emulate printed no port within 15 s')), 15000);
-    readline.createInterface({ input: emulate.stdout! }).once('line', (line) => {
+    readline.createInterface({ input: proc.stdout! }).once('line', (line) => {
       clearTimeout(timer);
       resolve(JSON.parse(line).port);
     });
-    emulate.once('exit', (code) => reject(new Error(`chub emulate exited with ${code}`)));
+    proc.once('exit', (code) => reject(new Error(`chub emulate exited with ${code}`)));
   });
+  return { proc, port };
+}
+
+/** SIGTERM, and the exit code. */
+async function stopEmulate(proc: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  proc.kill('SIGTERM');
+  return exited;
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-cli-test-'));
+  ({ proc: emulate, port } = await startEmulate([]));
 });
 
 afterAll(async () => {
   if (emulate && emulate.exitCode === null) {
-    const exited = new Promise<number | null>((r) => emulate.once('exit', (code) => r(code)));
-    emulate.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stopEmulate(emulate)).toBe(0);
     // socat removed its pty links: nothing is left running behind the hub.
     expect(fs.existsSync(port)).toBe(false);
   }
@@ -57,7 +68,7 @@ afterAll(async () => {
 
 // Each --help is a fresh process (~0.5 s of start-up): run them side by side.
 test.concurrent.each([
-  [['emulate'], ['--radio', '--state', '--sim-device', '--time-scale', '--json']],
+  [['emulate'], ['--radio', '--state', '--board', '--sim-device', '--time-scale', '--json']],
   [['devices', 'add'], ['--type', '--port']],
   [['devices', 'list'], ['--json', '--port']],
   [['devices', 'remove'], ['--port']],
@@ -139,3 +150,26 @@ test('a port where no hub answers fails with exit 1 naming the port', async () =
   expect(r.code).toBe(1);
   expect(r.stderr).toContain('no-such-tty');
 });
+
+test("a hub that holds fewer transfers than asked for (chub emulate --board puckjs: 2): distribute --stream sends the devices in waves, and all end done", async () => {
+  const euis = ['000D6F00000000A1', '000D6F00000000A2', '000D6F00000000A3'];
+  const small = await startEmulate(['--board', 'puckjs', ...euis.flatMap((e) => ['--sim-device', `PPMID:${e}`])]);
+  try {
+    for (const e of euis) expect((await chub(['devices', 'add', e, '--type', 'PPMID'], small.port)).code).toBe(0);
+    const file = path.join(dir, 'fw-v5.ota');
+    expect((await chub(['image', 'make', '-o', file, '--version', '0x00000005', '--size', '4k'])).code).toBe(0);
+    // A streamed board stores no image: an upload is refused, and says what to do instead.
+    const up = await chub(['upload', file, '--name', 'fw-v5'], small.port);
+    expect(up.code).not.toBe(0);
+    expect(up.stderr).toMatch(/NOT_STORED|--stream/);
+    const dist = await chub(['distribute', '--stream', file, ...euis.flatMap((e) => ['--device', e])], small.port, 90000);
+    expect(dist).toMatchObject({ code: 0 });
+    expect(dist.stdout).toMatch(/2 at once \(the hub's limit\); 1 start as these end/);
+    const jobs = await chub(['status', '--json'], small.port);
+    expect(JSON.parse(jobs.stdout).hub).toMatchObject({ board: 'puckjs', mode: 'streamed', maxJobs: 2 });
+    const alerts = JSON.parse((await chub(['alerts', '--json'], small.port)).stdout) as { eui: string; code: number }[];
+    expect(alerts.map((a) => [a.eui, a.code]).sort()).toEqual(euis.map((e) => [e, 0x8f8a]));
+  } finally {
+    expect(await stopEmulate(small.proc)).toBe(0);
+  }
+}, 120000);
