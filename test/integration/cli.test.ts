@@ -173,3 +173,20 @@ test("a hub that holds fewer transfers than asked for (chub emulate --board puck
     expect(await stopEmulate(small.proc)).toBe(0);
   }
 }, 120000);
+
+test('distribute without --wait to more devices than the hub holds (chub emulate --board linux: 2) starts none and says to add --wait', async () => {
+  const euis = ['000D6F00000000B1', '000D6F00000000B2', '000D6F00000000B3'];
+  const small = await startEmulate(['--board', 'linux', ...euis.flatMap((e) => ['--sim-device', `PPMID:${e}`])]);
+  try {
+    for (const e of euis) expect((await chub(['devices', 'add', e, '--type', 'PPMID'], small.port)).code).toBe(0);
+    const file = path.join(dir, 'fw-v6.ota');
+    expect((await chub(['image', 'make', '-o', file, '--version', '0x00000006', '--size', '4k'])).code).toBe(0);
+    expect((await chub(['upload', file, '--name', 'fw-v6'], small.port)).code).toBe(0);
+    const dist = await chub(['distribute', '--image', 'fw-v6', ...euis.flatMap((e) => ['--device', e])], small.port);
+    expect(dist.code).toBe(2);
+    expect(dist.stderr).toMatch(/hub linux holds at most 2 unfinished transfers and has room for 2 now: give --wait/);
+    expect(JSON.parse((await chub(['status', '--json'], small.port)).stdout).jobs).toEqual([]);
+  } finally {
+    expect(await stopEmulate(small.proc)).toBe(0);
+  }
+}, 60000);
