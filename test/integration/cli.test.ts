@@ -151,42 +151,43 @@ test('a port where no hub answers fails with exit 1 naming the port', async () =
   expect(r.stderr).toContain('no-such-tty');
 });
 
-test("a hub that holds fewer transfers than asked for (chub emulate --board puckjs: 2): distribute --stream sends the devices in waves, and all end done", async () => {
-  const euis = ['000D6F00000000A1', '000D6F00000000A2', '000D6F00000000A3'];
-  const small = await startEmulate(['--board', 'puckjs', ...euis.flatMap((e) => ['--sim-device', `PPMID:${e}`])]);
+/** `chub emulate --board <board>` with three simulated PPMIDs (prefix + 1..3) in its device log, and an
+ *  image file of version `version`; `f` gets the hub's port, the EUIs and the file. */
+async function withBoardHub(board: string, prefix: string, version: number, f: (port: string, euis: string[], file: string) => Promise<void>): Promise<void> {
+  const euis = [1, 2, 3].map((n) => `${prefix}${n}`);
+  const hub = await startEmulate(['--board', board, ...euis.flatMap((e) => ['--sim-device', `PPMID:${e}`])]);
   try {
-    for (const e of euis) expect((await chub(['devices', 'add', e, '--type', 'PPMID'], small.port)).code).toBe(0);
-    const file = path.join(dir, 'fw-v5.ota');
-    expect((await chub(['image', 'make', '-o', file, '--version', '0x00000005', '--size', '4k'])).code).toBe(0);
+    for (const e of euis) expect((await chub(['devices', 'add', e, '--type', 'PPMID'], hub.port)).code).toBe(0);
+    const file = path.join(dir, `fw-v${version}.ota`);
+    expect((await chub(['image', 'make', '-o', file, '--version', String(version), '--size', '4k'])).code).toBe(0);
+    await f(hub.port, euis, file);
+  } finally {
+    expect(await stopEmulate(hub.proc)).toBe(0);
+  }
+}
+
+test("a hub that holds fewer transfers than asked for (chub emulate --board puckjs: 2): distribute --stream sends the devices in waves, and all end done", async () => {
+  await withBoardHub('puckjs', '000D6F00000000A', 5, async (hub, euis, file) => {
     // A streamed board stores no image: an upload is refused, and says what to do instead.
-    const up = await chub(['upload', file, '--name', 'fw-v5'], small.port);
+    const up = await chub(['upload', file, '--name', 'fw-v5'], hub);
     expect(up.code).not.toBe(0);
     expect(up.stderr).toMatch(/NOT_STORED|--stream/);
-    const dist = await chub(['distribute', '--stream', file, ...euis.flatMap((e) => ['--device', e])], small.port, 90000);
+    const dist = await chub(['distribute', '--stream', file, ...euis.flatMap((e) => ['--device', e])], hub, 90000);
     expect(dist).toMatchObject({ code: 0 });
     expect(dist.stdout).toMatch(/2 at once \(the hub's limit\); 1 start as these end/);
-    const jobs = await chub(['status', '--json'], small.port);
-    expect(JSON.parse(jobs.stdout).hub).toMatchObject({ board: 'puckjs', mode: 'streamed', maxJobs: 2 });
-    const alerts = JSON.parse((await chub(['alerts', '--json'], small.port)).stdout) as { eui: string; code: number }[];
+    const status = await chub(['status', '--json'], hub);
+    expect(JSON.parse(status.stdout).hub).toMatchObject({ board: 'puckjs', mode: 'streamed', maxJobs: 2 });
+    const alerts = JSON.parse((await chub(['alerts', '--json'], hub)).stdout) as { eui: string; code: number }[];
     expect(alerts.map((a) => [a.eui, a.code]).sort()).toEqual(euis.map((e) => [e, 0x8f8a]));
-  } finally {
-    expect(await stopEmulate(small.proc)).toBe(0);
-  }
+  });
 }, 120000);
 
 test('distribute without --wait to more devices than the hub holds (chub emulate --board linux: 2) starts none and says to add --wait', async () => {
-  const euis = ['000D6F00000000B1', '000D6F00000000B2', '000D6F00000000B3'];
-  const small = await startEmulate(['--board', 'linux', ...euis.flatMap((e) => ['--sim-device', `PPMID:${e}`])]);
-  try {
-    for (const e of euis) expect((await chub(['devices', 'add', e, '--type', 'PPMID'], small.port)).code).toBe(0);
-    const file = path.join(dir, 'fw-v6.ota');
-    expect((await chub(['image', 'make', '-o', file, '--version', '0x00000006', '--size', '4k'])).code).toBe(0);
-    expect((await chub(['upload', file, '--name', 'fw-v6'], small.port)).code).toBe(0);
-    const dist = await chub(['distribute', '--image', 'fw-v6', ...euis.flatMap((e) => ['--device', e])], small.port);
+  await withBoardHub('linux', '000D6F00000000B', 6, async (hub, euis, file) => {
+    expect((await chub(['upload', file, '--name', 'fw-v6'], hub)).code).toBe(0);
+    const dist = await chub(['distribute', '--image', 'fw-v6', ...euis.flatMap((e) => ['--device', e])], hub);
     expect(dist.code).toBe(2);
     expect(dist.stderr).toMatch(/hub linux holds at most 2 unfinished transfers and has room for 2 now: give --wait/);
-    expect(JSON.parse((await chub(['status', '--json'], small.port)).stdout).jobs).toEqual([]);
-  } finally {
-    expect(await stopEmulate(small.proc)).toBe(0);
-  }
+    expect(JSON.parse((await chub(['status', '--json'], hub)).stdout).jobs).toEqual([]);
+  });
 }, 60000);
