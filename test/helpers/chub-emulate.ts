@@ -11,12 +11,20 @@ export interface Emulation {
   radio: string;
   console?: string;
   proc: ChildProcess;
+  /** The last 8 KB of its stderr (also passed through): progress, and with --espruino a note if the
+   *  interpreter exited by itself. */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
 /** Starts `chub emulate --json ...args`; resolves once it has printed its ports. */
 export function startEmulate(args: string[], ms = 60000): Promise<Emulation> {
-  const proc = spawn(CHUB, ['emulate', '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(CHUB, ['emulate', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    stderr = (stderr + d.toString()).slice(-8192);
+  });
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
@@ -33,7 +41,7 @@ export function startEmulate(args: string[], ms = 60000): Promise<Emulation> {
     proc.once('exit', (code) => reject(new Error(`chub emulate ${args.join(' ')} exited with ${code}`)));
     readline.createInterface({ input: proc.stdout! }).once('line', (line) => {
       clearTimeout(timer);
-      resolve({ ...(JSON.parse(line) as { port: string; radio: string; console?: string }), proc, stop });
+      resolve({ ...(JSON.parse(line) as { port: string; radio: string; console?: string }), proc, stderr: () => stderr, stop });
     });
   });
 }
