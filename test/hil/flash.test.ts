@@ -1,4 +1,4 @@
-// (make test-flash) `chub flash` against `chub emulate --espruino`'s console pty, as against a real board's USB serial:
+// (in make test; alone: make test-flash) `chub flash` against `chub emulate --espruino`'s console pty, as against a real board's USB serial:
 // the espruino CLI writes .bootcde, load() restarts the board, and the hub answers with the new version.
 import { execFile } from 'child_process';
 import * as fs from 'fs';
@@ -12,6 +12,12 @@ function chub(args: string[], timeout: number): Promise<{ code: number; stdout: 
   return new Promise((resolve) => {
     execFile(CHUB, args, { timeout }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });
+}
+
+/** `chub flash`'s result as one string for a failing expectation: its exit code and output, and what the
+ *  emulated board's `chub emulate` said (e.g. that the interpreter exited by itself). */
+function outcome(r: { code: number; stdout: string; stderr: string }, emu: Emulation): string {
+  return `exit ${r.code}\nstdout: ${r.stdout.trim()}\nstderr: ${r.stderr.trim()}\nchub emulate's stderr (tail):\n${emu.stderr().slice(-2000)}`;
 }
 
 const run = haveInterpreter('chub flash') ? describe : describe.skip;
@@ -32,8 +38,7 @@ run('chub flash on the emulated Espruino board', () => {
     const bundle = path.join(tmp, 'linux-9.9.9.js');
     fs.writeFileSync(bundle, fs.readFileSync(await linuxBundle(() => undefined), 'latin1').split('0.1.0').join('9.9.9'), 'latin1');
     const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
     expect(JSON.parse(r.stdout)).toMatchObject({ board: 'linux', version: '9.9.9', hostPort: emu.port });
     const hub = await HubClient.open(emu.port);
     expect(hub.info.fw).toBe('9.9.9');
@@ -47,8 +52,7 @@ run('chub flash on the emulated Espruino board', () => {
       const bundle = path.join(tmp, 'linux-console-9.9.8.js');
       fs.writeFileSync(bundle, fs.readFileSync(await boardBundle('linux-console', () => undefined), 'latin1').split('0.1.0').join('9.9.8'), 'latin1');
       const r = await chub(['flash', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 300000);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
+      if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, shared)}`);
       const hub = await HubClient.open(shared.port);
       expect(hub.info.fw).toBe('9.9.8');
       await hub.close();
