@@ -25,7 +25,8 @@ interface Saved {
 
 export class AlertQueue {
   private next = 1;
-  private held: Alert[] = [];
+  /** Alerts not yet acknowledged, oldest first. */
+  held: Alert[] = [];
   constructor(saved?: unknown) {
     const s = saved as Saved | undefined;
     if (s && Array.isArray(s.held)) {

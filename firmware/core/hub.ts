@@ -28,6 +28,9 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
    *  and its share of the ledger, ~95 JsVars measured on espruino-2500), so small boards take few and
    *  refuse more with FULL. */
   maxJobs: number;
+  /** job.start is refused while this many alerts, counting those running jobs will raise, await the host's
+   *  acknowledgement: alerts are never dropped (DESIGN), and on a small board each held one costs JsVars. */
+  maxAlerts: number;
   /** Least time between two progress events for one job. */
   progressIntervalMs: number;
   /** Upload progress is made durable every this many bytes, so an interrupted upload resumes near where it stopped. */
@@ -51,6 +54,7 @@ export const DEFAULT_CONFIG: HubConfig = {
   maxChunk: 1024,
   maxDevices: 32,
   maxJobs: 32,
+  maxAlerts: 256,
   progressIntervalMs: 500,
   uploadCheckpointBytes: 16384,
   keepFinishedJobs: 32,
@@ -283,7 +287,7 @@ export class Hub implements OtaServerContext {
     switch (m.op) {
       case 'hello':
         if (typeof m.time === 'number') this.clockOffset = m.time - now;
-        return { fw: this.cfg.fw, board: this.cfg.board, mode: this.cfg.mode, time: this.wall(now), maxChunk: this.cfg.maxChunk, maxJobs: this.cfg.maxJobs };
+        return { fw: this.cfg.fw, board: this.cfg.board, mode: this.cfg.mode, time: this.wall(now), maxChunk: this.cfg.maxChunk, maxJobs: this.cfg.maxJobs, maxAlerts: this.cfg.maxAlerts };
       case 'dev.add': {
         const d = this.devices.add(arg(m, 'eui', Arg.Str) as string, arg(m, 'type', Arg.Str) as string);
         const nwk = this.unlisted[d.eui];
@@ -306,7 +310,7 @@ export class Hub implements OtaServerContext {
       case 'img.data':
       case 'img.end': {
         const u = this.ports.uploads;
-        if (!u) throw codedError('NOT_STORED', 'this hub streams images and stores none: use chub distribute --stream');
+        if (!u) throw codedError('NOT_STORED', 'this hub stores no images: use chub distribute --stream');
         return u.request(m, this.images, this.cfg.uploadCheckpointBytes, this);
       }
       case 'img.stream': {
@@ -366,9 +370,10 @@ export class Hub implements OtaServerContext {
     if (euis.length > PAGE) throw codedError('BAD_ARGS', 'at most ' + PAGE + ' devices per job.start; send several');
     const img = this.images.get(imageName);
     // All or none: a refused job.start starts nothing, so the host can simply ask again later.
-    const room = this.cfg.maxJobs - this.jobs.running();
+    const running = this.jobs.running();
+    const room = Math.min(this.cfg.maxJobs, this.cfg.maxAlerts - this.alerts.held.length) - running;
     if (euis.length > room)
-      throw codedError('FULL', 'at most ' + this.cfg.maxJobs + ' transfers at once; room for ' + room + ' now');
+      throw codedError('FULL', 'room for ' + Math.max(room, 0) + ': ' + running + ' running, ' + this.alerts.held.length + ' alerts to ack');
     const devs: Device[] = [];
     for (let i = 0; i < euis.length; i++) {
       devs.push(this.devices.get(euis[i]));

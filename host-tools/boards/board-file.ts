@@ -36,7 +36,7 @@ export interface BoardFile {
   radio: SerialPortConfig;
   tickMs?: number;
   /** The hub core's limits for this board (firmware/core/hub.ts HubConfig). */
-  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges'>>;
+  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxAlerts' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges'>>;
 }
 
 export class BoardFileError extends Error {
@@ -153,7 +153,7 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
   if (tickMs !== undefined) board.tickMs = tickMs;
   if (o.hub !== undefined) {
     const h = c.object(o.hub, 'hub');
-    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxJobs', 'maxSessions', 'maxBlock', 'keepFinishedJobs', 'streamRangeBytes', 'streamRanges']);
+    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxJobs', 'maxAlerts', 'maxSessions', 'maxBlock', 'keepFinishedJobs', 'streamRangeBytes', 'streamRanges']);
     board.hub = {};
     const maxChunk = c.int(h, 'maxChunk', 'hub.maxChunk', 16, MAX_CHUNK_LIMIT, true);
     const maxDevices = c.int(h, 'maxDevices', 'hub.maxDevices', 1, 1000, true);
@@ -166,6 +166,8 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
     // Transfers held at once, and served at once (the others are told WAIT_FOR_DATA): memory, on small boards.
     const maxJobs = c.int(h, 'maxJobs', 'hub.maxJobs', 1, 1000, true);
     const maxSessions = c.int(h, 'maxSessions', 'hub.maxSessions', 1, 1000, true);
+    const maxAlerts = c.int(h, 'maxAlerts', 'hub.maxAlerts', 1, 10000, true);
+    if (maxAlerts !== undefined) board.hub.maxAlerts = maxAlerts;
     if (maxJobs !== undefined) board.hub.maxJobs = maxJobs;
     if (maxSessions !== undefined) board.hub.maxSessions = maxSessions;
     // Ranges of a streamed image held in RAM (firmware/core/image-stream.ts): their bytes are JsVars.

@@ -53,12 +53,20 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
   const known = (await hub.request('dev.list')).devices as unknown as Device[];
   let jobs: Job[] = [];
   let room = await roomOnHub(hub);
-  if (!opts.wait && devices.length > room) throw new UsageError(`${fullText(hub, room)}: give --wait to start the other devices as earlier transfers end`);
+  if (!opts.wait && devices.length > room.n) throw new UsageError(`${room.text}: give --wait to start the other devices as room comes`);
   if (opts.wait && !opts.json) console.log(`distributing ${image} to ${devices.length} device(s)`);
-  // Waves of as many as the hub holds: a small board's hub holds only a few transfers (memory).
-  for (let next = 0; next < devices.length; room = await roomOnHub(hub)) {
-    if (room === 0) throw new Error(`${fullText(hub, room)}, none of them from this distribution (see chub status); ${devices.length - next} device(s) not started`);
-    const wave = devices.slice(next, next + room);
+  const stop = interrupted();
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  // Waves of as many as the hub takes: a small board's hub holds only a few transfers and alerts (memory).
+  for (let next = 0; next < devices.length && !stopped; room = await roomOnHub(hub)) {
+    if (room.n === 0) {
+      // Room comes as other transfers end and as held alerts are acknowledged (chub alerts --ack).
+      console.error(`${room.text}; waiting (Ctrl-C stops)`);
+      while (!stopped && (room = await roomOnHub(hub)).n === 0) await Promise.race([stop, new Promise((r) => setTimeout(r, ROOM_POLL_MS))]);
+      continue;
+    }
+    const wave = devices.slice(next, next + room.n);
     next += wave.length;
     let started: Job[] = [];
     // The hub takes a few devices per job.start (its reply must fit one host-link frame).
@@ -68,12 +76,8 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
     }
     if (opts.wait) {
       if (next < devices.length && !opts.json) console.log(`${wave.length} at once (the hub's limit); ${devices.length - next} start as these end`);
-      const watched = await watchJobs(hub, { ids: started.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop: interrupted() });
+      const watched = await watchJobs(hub, { ids: started.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop });
       started = started.map((j) => watched.find((w) => w.id === j.id) ?? j);
-      if (started.some(transferring)) {
-        jobs = jobs.concat(started);
-        break; // interrupted
-      }
     }
     jobs = jobs.concat(started);
   }
@@ -82,14 +86,20 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
   else console.log(jobTable(jobs, known));
 }
 
-/** How many more jobs the hub holds now (hello's maxJobs less its unfinished jobs); hubs that do not say: no limit. */
-async function roomOnHub(hub: HubClient): Promise<number> {
-  const max = hub.info.maxJobs;
-  if (max === undefined) return Infinity;
-  const unfinished = ((await hub.request('job.list')).jobs as unknown as Job[]).filter((j) => !isFinal(j)).length;
-  return Math.max(0, max - unfinished);
-}
+/** How often a distribution waiting for room on the hub asks again. */
+const ROOM_POLL_MS = 2000;
 
-function fullText(hub: HubClient, room: number): string {
-  return `hub ${hub.info.board} holds at most ${hub.info.maxJobs} unfinished transfers and has room for ${room} now`;
+/**
+ * How many more jobs the hub takes now, counted as it does (firmware/core/hub.ts startJobs): maxJobs less its
+ * unfinished jobs, and maxAlerts less the alerts it holds and those its unfinished jobs will raise. A hub
+ * that states no limits: no limit.
+ */
+async function roomOnHub(hub: HubClient): Promise<{ n: number; text: string }> {
+  const { board, maxJobs, maxAlerts } = hub.info;
+  if (maxJobs === undefined) return { n: Infinity, text: '' };
+  const unfinished = ((await hub.request('job.list')).jobs as unknown as Job[]).filter((j) => !isFinal(j)).length;
+  const held = maxAlerts === undefined ? 0 : ((await hub.request('alert.list')).alerts as unknown[]).length;
+  const n = Math.max(0, Math.min(maxJobs, (maxAlerts ?? Infinity) - held) - unfinished);
+  const alerts = maxAlerts === undefined ? '' : `, and ${held} of at most ${maxAlerts} alerts held until acknowledged (chub alerts --ack)`;
+  return { n, text: `hub ${board} has room for ${n} more transfer(s) now: ${unfinished} of at most ${maxJobs} unfinished${alerts}` };
 }

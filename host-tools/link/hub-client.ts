@@ -45,6 +45,8 @@ export interface HelloInfo {
   maxChunk: number;
   /** Transfer jobs the hub holds at once (job.start refuses more with FULL); hubs before 0.1.x leave it out. */
   maxJobs?: number;
+  /** Alerts held unacknowledged (with those running jobs will raise) past which job.start is FULL. */
+  maxAlerts?: number;
 }
 
 export interface UploadResult {

@@ -53,7 +53,7 @@ export class VirtualBench {
   constructor(opts: VirtualBenchOptions) {
     this.epochMs = opts.epochMs ?? DEFAULT_EPOCH_MS;
     const n = Math.max(DEFAULT_CONFIG.maxDevices, opts.devices.length);
-    this.cfg = { ...DEFAULT_CONFIG, maxDevices: n, maxJobs: n, ...opts.hub };
+    this.cfg = { ...DEFAULT_CONFIG, maxDevices: n, maxJobs: n, maxAlerts: Math.max(DEFAULT_CONFIG.maxAlerts, n), ...opts.hub };
     this.sim = new HanSimulator({ devices: opts.devices, seed: opts.seed, link: opts.link, timing: opts.timing, scheduler: this.clock });
     this.toHub = new UartLine(this.clock, (b) => this.guard('radio bytes', () => this.hub.onRadioBytes(b, this.clock.now())), ZNP_BAUD_RATE);
     this.toStick = new UartLine(this.clock, (b) => this.sim.onBytes(b), ZNP_BAUD_RATE);

@@ -180,7 +180,7 @@ describe('transfer jobs', () => {
     expect(b.ok('hello').maxJobs).toBe(2);
     const r = b.request('job.start', { image: 'fw', devices: [PPMID, HCALCS, THIRD] });
     expect(r).toMatchObject({ ok: false, err: 'FULL' });
-    expect(r.msg).toMatch(/at most 2 transfers at once; room for 2 now/);
+    expect(r.msg).toBe('room for 2: 0 running, 0 alerts to ack');
     expect(b.ok('job.list').jobs).toEqual([]); // all or none
     const [job] = b.ok('job.start', { image: 'fw', devices: [PPMID, HCALCS] }).jobs as unknown as Job[];
     expect(b.request('job.start', { image: 'fw', devices: [THIRD] })).toMatchObject({ ok: false, err: 'FULL' });
@@ -189,6 +189,21 @@ describe('transfer jobs', () => {
     b.end(NWK[PPMID], STATUS.SUCCESS);
     expect(b.job(job.id).state).toBe('done');
     expect(b.ok('job.start', { image: 'fw', devices: [THIRD] }).jobs).toEqual([expect.objectContaining({ eui: THIRD, state: 'queued' })]);
+  });
+
+  test('job.start is FULL while maxAlerts alerts (with those running jobs will raise) await acknowledgement; an ack makes room', () => {
+    const b = readyWith({ maxJobs: 2, maxAlerts: 2 }, PPMID, HCALCS);
+    expect(b.ok('hello').maxAlerts).toBe(2);
+    b.ok('job.start', { image: 'fw', devices: [PPMID] });
+    b.query(NWK[PPMID]);
+    b.download(NWK[PPMID], IMAGE.length);
+    b.end(NWK[PPMID], STATUS.SUCCESS);
+    b.ok('job.start', { image: 'fw', devices: [PPMID], force: true }); // 1 alert held + 1 running = 2
+    const r = b.request('job.start', { image: 'fw', devices: [HCALCS] });
+    expect(r).toMatchObject({ ok: false, err: 'FULL' });
+    expect(r.msg).toBe('room for 0: 1 running, 1 alerts to ack');
+    b.ok('alert.ack', { ids: b.alerts().map((a) => a.id) });
+    expect(b.ok('job.start', { image: 'fw', devices: [HCALCS] }).jobs).toEqual([expect.objectContaining({ eui: HCALCS, state: 'queued' })]);
   });
 
   test('HCALCS: holds the image until activate, done once it reports the new version', () => {
