@@ -2,6 +2,7 @@
 // from this process, optionally waiting.
 import { Command } from 'commander';
 import * as path from 'path';
+import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED } from '../../firmware/core/alert-queue';
 import { Device } from '../../firmware/core/device-log';
 import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
 import { isFinal, Job } from '../../firmware/core/transfer-jobs';
@@ -23,15 +24,18 @@ export function register(program: Command): void {
     .requiredOption('-d, --device <eui>', 'target device; repeat for more', repeatable, [])
     .option('--force', 'send even to a device that already runs this version')
     .option('--wait', 'show progress and end when every transfer has finished (exit 1 if any failed)')
+    .option('--ack', "with --wait: acknowledge this distribution's alerts once shown, so a hub that holds few (Puck.js: 2) takes the next devices")
     .option('--json', 'print the jobs as JSON (with --wait: their final state)')
     .addHelpText(
       'after',
       '\nExamples:\n  $ chub distribute --image fw-v2 --device 000D6F0000000001 --device 000D6F0000000002 --wait\n' +
-        '  $ chub distribute --stream fw-v2.ota --device 000D6F0000000001   # a Puck.js hub: nothing stored',
+        '  $ chub distribute --stream fw-v2.ota --device 000D6F0000000001   # a Puck.js hub: nothing stored\n' +
+        '  $ chub distribute --stream fw-v2.ota --ack -d 000D6F0000000001 -d 000D6F0000000002 -d 000D6F0000000003   # in waves, as the hub has room',
     )
     .action(async (opts) => {
       const devices = (opts.device as string[]).map(euiArg);
       if ((opts.image === undefined) === (opts.stream === undefined)) throw new UsageError('give one of --image <name> (stored on the hub) and --stream <file>');
+      if (opts.ack && !opts.wait && !opts.stream) throw new UsageError('--ack acknowledges alerts as transfers end: add --wait');
       const stream = opts.stream === undefined ? undefined : servableImage(opts.stream);
       const name: string = opts.image ?? opts.name ?? path.basename(opts.stream);
       if (stream && !IMAGE_NAME.test(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
@@ -48,7 +52,7 @@ export function register(program: Command): void {
     });
 }
 
-async function distribute(hub: HubClient, image: string, devices: string[], opts: { force?: boolean; wait?: boolean; json?: boolean }): Promise<void> {
+async function distribute(hub: HubClient, image: string, devices: string[], opts: { force?: boolean; wait?: boolean; ack?: boolean; json?: boolean }): Promise<void> {
   // Read first: after a Ctrl-C the hub may be gone too, and the final table still wants the types.
   const known = (await hub.request('dev.list')).devices as unknown as Device[];
   let jobs: Job[] = [];
@@ -61,13 +65,17 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
   // Waves of as many as the hub takes: a small board's hub holds only a few transfers and alerts (memory).
   for (let next = 0; next < devices.length && !stopped; room = await roomOnHub(hub)) {
     if (room.n === 0) {
-      // Room comes as other transfers end and as held alerts are acknowledged (chub alerts --ack).
+      // Alerts held stay until acknowledged, and this link is the hub's only one: waiting could not help.
+      if (room.unfinished === 0) throw new Error(`${room.text}; ${devices.length - next} device(s) not started: acknowledge the alerts (or give --ack) and distribute to them again`);
+      // Room comes as other transfers end.
       console.error(`${room.text}; waiting (Ctrl-C stops)`);
       while (!stopped && (room = await roomOnHub(hub)).n === 0) await Promise.race([stop, new Promise((r) => setTimeout(r, ROOM_POLL_MS))]);
       continue;
     }
     const wave = devices.slice(next, next + room.n);
     next += wave.length;
+    // Alerts get rising ids: the wave's are those above every id held now.
+    const before = opts.ack ? Math.max(0, ...(await heldAlerts(hub)).map((a) => a.id)) : 0;
     let started: Job[] = [];
     // The hub takes a few devices per job.start (its reply must fit one host-link frame).
     for (let i = 0; i < wave.length; i += JOB_START_BATCH) {
@@ -78,6 +86,7 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
       if (next < devices.length && !opts.json) console.log(`${wave.length} at once (the hub's limit); ${devices.length - next} start as these end`);
       const watched = await watchJobs(hub, { ids: started.map((j) => j.id), untilDone: true, mode: opts.json ? 'quiet' : undefined, stop });
       started = started.map((j) => watched.find((w) => w.id === j.id) ?? j);
+      if (opts.ack) await ackAlerts(hub, wave, before);
     }
     jobs = jobs.concat(started);
   }
@@ -94,12 +103,22 @@ const ROOM_POLL_MS = 2000;
  * unfinished jobs, and maxAlerts less the alerts it holds and those its unfinished jobs will raise. A hub
  * that states no limits: no limit.
  */
-async function roomOnHub(hub: HubClient): Promise<{ n: number; text: string }> {
+async function roomOnHub(hub: HubClient): Promise<{ n: number; unfinished: number; text: string }> {
   const { board, maxJobs, maxAlerts } = hub.info;
-  if (maxJobs === undefined) return { n: Infinity, text: '' };
+  if (maxJobs === undefined) return { n: Infinity, unfinished: 0, text: '' };
   const unfinished = ((await hub.request('job.list')).jobs as unknown as Job[]).filter((j) => !isFinal(j)).length;
-  const held = maxAlerts === undefined ? 0 : ((await hub.request('alert.list')).alerts as unknown[]).length;
+  const held = maxAlerts === undefined ? 0 : (await heldAlerts(hub)).length;
   const n = Math.max(0, Math.min(maxJobs, (maxAlerts ?? Infinity) - held) - unfinished);
   const alerts = maxAlerts === undefined ? '' : `, and ${held} of at most ${maxAlerts} alerts held until acknowledged (chub alerts --ack)`;
-  return { n, text: `hub ${board} has room for ${n} more transfer(s) now: ${unfinished} of at most ${maxJobs} unfinished${alerts}` };
+  return { n, unfinished, text: `hub ${board} has room for ${n} more transfer(s) now: ${unfinished} of at most ${maxJobs} unfinished${alerts}` };
+}
+
+async function heldAlerts(hub: HubClient): Promise<Alert[]> {
+  return (await hub.request('alert.list')).alerts as unknown as Alert[];
+}
+
+/** Acknowledges the transfer alerts (0x8F8A/0x8F89) for `euis` with ids above `after` (this wave's). */
+async function ackAlerts(hub: HubClient, euis: string[], after: number): Promise<void> {
+  const ours = (await heldAlerts(hub)).filter((a) => a.id > after && euis.includes(a.eui) && (a.code === ALERT_TRANSFER_SUCCEEDED || a.code === ALERT_TRANSFER_FAILED));
+  if (ours.length > 0) await hub.request('alert.ack', { ids: ours.map((a) => a.id) });
 }
