@@ -114,6 +114,21 @@ function checkSerial(c: Checker, parent: Obj, key: string): SerialPortConfig {
   return out;
 }
 
+/** The hub limits a board file may set (HubConfig), and their ranges. maxJobs, maxAlerts and maxSessions are
+ *  memory on small boards: transfers and held alerts cost JsVars, and clients past maxSessions are told
+ *  WAIT_FOR_DATA. A streamed image's ranges (streamRangeBytes × streamRanges) are held in RAM. */
+const HUB_LIMITS: [keyof NonNullable<BoardFile['hub']>, number, number][] = [
+  ['maxChunk', 16, MAX_CHUNK_LIMIT],
+  ['maxDevices', 1, 1000],
+  ['maxJobs', 1, 1000],
+  ['maxAlerts', 1, 10000],
+  ['maxSessions', 1, 1000],
+  ['maxBlock', 1, 223],
+  ['keepFinishedJobs', 0, 1000],
+  ['streamRangeBytes', 16, 4096],
+  ['streamRanges', 1, 256],
+];
+
 /** Checks a parsed board file; `file` names it in errors. */
 export function validateBoard(raw: unknown, file: string, expectName?: string): BoardFile {
   const c = new Checker(file);
@@ -153,28 +168,12 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
   if (tickMs !== undefined) board.tickMs = tickMs;
   if (o.hub !== undefined) {
     const h = c.object(o.hub, 'hub');
-    c.only(h, 'hub.', ['maxChunk', 'maxDevices', 'maxJobs', 'maxAlerts', 'maxSessions', 'maxBlock', 'keepFinishedJobs', 'streamRangeBytes', 'streamRanges']);
+    c.only(h, 'hub.', HUB_LIMITS.map((l) => l[0]));
     board.hub = {};
-    const maxChunk = c.int(h, 'maxChunk', 'hub.maxChunk', 16, MAX_CHUNK_LIMIT, true);
-    const maxDevices = c.int(h, 'maxDevices', 'hub.maxDevices', 1, 1000, true);
-    const maxBlock = c.int(h, 'maxBlock', 'hub.maxBlock', 1, 223, true);
-    const keepFinishedJobs = c.int(h, 'keepFinishedJobs', 'hub.keepFinishedJobs', 0, 1000, true);
-    if (maxChunk !== undefined) board.hub.maxChunk = maxChunk;
-    if (maxDevices !== undefined) board.hub.maxDevices = maxDevices;
-    if (maxBlock !== undefined) board.hub.maxBlock = maxBlock;
-    if (keepFinishedJobs !== undefined) board.hub.keepFinishedJobs = keepFinishedJobs;
-    // Transfers held at once, and served at once (the others are told WAIT_FOR_DATA): memory, on small boards.
-    const maxJobs = c.int(h, 'maxJobs', 'hub.maxJobs', 1, 1000, true);
-    const maxSessions = c.int(h, 'maxSessions', 'hub.maxSessions', 1, 1000, true);
-    const maxAlerts = c.int(h, 'maxAlerts', 'hub.maxAlerts', 1, 10000, true);
-    if (maxAlerts !== undefined) board.hub.maxAlerts = maxAlerts;
-    if (maxJobs !== undefined) board.hub.maxJobs = maxJobs;
-    if (maxSessions !== undefined) board.hub.maxSessions = maxSessions;
-    // Ranges of a streamed image held in RAM (firmware/core/image-stream.ts): their bytes are JsVars.
-    const rangeBytes = c.int(h, 'streamRangeBytes', 'hub.streamRangeBytes', 16, 4096, true);
-    const ranges = c.int(h, 'streamRanges', 'hub.streamRanges', 1, 256, true);
-    if (rangeBytes !== undefined) board.hub.streamRangeBytes = rangeBytes;
-    if (ranges !== undefined) board.hub.streamRanges = ranges;
+    for (const [key, min, max] of HUB_LIMITS) {
+      const v = c.int(h, key, 'hub.' + key, min, max, true);
+      if (v !== undefined) board.hub[key] = v;
+    }
   }
   return board;
 }
