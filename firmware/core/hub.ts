@@ -24,9 +24,9 @@ export interface HubConfig extends OtaServerConfig, OutboxConfig {
   /** Largest `img.data` chunk the host may send. */
   maxChunk: number;
   maxDevices: number;
-  /** Transfer jobs not yet finished at once: each holds JsVars until it ends (a job, its device's session
-   *  and its share of the ledger, ~95 JsVars measured on espruino-2500), so small boards take few and
-   *  refuse more with FULL. */
+  /** Transfer jobs not yet finished at once: each holds JsVars until it ends (on espruino-2500 a transfer
+   *  being served takes ~160-200: session, ranges, frames in flight), so small boards take few and refuse
+   *  more with FULL. */
   maxJobs: number;
   /** job.start is refused while this many alerts, counting those running jobs will raise, await the host's
    *  acknowledgement: alerts are never dropped (DESIGN), and on a small board each held one costs JsVars. */
