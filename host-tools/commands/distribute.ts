@@ -67,9 +67,9 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
     if (room.n === 0) {
       // Alerts held stay until acknowledged, and this link is the hub's only one: waiting could not help.
       if (room.unfinished === 0) throw new Error(`${room.text}; ${devices.length - next} device(s) not started: acknowledge the alerts (or give --ack) and distribute to them again`);
-      // Room comes as other transfers end.
+      // Room may come as other transfers end; once none is left unfinished, only an ack could make it.
       console.error(`${room.text}; waiting (Ctrl-C stops)`);
-      while (!stopped && (room = await roomOnHub(hub)).n === 0) await Promise.race([stop, new Promise((r) => setTimeout(r, ROOM_POLL_MS))]);
+      while (!stopped && (room = await roomOnHub(hub)).n === 0 && room.unfinished > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, ROOM_POLL_MS))]);
       continue;
     }
     const wave = devices.slice(next, next + room.n);
