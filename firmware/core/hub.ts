@@ -1,60 +1,72 @@
-// The Comms Hub core: device log, images, jobs, alerts and the OTA server, driven by host-link
-// messages, radio events and the time. No I/O of its own: everything goes through HubPorts.
-import { Alert, AlertQueue } from './alert-queue';
-import { codedError, CodedError } from './bytes';
-import { CborValue } from './cbor';
-import { Device, DeviceLog } from './device-log';
-import { ImageCatalog } from './image-catalog';
-import { ImageUploads } from './image-upload';
-import { Message } from './host-link';
-import { Arg, arg } from './request-args';
-import { defaultResponseFrame, OtaServer, OtaServerConfig, OtaServerContext } from './ota-server';
-import { OutboxConfig, RadioOutbox } from './radio-outbox';
-import { Job, JobTable } from './transfer-jobs';
-import { DIR_SERVER_TO_CLIENT, FRAME_TYPE_CLUSTER, parseZclFrame, ZclFrame } from './zcl-frame';
-import { buildServerFrame, CMD, OTA_CLUSTER, STATUS } from './zcl-ota';
+// The Comms Hub core: device log, images, transfer jobs, GBCS alerts and the ZigBee OTA server, driven
+// by host-link frames, radio input and the time. No I/O and no clock of its own (DESIGN "Layers").
+//
+// Compact by construction (DESIGN "Footprint", FACTS §5): every table is a preallocated Float64Array of
+// rows with column constants (const enums, free at run time); few methods; nothing allocated per radio
+// frame (frames to devices are rows of what each is owed, built into one shared buffer when the radio
+// can take them); numbers, not words, to the host (codes.ts). Errors are thrown as Err numbers.
+import { DeviceType, Err, Ev, JobState, Log, Mode, Op } from './codes';
+import { decodeBody, FrameReader, Item, w, wClose, wOpen } from './wire';
 import { ImageStore } from '../ports/image-store';
 import { KeyValueStore } from '../ports/kv-store';
-import { HUB_ENDPOINT, Radio, RadioEvent } from '../ports/radio';
+import { HUB_ENDPOINT, OTA_CLUSTER, Radio, RadioEv, RadioSink } from '../ports/radio';
 
-export interface HubConfig extends OtaServerConfig, OutboxConfig {
+export interface HubConfig {
   fw: string;
   board: string;
   mode: string; // 'stored' | 'streamed'
   /** Largest `img.data` chunk the host may send. */
   maxChunk: number;
   maxDevices: number;
-  /** Transfer jobs not yet finished at once: each holds JsVars until it ends (on espruino-2500 a transfer
-   *  being served takes ~160-200: session, ranges, frames in flight), so small boards take few and refuse
-   *  more with FULL. */
+  /** Unfinished transfer jobs held at once; job.start past it is FULL and starts nothing. */
   maxJobs: number;
-  /** job.start is refused while this many alerts, counting those running jobs will raise, await the host's
-   *  acknowledgement: alerts are never dropped (DESIGN), and on a small board each held one costs JsVars. */
+  /** job.start is refused while this many alerts, counting those running jobs will raise, await the
+   *  host's acknowledgement: alerts are never dropped (DESIGN). */
   maxAlerts: number;
+  /** Images held (stored or streamed). */
+  maxImages: number;
   /** Least time between two progress events for one job. */
   progressIntervalMs: number;
-  /** Upload progress is made durable every this many bytes, so an interrupted upload resumes near where it stopped. */
+  /** Upload progress is made durable every this many bytes, so an interrupted upload resumes near there. */
   uploadCheckpointBytes: number;
   /** Finished jobs listed by job.list before the oldest are forgotten. */
   keepFinishedJobs: number;
   /** Streamed images are fetched from the host in ranges of this many bytes (a multiple of maxBlock)... */
   streamRangeBytes: number;
-  /** ...and the hub holds at most this many ranges (two per client served at once keeps each one ahead). */
+  /** ...and the hub holds at most this many ranges. */
   streamRanges: number;
   /** Least time between two lookups of one unknown network address (a device whose announce the hub missed). */
   lookupIntervalMs: number;
+  /** Largest block the hub sends whatever the client asks (the APS payload limit with security, FACTS §3). */
+  maxBlock: number;
+  /** A transferring job fails with File Transfer Failure after this long without a request. */
+  silenceTimeoutMs: number;
+  /** How long to wait for a device to answer a version read. */
+  versionReadTimeoutMs: number;
+  /** Transfers served at once; more clients are told WAIT_FOR_DATA until a slot frees. */
+  maxSessions: number;
+  /** How long a client without a slot is asked to wait before asking again (seconds). */
+  busyWaitS: number;
+  /** Least time between two blocks for one client (0 = as fast as it asks). */
+  minBlockPeriodMs: number;
+  /** After an activation time, how long a device gets to reboot before the hub reads its version. */
+  activationSettleMs: number;
+  /** Frames sent but not yet confirmed by the co-processor. */
+  radioWindow: number;
+  /** A frame without an AF_DATA_CONFIRM after this long no longer counts as in flight. */
+  confirmTimeoutMs: number;
 }
 
-// Plain numbers, no arithmetic: esbuild keeps an unused `16 * 1024` (it might have side effects), and with it
-// this whole table in every board's bundle.
+// Plain numbers, no arithmetic: esbuild keeps an unused `16 * 1024` (it might have side effects).
 export const DEFAULT_CONFIG: HubConfig = {
-  fw: '0.1.0',
+  fw: '0.2.0',
   board: 'node',
   mode: 'stored',
   maxChunk: 1024,
   maxDevices: 32,
   maxJobs: 32,
   maxAlerts: 256,
+  maxImages: 8,
   progressIntervalMs: 500,
   uploadCheckpointBytes: 16384,
   keepFinishedJobs: 32,
@@ -72,339 +84,1388 @@ export const DEFAULT_CONFIG: HubConfig = {
   confirmTimeoutMs: 3000,
 };
 
+/** Stored-image uploads (image-upload.ts): given only to hubs that store images, so a streamed board's
+ *  bundle holds neither it nor the header parser. Returns nothing; writes its results with w(). */
+export type Uploads = (h: Hub, op: number, a: Item[]) => void;
+
 export interface HubPorts {
-  images: ImageStore;
-  /** Uploads into `images` (new ImageUploads(parseImageHeader)). Left out on boards that only stream
-   *  images, so neither it nor the header parser is in their bundle; such a hub refuses uploads. */
-  uploads?: ImageUploads;
+  /** Stored images' bytes (hubs that store images; with `uploads`). */
+  images?: ImageStore;
+  uploads?: Uploads;
   kv: KeyValueStore;
   radio: Radio;
-  sendHost(m: Message): void;
+  /** One framed message for the host: a view of a shared buffer, to be written (or copied) at once. */
+  sendHost(frame: Uint8Array): void;
+  crc32(b: Uint8Array): number;
+  /** Lends the host link's port to the REPL (boards whose console is on it); absent: NO_CONSOLE. */
+  console?: () => void;
 }
 
-/** The hub is its OTA server's context: the server reaches the radio, the host and the clock through it. */
-export class Hub implements OtaServerContext {
-  readonly devices: DeviceLog;
-  readonly images: ImageCatalog;
-  readonly jobs: JobTable;
-  readonly alerts: AlertQueue;
-  private ota: OtaServer;
-  private outbox: RadioOutbox;
-  private clockOffset = 0;
-  private lastProgress: { [job: string]: number } = {};
-  /** Devices that announced before they were in the device log (eui → nwk): bound when added, as they
-   *  will not announce again until they rejoin. */
-  private unlisted: { [eui: string]: number } = {};
-  /** When each unknown network address was last looked up (nwk → core time). */
-  private lookups: { [nwk: string]: number } = {};
-  private now = 0;
+// ---- table columns (const enums: numbers at run time)
 
-  // Plain methods rather than closures or a table of handlers: on a small Espruino board every function
-  // object costs JsVars for as long as the hub runs.
-  constructor(private ports: HubPorts, readonly cfg: HubConfig) {
-    const kv = ports.kv;
-    this.devices = new DeviceLog(cfg.maxDevices, kv.get('devices'));
-    this.images = new ImageCatalog(ports.images, kv.get('images'), cfg.streamRangeBytes, cfg.streamRanges, ports.sendHost);
-    // Jobs and alerts live under one key so a reset can never keep one without the other
-    // (a job marked done without its alert, or an alert for a job that will run again).
-    const ledger = (kv.get('ledger') || {}) as { jobs?: unknown; alerts?: unknown };
-    this.jobs = new JobTable(cfg.keepFinishedJobs, ledger.jobs);
-    this.alerts = new AlertQueue(ledger.alerts);
-    this.outbox = new RadioOutbox(cfg, ports.radio);
-    this.ota = new OtaServer(cfg, this.jobs, this.images, this.alerts, this);
+/** Config, copied into a Float64Array. */
+export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Ranges, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, Window, ConfirmMs, W }
+/** Device log rows: type 0 is a free row. EUI-64s apart, 8 bytes a row, wire order. */
+const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, W }
+/** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
+const enum J { Id, Dev, State, Off, Size, Code, Force, Started, Updated, Contact, Mfr, Type, Ver, Img, Progress, MinPeriod, LastBlock, Seen, Asked, InSeconds, Admitted, PageOff, PageEnd, PageMax, PageGap, PageAt, PageSeq, Activates, Due, Check, W }
+/** Alerts held, oldest first (id 0: free). */
+const enum A { Id, Code, Time, Ver, Resp, Act, W }
+/** Images (size 0: free row). */
+export const enum I { Size, Crc, Complete, Streamed, Next, Mfr, Type, Ver, MinHw, MaxHw, W }
+/** Streamed ranges held (image -1: free) and ranges asked for. */
+const enum R { Img, Off, Used, Served, Ahead, W }
+const enum Q { Img, Off, At, Ahead, W }
+/** Frames owed to devices, in order (kind 0: none). */
+const enum O { Kind, Dev, Order, Seq, A, B, C, W }
+const enum Owed { Notify = 1, Query, Block, Wait, Abort, End, Default, Read }
+/** Ledger header. */
+const enum L { NextJob, NextAlert, Jobs, Alerts, W }
+
+// ZCL OTA cluster (OTA spec 095264r23; FACTS §2): commands and status codes.
+const enum Zs { SUCCESS = 0, NOT_AUTHORIZED = 0x7e, MALFORMED = 0x80, UNSUP = 0x81, ABORT = 0x95, INVALID_IMAGE = 0x96, WAIT = 0x97, NO_IMAGE = 0x98 }
+/** GBCS responseCode of 0x8F89/0x8F8A (FACTS §1). */
+const enum Resp { OK = 0, DISCARDED = 1, HW_MISMATCH = 2, FAILURE = 3 }
+/** GBCS alerts (FACTS §1, CCS08 / CS08). */
+const enum Alert { FAILED = 0x8f89, SUCCEEDED = 0x8f8a, VERSION = 0x8f8b }
+
+/** Images are named by at most this many characters, stored in the state files as bytes. */
+const NAME_BYTES = 24;
+/** Records per list reply (and devices per job.start): four jobs fit MAX_REPLY. */
+export const PAGE = 4;
+/** Frames owed at once: a client has one request out at a time (page runs are served one block at a time). */
+const OWED_ROWS = 8;
+/** Unknown network addresses looked up lately, and devices heard before they were listed. */
+const STRANGERS = 4;
+/** A range asked for and not here after this long is asked for again (the host may have missed it). */
+const ASK_AGAIN_MS = 2000;
+/** A range no client has come for in this long is given up. */
+const UNCLAIMED_MS = 10000;
+/** Version reads are sent this many times within versionReadTimeoutMs (lossy links). */
+const VERSION_READ_TRIES = 3;
+/** After an activation, a device still on its old version is read again this many times. */
+const ACTIVATION_CHECKS = 3;
+/** A paced client whose next request comes this many times our period later read it as seconds (FACTS §2). */
+const SECONDS_MISREAD = 500;
+/** A client whose streamed range is on its way asks again after this many seconds. */
+const STREAM_WAIT_S = 1;
+/** Seconds between 1970 and 2000-01-01: ZigBee UTCTime (ZCL §2.6.2.19). */
+const ZIGBEE_EPOCH_S = 946684800;
+const UPGRADE_TIME_WAIT = 0xffffffff;
+/** OTA client attribute CurrentFileVersion (OTA spec §6.7.2). */
+const ATTR_CURRENT_FILE_VERSION = 2;
+
+/** Little-endian unsigned of n ≤ 4 bytes at b[o]. */
+export function le(b: Uint8Array, o: number, n: number): number {
+  let v = 0;
+  while (n--) v = v * 256 + b[o + n];
+  return v;
+}
+
+/** Writes v as n ≤ 4 little-endian bytes at b[o]; returns the offset after them. */
+function put(b: Uint8Array, o: number, v: number, n: number): number {
+  for (let i = 0; i < n; i++) b[o + i] = Math.floor(v / Math.pow(256, i)) & 255;
+  return o + n;
+}
+
+/** A table cell as a record item: -1 (unknown) is null. */
+function nul(x: number): number | null {
+  return x < 0 ? null : x;
+}
+
+/** Whether n bytes at a[ao] and b[bo] are the same. */
+function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
+  while (n--) if (a[ao + n] !== b[bo + n]) return false;
+  return true;
+}
+
+export class Hub implements RadioSink {
+  k: Float64Array;
+  /** Firmware version and board name, for hello. */
+  private fw: string;
+  private bd: string;
+  private dv: Float64Array;
+  private de: Uint8Array;
+  /** Ledger: jobs and alerts in one buffer, saved as one file so a reset never keeps one without the other. */
+  private lg: Uint8Array;
+  private lh: Float64Array;
+  private jb: Float64Array;
+  private je: Uint8Array;
+  private al: Float64Array;
+  private ae: Uint8Array;
+  /** Image names of the jobs (kept in the ledger as bytes). */
+  private jn: string[] = [];
+  im: Float64Array;
+  nm: string[] = [];
+  private rg: Float64Array;
+  private rp: Uint8Array;
+  private ak: Float64Array;
+  private ow: Float64Array;
+  /** Strangers: [eui 8 bytes] and [nwk, when looked up] rows. */
+  private se: Uint8Array;
+  private sn: Float64Array;
+  /** Frames on the radio: [handle, deadline] rows (handle -1: free). */
+  private fl: Float64Array;
+  /** The ZCL frame being built. */
+  private zb: Uint8Array;
+  private rd: FrameReader;
+  private clock = 0;
+  private seq = 0;
+  /** Owed frames leave in the order they were owed. */
+  private order = 0;
+  /** Error detail for the reply to the request being handled. */
+  private ed: number[] = [];
+
+  // The config object is read here and not kept (its named fields would hold tens of JsVars).
+  constructor(readonly p: HubPorts, c: HubConfig) {
+    this.fw = c.fw;
+    this.bd = c.board;
+    const k = (this.k = new Float64Array(K.W));
+    k[K.Mode] = c.mode === 'streamed' ? Mode.Streamed : Mode.Stored;
+    k[K.MaxChunk] = c.maxChunk;
+    k[K.MaxDevices] = c.maxDevices;
+    k[K.MaxJobs] = c.maxJobs;
+    k[K.MaxAlerts] = c.maxAlerts;
+    k[K.Images] = c.maxImages || 4;
+    k[K.Progress] = c.progressIntervalMs;
+    k[K.Checkpoint] = c.uploadCheckpointBytes;
+    k[K.Keep] = c.keepFinishedJobs;
+    k[K.RangeBytes] = c.streamRangeBytes;
+    k[K.Ranges] = c.streamRanges;
+    k[K.Lookup] = c.lookupIntervalMs;
+    k[K.MaxBlock] = c.maxBlock;
+    k[K.Silence] = c.silenceTimeoutMs;
+    k[K.VrTimeout] = c.versionReadTimeoutMs;
+    k[K.Sessions] = c.maxSessions;
+    k[K.BusyS] = c.busyWaitS;
+    k[K.MinPeriod] = c.minBlockPeriodMs;
+    k[K.Settle] = c.activationSettleMs;
+    k[K.Window] = c.radioWindow;
+    k[K.ConfirmMs] = c.confirmTimeoutMs;
+    const nd = c.maxDevices;
+    this.dv = new Float64Array(nd * D.W);
+    this.de = new Uint8Array(nd * 8);
+    // A job row for each transfer held, each finished job kept, and the one that finishes next.
+    const nj = c.maxJobs + c.keepFinishedJobs + 1;
+    // Alerts: the cap on job.start, and room for version reads (refused with FULL beyond it).
+    const na = c.maxAlerts + 4;
+    const f = 8 * (L.W + nj * J.W + na * A.W);
+    const lg = (this.lg = new Uint8Array(f + nj * (8 + NAME_BYTES) + na * 8));
+    this.lh = new Float64Array(lg.buffer, 0, L.W);
+    this.jb = new Float64Array(lg.buffer, 8 * L.W, nj * J.W);
+    this.al = new Float64Array(lg.buffer, 8 * (L.W + nj * J.W), na * A.W);
+    this.je = new Uint8Array(lg.buffer, f, nj * 8);
+    this.ae = new Uint8Array(lg.buffer, f + nj * (8 + NAME_BYTES), na * 8);
+    const ni = k[K.Images];
+    this.im = new Float64Array(ni * I.W);
+    const nr = c.streamRanges;
+    this.rg = new Float64Array(nr * R.W);
+    this.rp = new Uint8Array(nr * c.streamRangeBytes);
+    this.ak = new Float64Array(2 * nr * Q.W);
+    this.ow = new Float64Array(OWED_ROWS * O.W);
+    this.se = new Uint8Array(STRANGERS * 8);
+    this.sn = new Float64Array(2 * STRANGERS * 2);
+    this.fl = new Float64Array(c.radioWindow * 2);
+    this.zb = new Uint8Array(c.maxBlock + 24);
+    this.rd = new FrameReader(this.p.crc32);
+    this.rg.fill(-1);
+    this.ak.fill(-1);
+    this.sn.fill(-1);
+    this.fl.fill(-1);
+    this.lh[L.NextJob] = this.lh[L.NextAlert] = 1;
+    this.load();
+  }
+
+  /** State from the store: tables saved by this build or one with other capacities (rows copied as fit). */
+  private load(): void {
+    const kv = this.p.kv;
+    const n = this.k[K.Images];
+    for (let t = 0; t < 3; t++) {
+      const b = kv.get(['devices', 'images', 'ledger'][t]);
+      if (!b || b.length < 16) continue;
+      // A file: [rows, width] then the rows, then each row's bytes.
+      const rows = le(b, 0, 4);
+      const wd = le(b, 4, 4);
+      // Copied: ArrayBuffer#slice is missing on Espruino (FACTS §5), and the rows must be 8-byte aligned.
+      const tb = new Float64Array(rows * wd);
+      new Uint8Array(tb.buffer).set(b.subarray(8, 8 + rows * wd * 8));
+      const bytes = b.subarray(8 + rows * wd * 8);
+      if (t === 0) {
+        for (let r = 0; r < rows && r < this.k[K.MaxDevices]; r++) {
+          this.dv.set(tb.subarray(r * wd, r * wd + D.W), r * D.W);
+          this.de.set(bytes.subarray(r * 8, r * 8 + 8), r * 8);
+        }
+      } else if (t === 1) {
+        for (let r = 0; r < rows && r < n; r++) {
+          this.im.set(tb.subarray(r * wd, r * wd + I.W), r * I.W);
+          this.nm[r] = this.str(bytes, r * NAME_BYTES);
+        }
+      } else {
+        // The ledger is saved whole; one of another layout is read by its header.
+        const jr = tb[L.Jobs];
+        const ar = tb[L.Alerts];
+        this.lh[L.NextJob] = tb[L.NextJob];
+        this.lh[L.NextAlert] = tb[L.NextAlert];
+        const jw = (wd - L.W - ar * A.W) / jr;
+        let o = L.W;
+        for (let r = 0, m = 0; r < jr; r++, o += jw) {
+          if (!tb[o + J.Id] || m * J.W >= this.jb.length) continue;
+          this.jb.set(tb.subarray(o, o + J.W), m * J.W);
+          this.je.set(bytes.subarray(r * 8, r * 8 + 8), m * 8);
+          this.jn[m++] = this.str(bytes, jr * 8 + r * NAME_BYTES);
+        }
+        for (let r = 0, m = 0; r < ar; r++, o += A.W) {
+          if (!tb[o + A.Id] || m * A.W >= this.al.length) continue;
+          this.al.set(tb.subarray(o, o + A.W), m * A.W);
+          this.ae.set(bytes.subarray(jr * (8 + NAME_BYTES) + r * 8, jr * (8 + NAME_BYTES) + r * 8 + 8), m * 8);
+          m++;
+        }
+      }
+    }
+  }
+
+  /** ASCII text up to the first 0 of a NAME_BYTES field. */
+  private str(b: Uint8Array, o: number): string {
+    let e = o;
+    while (e < o + NAME_BYTES && b[e]) e++;
+    return String.fromCharCode.apply(null, b.subarray(o, e) as unknown as number[]);
+  }
+
+  /** Makes one table durable: devices (0), images (1) or the ledger of jobs and alerts (2). */
+  save(t: number): void {
+    const n = t === 0 ? this.k[K.MaxDevices] : t === 1 ? this.k[K.Images] : 1;
+    const tb = t === 0 ? this.dv : t === 1 ? this.im : null;
+    const names = t === 1 ? this.nm : this.jn;
+    if (t === 2) {
+      // Headers say the layout, so a build with other capacities reads it back.
+      const jr = this.jb.length / J.W;
+      this.lh[L.Jobs] = jr;
+      this.lh[L.Alerts] = this.al.length / A.W;
+      for (let r = 0; r < jr; r++) this.name(this.lg, (this.lh.length + this.jb.length + this.al.length) * 8 + jr * 8 + r * NAME_BYTES, names[r]);
+      const b = new Uint8Array(8 + this.lg.length);
+      put(b, 0, 1, 4);
+      put(b, 4, (this.lh.length + this.jb.length + this.al.length), 4);
+      b.set(this.lg, 8);
+      return this.p.kv.set('ledger', b);
+    }
+    const t64 = tb as Float64Array;
+    const wd = t64.length / n;
+    const per = t === 0 ? 8 : NAME_BYTES;
+    const b = new Uint8Array(8 + t64.length * 8 + n * per);
+    put(b, 0, n, 4);
+    put(b, 4, wd, 4);
+    b.set(new Uint8Array(t64.buffer), 8);
+    if (t === 0) b.set(this.de, 8 + t64.length * 8);
+    else for (let r = 0; r < n; r++) this.name(b, 8 + t64.length * 8 + r * NAME_BYTES, names[r]);
+    this.p.kv.set(t === 0 ? 'devices' : 'images', b);
+  }
+
+  /** Writes an ASCII name into a NAME_BYTES field (zero-filled). */
+  private name(b: Uint8Array, o: number, s: string | undefined): void {
+    for (let i = 0; i < NAME_BYTES; i++) b[o + i] = s && i < s.length ? s.charCodeAt(i) : 0;
   }
 
   start(now: number): void {
-    this.now = now;
-    this.ota.resume(now);
-    this.ports.radio.start(now);
+    // After a restart silence is counted from now, and activations still pending get their version read.
+    const jb = this.jb;
+    for (let o = 0; o < jb.length; o += J.W) {
+      if (!jb[o + J.Id]) continue;
+      if (jb[o + J.State] === JobState.Transferring) jb[o + J.Contact] = now;
+      if (jb[o + J.State] === JobState.Activating) {
+        jb[o + J.Activates] = now;
+        jb[o + J.Due] = now + this.k[K.Settle];
+        jb[o + J.Check] = 0;
+      }
+      jb[o + J.PageEnd] = 0;
+      jb[o + J.Admitted] = 0;
+      jb[o + J.LastBlock] = -1;
+    }
+    this.p.radio.start(now);
   }
 
   /** Core time at which tick() next has work (page blocks waiting for their spacing), or -1. */
   nextWake(): number {
-    return this.ota.nextPageAt();
+    let t = -1;
+    const jb = this.jb;
+    for (let o = 0; o < jb.length; o += J.W) if (jb[o + J.Id] && jb[o + J.PageEnd] && (t < 0 || jb[o + J.PageAt] < t)) t = jb[o + J.PageAt];
+    return t;
   }
 
-  /** Unix ms: the core's time corrected by the clock the host last set. */
-  wall(now: number): number {
-    return now + this.clockOffset;
+  /** Whether the host link holds part of a frame (console-port.ts: such input is never a break). */
+  midFrame(): boolean {
+    return this.rd.midFrame();
   }
 
-  send(dev: Device, zcl: Uint8Array): void {
-    if (dev.nwk === undefined) return this.log('cannot reach ' + dev.eui + ': it has not joined');
-    this.outbox.enqueue(dev.eui, { nwk: dev.nwk, endpoint: dev.endpoint || HUB_ENDPOINT }, OTA_CLUSTER, zcl);
-  }
-
-  queued(dev: Device): number {
-    return this.outbox.queued(dev.eui);
-  }
-
-  cancel(dev: Device): void {
-    this.outbox.clear(dev.eui);
-  }
-
-  device(eui: string): Device | undefined {
-    return this.devices.find(eui);
-  }
-
-  alertRaised(a: Alert): void {
-    this.save('ledger');
-    this.ports.sendHost({ ev: 'alert', alert: a as unknown as CborValue });
-  }
-
-  onHostMessage(m: Message, now: number): void {
-    this.now = now;
-    let reply: Message;
-    try {
-      reply = this.request(m, now) || {};
-      reply.ok = true;
-    } catch (e) {
-      const err = e as CodedError;
-      reply = { ok: false, err: err.code || 'INTERNAL', msg: err.message };
-      if (err.next !== undefined) reply.next = err.next;
-    }
-    reply.i = m.i;
-    this.ports.sendHost(reply);
-    this.outbox.pump(now);
-  }
-
-  onRadioBytes(b: Uint8Array, now: number): void {
-    this.now = now;
-    this.radioEvents(this.ports.radio.onBytes(b, now), now);
-    this.outbox.pump(now);
-  }
-
-  tick(now: number): void {
-    this.now = now;
-    this.radioEvents(this.ports.radio.tick(now), now);
-    this.outbox.tick(now);
-    this.ota.tick(now);
-    this.outbox.pump(now);
-  }
-
-  private radioEvents(evs: RadioEvent[], now: number): void {
-    for (let i = 0; i < evs.length; i++) {
-      const ev = evs[i];
-      if (ev.type === 'message') this.onRadioMessage(ev.src.nwk, ev.src.endpoint, ev.clusterId, ev.data, now);
-      else if (ev.type === 'announce') {
-        const dev = this.locate(ev.nwk, ev.eui, now);
-        if (dev) this.ota.rejoined(dev, now);
-      }
-      else if (ev.type === 'address') this.locate(ev.nwk, ev.eui, now);
-      else if (ev.type === 'reset') this.log('radio co-processor reset (reason ' + ev.reason + '); registering again');
-      else if (ev.type === 'error') this.log('radio: ' + ev.message);
-      else if (ev.type === 'confirm') {
-        this.outbox.confirmed(ev.handle);
-        if (ev.status !== 0) this.log('radio: frame ' + ev.handle + ' not delivered (status 0x' + ev.status.toString(16) + ')');
+  /** Bytes from the host: each whole frame is a request, answered at once. */
+  host(chunk: Uint8Array, now: number): void {
+    const bodies = this.rd.push(chunk);
+    for (let n = 0; n < bodies.length; n++) {
+      const a = decodeBody(bodies[n]);
+      if (!a || typeof a[0] !== 'number' || typeof a[1] !== 'number') continue;
+      this.ed = [];
+      try {
+        this.ok(a);
+        this.req(a, now);
+        this.out(a[0] as number);
+        if (a[1] === Op.Console) (this.p.console as () => void)();
+      } catch (e) {
+        wOpen();
+        w(a[0]);
+        w(typeof e === 'number' ? e : Err.INTERNAL);
+        for (let i = 0; i < this.ed.length; i++) w(this.ed[i]);
+        this.out(0);
       }
     }
+    this.pump(now);
   }
 
-  /** A device is at `nwk` (it announced, or answered a lookup): a listed one is bound there and told of an image
-   *  waiting for it; another is remembered for when it is added. */
-  private locate(nwk: number, eui: string, now: number): Device | undefined {
-    const dev = this.devices.find(eui);
-    if (!dev) {
-      const known = Object.keys(this.unlisted);
-      if (known.length >= this.cfg.maxDevices && this.unlisted[eui] === undefined) delete this.unlisted[known[0]];
-      this.unlisted[eui] = nwk;
-      this.log('device ' + eui + ' (0x' + nwk.toString(16) + ') is on the network but not in the device log; ignored');
-      return undefined;
+  /** Starts the reply to request a: [i, 0, ...results]. A request whose work sends an event (which takes
+   *  the one message buffer) starts it again after that work. */
+  ok(a: Item[]): void {
+    wOpen();
+    w(a[0]);
+    w(0);
+  }
+
+  /** Sends the message written since wOpen(); a reply too big for a frame becomes TOO_BIG (for request i). */
+  out(i: number): void {
+    let f = wClose(this.p.crc32);
+    if (!f && i) {
+      wOpen();
+      w(i);
+      w(Err.TOO_BIG);
+      f = wClose(this.p.crc32);
     }
-    this.devices.bind(dev, nwk, now);
-    this.save('devices');
-    const job = this.jobs.active(eui);
-    if (job && job.state === 'queued') this.ota.notify(dev);
-    return dev;
+    if (f) this.p.sendHost(f);
   }
 
-  /** Asks who an unknown network address is, at most once per lookupIntervalMs: a listed device whose announce
-   *  was lost is then served from its next request, as real coordinators learn addresses (ZDO IEEE_addr_req). */
-  private lookUp(nwk: number, now: number): void {
-    const keys = Object.keys(this.lookups);
-    for (let i = 0; i < keys.length; i++) if (now - this.lookups[keys[i]] >= this.cfg.lookupIntervalMs) delete this.lookups[keys[i]];
-    if (this.lookups[nwk] !== undefined) return;
-    this.lookups[nwk] = now;
-    this.ports.radio.lookup(nwk, now);
+  /** Throws an error code with its detail. */
+  no(code: number, d0?: number, d1?: number, d2?: number): never {
+    this.ed = d0 === undefined ? [] : d1 === undefined ? [d0] : d2 === undefined ? [d0, d1] : [d0, d1, d2];
+    throw code;
   }
 
-  private onRadioMessage(nwk: number, endpoint: number, cluster: number, data: Uint8Array, now: number): void {
-    if (cluster !== OTA_CLUSTER) return;
-    const dev = this.devices.byNwk(nwk);
-    let f: ZclFrame;
-    try {
-      f = parseZclFrame(data);
-    } catch (e) {
-      return this.log('malformed ZCL frame from ' + (dev ? dev.eui : '0x' + nwk.toString(16)) + ': ' + (e as Error).message);
+  /** Argument k of a request (k = 0 first after op), checked: t 0 natural number, 1 text, 2 bytes, 3 EUI-64; null if absent and `opt`. */
+  arg(a: Item[], k: number, t: number, opt?: boolean): any {
+    const v = a[k + 2];
+    if (opt && (v === null || v === undefined)) return null;
+    if (t === 0 ? typeof v === 'number' : t === 1 ? typeof v === 'string' : v instanceof Uint8Array && (t === 2 || v.length === 8)) return v;
+    return this.no(t === 3 && v instanceof Uint8Array ? Err.BAD_EUI : Err.BAD_ARGS, k);
+  }
+
+  /** One request (docs/host-link.md); its results are written after [i, 0]. */
+  private req(a: Item[], now: number): void {
+    const k = this.k;
+    const op = a[1] as number;
+    if (op === Op.Hello) {
+      const t = this.arg(a, 0, 0, true);
+      if (t !== null) this.clock = t - now;
+      w(this.fw);
+      w(this.bd);
+      w(k[K.Mode]);
+      w(now + this.clock);
+      w(k[K.MaxChunk]);
+      w(k[K.MaxJobs]);
+      w(k[K.MaxAlerts]);
+    } else if (op === Op.DevAdd) {
+      const e = this.arg(a, 0, 3);
+      const ty = this.arg(a, 1, 0);
+      if (ty !== DeviceType.PPMID && ty !== DeviceType.HCALCS) this.no(Err.BAD_TYPE);
+      let d = this.dev(e, 0);
+      if (d < 0) {
+        d = this.dev(null, 0);
+        if (d < 0) this.no(Err.LOG_FULL, k[K.MaxDevices]);
+        const o = d * D.W;
+        this.dv.fill(-1, o, o + D.W);
+        this.de.set(e, d * 8);
+        // A device heard before it was listed is bound now: it will not announce again until it rejoins.
+        for (let s = 0; s < STRANGERS; s++)
+          if (this.sn[s * 2] >= 0 && same(this.se, s * 8, e, 0, 8)) {
+            this.dv[o + D.Nwk] = this.sn[s * 2];
+            this.dv[o + D.Seen] = now;
+            this.dv[o + D.Ep] = HUB_ENDPOINT;
+            this.sn[s * 2] = -1;
+          }
+      }
+      this.dv[d * D.W + D.Type] = ty;
+      this.save(0);
+      this.rec(0, d);
+    } else if (op === Op.DevRm) {
+      const d = this.dev(this.arg(a, 0, 3), 1);
+      if (this.job(d, 0) >= 0) this.no(Err.BUSY);
+      this.dv[d * D.W] = 0;
+      // Its finished jobs keep its EUI-64, not its row, which the next device may take.
+      for (let o = 0; o < this.jb.length; o += J.W) if (this.jb[o + J.Dev] === d) this.jb[o + J.Dev] = -1;
+      this.save(0);
+      this.save(2);
+    } else if (op === Op.DevList || op === Op.ImgList || op === Op.JobList || op === Op.AlertList) {
+      // A page of records from index `from`; `more` is where the next page starts.
+      const kind = op === Op.DevList ? 0 : op === Op.ImgList ? 1 : op === Op.JobList ? 2 : 3;
+      const t = [this.dv, this.im, this.jb, this.al][kind];
+      const wd = [D.W, I.W, J.W, A.W][kind];
+      const from = this.arg(a, 0, 0, true) || 0;
+      let n = 0;
+      for (let o = 0; o < t.length; o += wd) if (t[o]) n++;
+      w(from + PAGE < n ? from + PAGE : null);
+      // Jobs are listed oldest first, by id.
+      for (let i = 0, r = 0; i < n && r < from + PAGE; i++) {
+        const row = kind === 2 ? this.nth(i) : this.nthRow(t, wd, i);
+        if (r++ >= from) this.rec(kind, row);
+      }
+    } else if (op === Op.ImgBegin || op === Op.ImgData || op === Op.ImgEnd) {
+      if (!this.p.uploads) this.no(Err.NOT_STORED);
+      (this.p.uploads as Uploads)(this, op, a);
+    } else if (op === Op.ImgStream) {
+      const name = this.arg(a, 0, 1);
+      const size = this.arg(a, 1, 0);
+      this.named(name, size);
+      let g = this.img(name, 0);
+      const o = g * I.W;
+      if (g >= 0 && !this.im[o + I.Streamed]) this.no(Err.EXISTS, 0);
+      const crc = this.arg(a, 2, 0) >>> 0;
+      // The same image again is a no-op (a host serving it after a restart); other content replaces it.
+      if (g < 0 || this.im[o + I.Size] !== size || this.im[o + I.Crc] !== crc) {
+        if (g >= 0 && this.inUse(g)) this.no(Err.IN_USE);
+        if (g >= 0) this.drop(g);
+        else g = this.newImg(name);
+        const im = this.im;
+        const r = g * I.W;
+        im[r + I.Size] = size;
+        im[r + I.Crc] = crc;
+        im[r + I.Complete] = im[r + I.Streamed] = 1;
+        im[r + I.Next] = size;
+        im[r + I.Mfr] = this.arg(a, 3, 0);
+        im[r + I.Type] = this.arg(a, 4, 0);
+        im[r + I.Ver] = this.arg(a, 5, 0);
+        const lo = this.arg(a, 6, 0, true);
+        const hi = this.arg(a, 7, 0, true);
+        im[r + I.MinHw] = lo === null ? -1 : lo;
+        im[r + I.MaxHw] = hi === null ? -1 : hi;
+        this.save(1);
+      }
+      this.rec(1, g);
+    } else if (op === Op.ImgRange) {
+      const g = this.img(this.arg(a, 0, 1), 0);
+      if (g < 0 || !this.im[g * I.W + I.Streamed]) this.no(Err.UNKNOWN_IMAGE);
+      this.range(g, this.arg(a, 1, 0), this.arg(a, 2, 2), now);
+    } else if (op === Op.ImgRm) {
+      const g = this.img(this.arg(a, 0, 1), 0);
+      if (g < 0) this.no(Err.UNKNOWN_IMAGE);
+      if (this.inUse(g)) this.no(Err.IN_USE);
+      this.discard(g);
+    } else if (op === Op.JobStart) {
+      this.startJobs(a, now);
+    } else if (op === Op.AlertAck) {
+      let n = 0;
+      for (let i = 2; i < a.length; i++) {
+        const al = this.al;
+        for (let o = 0; o < al.length; o += A.W)
+          if (al[o] && al[o] === a[i]) {
+            // Held alerts stay in order, oldest first: the rest move up a row.
+            const r = o / A.W;
+            al.set(al.subarray(o + A.W), o);
+            al[al.length - A.W] = 0;
+            this.ae.set(this.ae.subarray(r * 8 + 8), r * 8);
+            n++;
+            break;
+          }
+      }
+      this.save(2);
+      w(n);
+    } else if (op === Op.Activate) {
+      const d = this.joined(this.arg(a, 0, 3));
+      const j = this.job(d, 2);
+      if (j < 0) this.no(Err.NOTHING_HELD);
+      const at = this.arg(a, 1, 0, true);
+      this.activate(d, j, at === null ? now + this.clock : at, now);
+      this.ok(a);
+      this.rec(2, j);
+    } else if (op === Op.VersionRead) {
+      const d = this.joined(this.arg(a, 0, 3));
+      this.readVersion(d, -1, now);
+    } else if (op === Op.Console) {
+      if (!this.p.console) this.no(Err.NO_CONSOLE);
+    } else this.no(Err.BAD_OP, op);
+  }
+
+  /** The i-th used row of a table. */
+  private nthRow(t: Float64Array, wd: number, i: number): number {
+    for (let o = 0; o < t.length; o += wd) if (t[o] && !i--) return o / wd;
+    return -1;
+  }
+
+  /** The job row with the i-th smallest id (jobs are listed in the order they started). */
+  private nth(i: number): number {
+    const jb = this.jb;
+    let last = 0;
+    let row = -1;
+    for (; i >= 0; i--) {
+      row = -1;
+      for (let o = 0; o < jb.length; o += J.W) if (jb[o] > last && (row < 0 || jb[o] < jb[row * J.W])) row = o / J.W;
+      last = jb[row * J.W];
     }
-    if (!dev) {
-      this.lookUp(nwk, now);
-      return this.refuse(nwk, endpoint, f, now);
+    return row;
+  }
+
+  /** A new image's name and size, or BAD_NAME / BAD_SIZE. */
+  named(name: string, size: number): void {
+    let ok = name.length > 0 && name.length <= NAME_BYTES;
+    for (let i = 0; ok && i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 45;
     }
-    dev.endpoint = endpoint;
-    dev.lastSeen = now;
-    this.ota.handle(dev, f, now);
+    if (!ok) this.no(Err.BAD_NAME);
+    if (!(size > 0)) this.no(Err.BAD_SIZE);
   }
 
-  /** A device not in the device log gets NOT_AUTHORIZED and nothing else (GBCS Device Log). */
-  private refuse(nwk: number, endpoint: number, f: ZclFrame, now: number): void {
-    this.log('OTA command 0x' + f.header.commandId.toString(16) + ' from device 0x' + nwk.toString(16) + ', which is not in the device log: NOT_AUTHORIZED');
-    if (f.header.direction === DIR_SERVER_TO_CLIENT) return; // never answer a response
-    let zcl: Uint8Array;
-    if (f.header.frameType === FRAME_TYPE_CLUSTER && f.header.commandId === CMD.QUERY_NEXT_IMAGE_REQUEST) {
-      const h = { frameType: FRAME_TYPE_CLUSTER, direction: DIR_SERVER_TO_CLIENT, disableDefaultResponse: true, seq: f.header.seq, commandId: CMD.QUERY_NEXT_IMAGE_RESPONSE };
-      zcl = buildServerFrame(h, { cmd: 0x02, status: STATUS.NOT_AUTHORIZED });
-    } else zcl = defaultResponseFrame(f, STATUS.NOT_AUTHORIZED);
-    this.outbox.enqueue('0x' + nwk.toString(16), { nwk: nwk, endpoint: endpoint }, OTA_CLUSTER, zcl);
+  /** The image row named `name` (-1 if none; with `complete`, only a complete one, else UNKNOWN_IMAGE). */
+  img(name: string, complete: number): number {
+    for (let g = 0; g < this.nm.length; g++)
+      if (this.im[g * I.W + I.Size] && this.nm[g] === name) {
+        if (!complete || this.im[g * I.W + I.Complete]) return g;
+        break;
+      }
+    return complete ? this.no(Err.UNKNOWN_IMAGE) : -1;
   }
 
-  jobChanged(job: Job, stateChanged: boolean): void {
-    const key = String(job.id);
-    const last = this.lastProgress[key];
-    if (!stateChanged && last !== undefined && this.now - last < this.cfg.progressIntervalMs) return;
-    this.lastProgress[key] = this.now;
-    if (stateChanged) {
-      this.save('ledger');
-      // The last download of an image is over: its streamed ranges are of no more use (JsVars, on small boards).
-      if (!this.jobs.downloading(job.image)) this.images.idle(job.image);
-    }
-    this.ports.sendHost({ ev: 'job', job: job as unknown as CborValue });
+  /** A free image row for `name`, or FULL. */
+  newImg(name: string): number {
+    for (let g = 0; g < this.k[K.Images]; g++)
+      if (!this.im[g * I.W + I.Size]) {
+        this.im.fill(-1, g * I.W, g * I.W + I.W);
+        this.nm[g] = name;
+        return g;
+      }
+    return this.no(Err.STORE_FULL, 0, 0);
   }
 
-  log(msg: string): void {
-    this.ports.sendHost({ ev: 'log', level: 'info', msg: msg });
+  /** Forgets an image and frees its bytes. */
+  discard(g: number): void {
+    if (this.im[g * I.W + I.Streamed] === 1) this.drop(g);
+    else (this.p.images as ImageStore).remove(this.nm[g]);
+    this.im[g * I.W + I.Size] = 0;
+    this.save(1);
   }
 
-  save(what: string): void {
-    const kv = this.ports.kv;
-    if (what === 'devices') kv.set('devices', this.devices.list());
-    else if (what === 'images') kv.set('images', this.images.list());
-    else if (what === 'ledger') kv.set('ledger', { jobs: this.jobs.save(), alerts: this.alerts.save() } as unknown);
+  /** Whether an unfinished job uses image g; with `fetching`, only one still to fetch it. */
+  private inUse(g: number, fetching?: boolean): boolean {
+    const jb = this.jb;
+    for (let o = 0; o < jb.length; o += J.W)
+      if (jb[o] && jb[o + J.Img] === g && jb[o + J.State] <= (fetching ? JobState.Transferring : JobState.Activating)) return true;
+    return false;
   }
 
-  /** One host request (docs/host-link.md): its result, or a CodedError. */
-  private request(m: Message, now: number): Message | void {
-    switch (m.op) {
-      case 'hello':
-        if (typeof m.time === 'number') this.clockOffset = m.time - now;
-        return { fw: this.cfg.fw, board: this.cfg.board, mode: this.cfg.mode, time: this.wall(now), maxChunk: this.cfg.maxChunk, maxJobs: this.cfg.maxJobs, maxAlerts: this.cfg.maxAlerts };
-      case 'dev.add': {
-        const d = this.devices.add(arg(m, 'eui', Arg.Str) as string, arg(m, 'type', Arg.Str) as string);
-        const nwk = this.unlisted[d.eui];
-        if (nwk !== undefined && d.nwk === undefined) {
-          delete this.unlisted[d.eui];
-          this.devices.bind(d, nwk, now);
-        }
-        this.save('devices');
-        return { device: d as unknown as CborValue };
-      }
-      case 'dev.rm': {
-        const d = this.devices.get(arg(m, 'eui', Arg.Str) as string);
-        if (this.jobs.active(d.eui)) throw codedError('BUSY', 'device ' + d.eui + ' has a transfer in progress');
-        this.devices.remove(d.eui);
-        return this.save('devices');
-      }
-      case 'dev.list':
-        return page('devices', this.devices.list(), m);
-      case 'img.begin':
-      case 'img.data':
-      case 'img.end': {
-        const u = this.ports.uploads;
-        if (!u) throw codedError('NOT_STORED', 'this hub stores no images: use chub distribute --stream');
-        return u.request(m, this.images, this.cfg.uploadCheckpointBytes, this);
-      }
-      case 'img.stream': {
-        const name = arg(m, 'name', Arg.Str) as string;
-        const img = this.images.stream({
-          name: name,
-          size: arg(m, 'size', Arg.Nat) as number,
-          crc: arg(m, 'crc', Arg.Nat) as number,
-          manufacturerCode: arg(m, 'manufacturerCode', Arg.Nat) as number,
-          imageType: arg(m, 'imageType', Arg.Nat) as number,
-          fileVersion: arg(m, 'fileVersion', Arg.Nat) as number,
-          minHw: m.minHw === undefined ? undefined : (arg(m, 'minHw', Arg.Nat) as number),
-          maxHw: m.maxHw === undefined ? undefined : (arg(m, 'maxHw', Arg.Nat) as number),
-          complete: true,
-          next: 0,
-        }, this.jobs.usesImage(name));
-        this.save('images');
-        return { image: img as unknown as CborValue };
-      }
-      case 'img.range':
-        this.images.range(arg(m, 'name', Arg.Str) as string, arg(m, 'off', Arg.Nat) as number, arg(m, 'd', Arg.Bytes) as Uint8Array, now);
-        return;
-      case 'img.list':
-        return page('images', this.images.list(), m);
-      case 'img.rm': {
-        const name = arg(m, 'name', Arg.Str) as string;
-        if (this.jobs.usesImage(name)) throw codedError('IN_USE', 'image ' + name + ' is being distributed');
-        this.images.remove(name);
-        return this.save('images');
-      }
-      case 'job.start':
-        return { jobs: this.startJobs(arg(m, 'image', Arg.Str) as string, arg(m, 'devices', Arg.Strs) as string[], m.force === true, now) as unknown as CborValue };
-      case 'job.list':
-        return page('jobs', this.jobs.list(), m);
-      case 'alert.list':
-        return page('alerts', this.alerts.list(), m);
-      case 'alert.ack': {
-        const n = this.alerts.ack(arg(m, 'ids', Arg.Nums) as number[]);
-        this.save('ledger');
-        return { acked: n };
-      }
-      case 'activate': {
-        const dev = this.joined(arg(m, 'eui', Arg.Str) as string);
-        const job = this.jobs.holding(dev.eui);
-        if (!job) throw codedError('NOTHING_HELD', 'device ' + dev.eui + ' holds no transferred image to activate');
-        this.ota.activate(dev, job, typeof m.at === 'number' ? m.at : this.wall(now), now);
-        return { job: job as unknown as CborValue };
-      }
-      case 'version.read':
-        return this.ota.readVersion(this.joined(arg(m, 'eui', Arg.Str) as string), now);
-    }
-    throw codedError('BAD_OP', 'unknown request ' + JSON.stringify(m.op));
-  }
-
-  private startJobs(imageName: string, euis: string[], force: boolean, now: number): Job[] {
-    // The reply lists every job started, and must fit one host-link frame.
-    if (euis.length > PAGE) throw codedError('BAD_ARGS', 'at most ' + PAGE + ' devices per job.start; send several');
-    const img = this.images.get(imageName);
-    // All or none: a refused job.start starts nothing, so the host can simply ask again later.
-    const running = this.jobs.running();
-    const room = Math.min(this.cfg.maxJobs, this.cfg.maxAlerts - this.alerts.held.length) - running;
-    if (euis.length > room)
-      throw codedError('FULL', 'room for ' + Math.max(room, 0) + ': ' + running + ' running, ' + this.alerts.held.length + ' alerts to ack');
-    const devs: Device[] = [];
-    for (let i = 0; i < euis.length; i++) {
-      devs.push(this.devices.get(euis[i]));
-      if (this.jobs.active(devs[i].eui)) throw codedError('BUSY', 'device ' + devs[i].eui + ' already has a transfer in progress');
-    }
-    const out: Job[] = [];
-    for (let i = 0; i < devs.length; i++) {
-      out.push(this.jobs.create(devs[i].eui, img as { name: string; size: number; manufacturerCode: number; imageType: number; fileVersion: number }, force, now));
-      if (devs[i].nwk !== undefined) this.ota.notify(devs[i]);
-    }
-    this.save('ledger');
-    return out;
+  /**
+   * The device row with EUI-64 `e` (bytes), or with `e` null the first free row; -1 if none. With
+   * `must`, an unknown device is UNKNOWN_DEVICE.
+   */
+  private dev(e: Uint8Array | null, must: number): number {
+    const dv = this.dv;
+    for (let d = 0; d * D.W < dv.length; d++) if (e ? dv[d * D.W] && same(this.de, d * 8, e, 0, 8) : !dv[d * D.W]) return d;
+    return must ? this.no(Err.UNKNOWN_DEVICE) : -1;
   }
 
   /** A listed device the radio can reach. */
-  private joined(eui: string): Device {
-    const dev = this.devices.get(eui);
-    if (dev.nwk === undefined) throw codedError('NOT_JOINED', 'device ' + dev.eui + ' has not joined the network');
-    return dev;
+  private joined(e: Uint8Array): number {
+    const d = this.dev(e, 1);
+    if (this.dv[d * D.W + D.Nwk] < 0) this.no(Err.NOT_JOINED);
+    return d;
   }
-}
 
-/** List items per reply, and devices per job.start: six of the largest items (a job, ~170 bytes of CBOR)
- *  stay well inside one host-link frame. */
-export const PAGE = 6;
+  /** The device's job: `which` 0 unfinished, 1 latest, 2 holding an image for activation; -1 if none. */
+  private job(d: number, which: number): number {
+    const jb = this.jb;
+    let best = -1;
+    for (let o = 0; o < jb.length; o += J.W) {
+      if (!jb[o] || jb[o + J.Dev] !== d) continue;
+      const s = jb[o + J.State];
+      if (which === 0 ? s < JobState.Done : which === 2 ? s === JobState.Transferred || s === JobState.Activating : true)
+        if (best < 0 || jb[o] > jb[best * J.W]) best = o / J.W;
+    }
+    return best;
+  }
 
-/** One page of a list from index `m.from`; `more` is where the next page starts, when there is one. */
-function page(key: string, items: unknown[], m: Message): Message {
-  const from = m.from === undefined ? 0 : (arg(m, 'from', Arg.Nat) as number);
-  const out: Message = {};
-  out[key] = items.slice(from, from + PAGE) as unknown as CborValue;
-  if (from + PAGE < items.length) out.more = from + PAGE;
-  return out;
+  private startJobs(a: Item[], now: number): void {
+    const k = this.k;
+    const g = this.img(this.arg(a, 0, 1), 1);
+    const force = this.arg(a, 1, 0);
+    const n = a.length - 4;
+    if (n < 1) this.no(Err.BAD_ARGS, 2);
+    // The reply lists every job started, and must fit one frame.
+    if (n > PAGE) this.no(Err.TOO_MANY, PAGE);
+    let running = 0;
+    let held = 0;
+    const jb = this.jb;
+    for (let o = 0; o < jb.length; o += J.W) if (jb[o] && jb[o + J.State] < JobState.Done) running++;
+    for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
+    // All or none: a refused job.start starts nothing, so the host can simply ask again later.
+    const room = Math.min(k[K.MaxJobs], k[K.MaxAlerts] - held) - running;
+    if (n > room) this.no(Err.JOBS_FULL, Math.max(room, 0), running, held);
+    const ds: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = this.dev(this.arg(a, 2 + i, 3), 1);
+      if (this.job(d, 0) >= 0 || ds.indexOf(d) >= 0) this.no(Err.BUSY);
+      ds.push(d);
+    }
+    for (let i = 0; i < n; i++) {
+      const j = this.newJob();
+      const o = j * J.W;
+      const im = this.im;
+      jb.fill(0, o, o + J.W);
+      jb[o] = this.lh[L.NextJob]++;
+      jb[o + J.State] = JobState.Queued;
+      jb[o + J.Size] = im[g * I.W + I.Size];
+      jb[o + J.Code] = -1;
+      jb[o + J.Force] = force ? 1 : 0;
+      jb[o + J.Started] = jb[o + J.Updated] = jb[o + J.Contact] = now;
+      jb[o + J.Mfr] = im[g * I.W + I.Mfr];
+      jb[o + J.Type] = im[g * I.W + I.Type];
+      jb[o + J.Ver] = im[g * I.W + I.Ver];
+      jb[o + J.Img] = g;
+      jb[o + J.Dev] = ds[i];
+      jb[o + J.Progress] = jb[o + J.LastBlock] = jb[o + J.Activates] = -1;
+      this.je.set(this.de.subarray(ds[i] * 8, ds[i] * 8 + 8), j * 8);
+      this.jn[j] = this.nm[g];
+      if (this.dv[ds[i] * D.W + D.Nwk] >= 0) this.owe(Owed.Notify, ds[i], -1, 0, 0, 0);
+      this.rec(2, j);
+    }
+    this.save(2);
+  }
+
+  /** A free job row: the oldest finished job past keepFinishedJobs gives its row up. */
+  private newJob(): number {
+    const jb = this.jb;
+    let free = -1;
+    let oldest = -1;
+    let finished = 0;
+    for (let o = 0; o < jb.length; o += J.W) {
+      if (!jb[o]) free = o / J.W;
+      else if (jb[o + J.State] >= JobState.Done) {
+        finished++;
+        if (oldest < 0 || jb[o] < jb[oldest * J.W]) oldest = o / J.W;
+      }
+    }
+    if (free >= 0 && finished <= this.k[K.Keep]) return free;
+    return oldest >= 0 ? oldest : free;
+  }
+
+  // ---- radio
+
+  /** What the radio driver heard (RadioSink). */
+  radio(ev: number, a: number, b: number, data: Uint8Array | null, now: number): void {
+    if (ev === RadioEv.Message) {
+      if (b >> 8 === OTA_CLUSTER) this.ota(a, b & 255, data as Uint8Array, now);
+    } else if (ev === RadioEv.Confirm) {
+      const fl = this.fl;
+      for (let i = 0; i < fl.length; i += 2) if (fl[i] === a) fl[i] = -1;
+      if (b) this.log(Log.NOT_DELIVERED, a, b);
+    } else if (ev === RadioEv.Announce || ev === RadioEv.Address) {
+      // A device is at `a`: a listed one is bound there and told of an image waiting for it; another is
+      // remembered for when it is added.
+      const e = data as Uint8Array;
+      const d = this.dev(e, 0);
+      if (d < 0) {
+        let s = 0;
+        while (s < STRANGERS - 1 && this.sn[s * 2] >= 0 && !same(this.se, s * 8, e, 0, 8)) s++;
+        this.se.set(e, s * 8);
+        this.sn[s * 2] = a;
+        this.log(Log.UNLISTED, e, a);
+        return;
+      }
+      const dv = this.dv;
+      // Another device that held the address has left it.
+      for (let o = 0; o < dv.length; o += D.W) if (dv[o + D.Nwk] === a) dv[o + D.Nwk] = -1;
+      dv[d * D.W + D.Nwk] = a;
+      dv[d * D.W + D.Seen] = now;
+      if (dv[d * D.W + D.Ep] < 0) dv[d * D.W + D.Ep] = HUB_ENDPOINT;
+      this.save(0);
+      const j = this.job(d, 0);
+      if (j >= 0 && this.jb[j * J.W + J.State] === JobState.Queued) this.owe(Owed.Notify, d, -1, 0, 0, 0);
+      // A rejoin after the activation time means it has rebooted into its new image: read it now.
+      if (ev === RadioEv.Announce && j >= 0 && this.jb[j * J.W + J.Activates] >= 0 && now >= this.jb[j * J.W + J.Activates]) this.check(d, j, now);
+    } else if (ev === RadioEv.Reset) this.log(Log.RADIO_RESET, b);
+    else if (ev === RadioEv.Error) this.log(Log.RADIO_ERROR, a, b);
+  }
+
+  /** Bytes from the co-processor: what they mean comes back through radio(). */
+  radioBytes(b: Uint8Array, now: number): void {
+    this.p.radio.onBytes(b, now);
+    this.pump(now);
+  }
+
+  /** A frame on the OTA cluster from network address `nwk` (ZCL header, ZCL §2.4; OTA commands, FACTS §2). */
+  private ota(nwk: number, ep: number, z: Uint8Array, now: number): void {
+    const fc = z[0];
+    const h = fc & 4 ? 5 : 3; // a manufacturer code after the frame control
+    if (z.length < h || (fc & 3) > 1) return this.log(Log.MALFORMED_ZCL, nwk);
+    const seq = z[h - 2];
+    const cmd = z[h - 1];
+    const n = z.length - h;
+    const global = (fc & 3) === 0;
+    const dv = this.dv;
+    let d = -1;
+    for (let o = 0; o < dv.length; o += D.W) if (dv[o] && dv[o + D.Nwk] === nwk) d = o / D.W;
+    if (d < 0) {
+      // Not in the device log: NOT_AUTHORIZED and nothing else (GBCS Device Log); and who is it?
+      this.log(Log.NOT_AUTHORIZED, nwk, cmd);
+      this.lookUp(nwk, now);
+      if (fc & 8) return; // never answer a response
+      return this.owe(global || cmd !== 1 ? Owed.Default : Owed.Query, -1 - nwk, seq, global || cmd !== 1 ? cmd : Zs.NOT_AUTHORIZED, Zs.NOT_AUTHORIZED, ep);
+    }
+    const o = d * D.W;
+    dv[o + D.Ep] = ep;
+    dv[o + D.Seen] = now;
+    if (global) {
+      // Read Attributes Response (0x01): the version asked for; Default Responses need no answer.
+      if (cmd === 1) this.version(d, z, h, now);
+      return;
+    }
+    // Server-to-client commands sent to the server, unknown ones and short ones get a Default Response.
+    const need = cmd === 1 ? 9 : cmd === 3 ? 14 : cmd === 4 ? 18 : cmd === 6 ? 9 : -1;
+    if (need < 0 || n < need || (cmd === 1 && z[h] & 1 && n < 11)) {
+      if (need >= 0) this.log(Log.MALFORMED_OTA, this.de.subarray(d * 8, d * 8 + 8), cmd);
+      return this.owe(Owed.Default, d, seq, cmd, need < 0 ? Zs.UNSUP : Zs.MALFORMED, 0);
+    }
+    const mfr = le(z, h + 1, 2);
+    const j = this.job(d, 0);
+    const jb = this.jb;
+    const jo = j * J.W;
+    if (j >= 0) {
+      jb[jo + J.Seen] = now;
+      if (jb[jo + J.State] !== JobState.Queued) jb[jo + J.Contact] = now;
+    }
+    const id = h + 1; // manufacturer code, image type, file version
+    const off = le(z, h + 9, 4);
+    const same3 = j >= 0 && jb[jo + J.Mfr] === mfr && jb[jo + J.Type] === le(z, id + 2, 2) && jb[jo + J.Ver] === le(z, id + 4, 4);
+    if (cmd === 3 || cmd === 4) {
+      // Image Block / Page Request: a new request ends any page run in progress.
+      this.cancel(j, d);
+      const st = jb[jo + J.State];
+      if (!same3 || st === JobState.Transferred || st === JobState.Activating)
+        // The hub holds nothing, or not that image, for this device: NO_IMAGE_AVAILABLE tells the client to
+        // stop asking (in a Default Response, as the Silicon Labs reference server answers).
+        return this.owe(Owed.Default, d, seq, cmd, Zs.NO_IMAGE, 0);
+      if (!this.mayServe(d, j, off, seq, now)) return;
+      if (cmd === 3) {
+        if (z[h] & 2 && n >= 16 + (z[h] & 1 ? 8 : 0)) jb[jo + J.MinPeriod] = le(z, h + 14 + (z[h] & 1 ? 8 : 0), 2);
+        return this.owe(Owed.Block, d, seq, j, off, Math.min(z[h + 13], this.k[K.MaxBlock]));
+      }
+      jb[jo + J.PageOff] = off;
+      jb[jo + J.PageEnd] = Math.min(jb[jo + J.Size], off + le(z, h + 14, 2));
+      jb[jo + J.PageMax] = z[h + 13];
+      jb[jo + J.PageGap] = Math.max(le(z, h + 16, 2), jb[jo + J.MinPeriod]);
+      jb[jo + J.PageAt] = now;
+      jb[jo + J.PageSeq] = seq;
+      return this.pages(now);
+    }
+    this.cancel(j, d);
+    if (cmd === 1) {
+      // Query Next Image Request.
+      dv[o + D.Ver] = le(z, id + 4, 4);
+      const hw = z[h] & 1 ? le(z, h + 9, 2) : -1;
+      if (hw >= 0) dv[o + D.Hw] = hw;
+      const st = j < 0 ? -1 : jb[jo + J.State];
+      // Nothing for it, or it already holds this image (an HCALCS waiting for activation).
+      if (st < 0 || st === JobState.Transferred || st === JobState.Activating) return this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
+      const g = jb[jo + J.Img];
+      const lo = this.im[g * I.W + I.MinHw];
+      const hi = this.im[g * I.W + I.MaxHw];
+      if (jb[jo + J.Mfr] !== mfr || jb[jo + J.Type] !== le(z, id + 2, 2) || (hw >= 0 && lo >= 0 && hi >= 0 && (hw < lo || hw > hi))) {
+        // Refused before a single block is sent (DESIGN "What the hub promises").
+        this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, le(z, id + 2, 2), hw < 0 ? null : hw);
+        this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
+        return this.fail(j, Resp.HW_MISMATCH, now);
+      }
+      if (le(z, id + 4, 4) >= jb[jo + J.Ver] && !jb[jo + J.Force]) {
+        // GBCS gives no response code for "already up to date"; Image Discarded is the closest (our choice).
+        this.log(Log.UP_TO_DATE, this.de.subarray(d * 8, d * 8 + 8), le(z, id + 4, 4), jb[jo + J.Ver]);
+        this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
+        return this.fail(j, Resp.DISCARDED, now);
+      }
+      this.owe(Owed.Query, d, seq, Zs.SUCCESS, j, 0);
+      jb[jo + J.Contact] = now;
+      if (st === JobState.Queued) this.state(j, JobState.Transferring, now);
+      return;
+    }
+    // Upgrade End Request. A repeated one for a job that already ended well (its answer was lost, or the
+    // hub restarted before sending it) is answered again, so the device still activates; alerted once.
+    const status = z[h];
+    let e = j;
+    if (j < 0) {
+      const last = this.job(d, 1);
+      const lo = last * J.W;
+      if (last >= 0 && jb[lo + J.State] === JobState.Done && status === Zs.SUCCESS && jb[lo + J.Mfr] === mfr && jb[lo + J.Type] === le(z, id + 2, 2) && jb[lo + J.Ver] === le(z, id + 4, 4)) e = last;
+    } else if (!same3 || jb[jo + J.State] === JobState.Queued || jb[jo + J.State] === JobState.Activating) e = -1;
+    if (e < 0) {
+      this.log(Log.END_UNEXPECTED, this.de.subarray(d * 8, d * 8 + 8));
+      return this.owe(Owed.Default, d, seq, cmd, Zs.SUCCESS, 0);
+    }
+    const eo = e * J.W;
+    if (status !== Zs.SUCCESS) {
+      if (jb[eo + J.State] === JobState.Transferring) this.fail(e, status === Zs.INVALID_IMAGE ? Resp.DISCARDED : Resp.FAILURE, now);
+      // After a failed Upgrade End the server answers with a Default Response (FACTS §2).
+      return this.owe(Owed.Default, d, seq, cmd, Zs.SUCCESS, 0);
+    }
+    // A PPMID activates on completion; an HCALCS holds the image until told (SECMP0007, FACTS §1).
+    const ppmid = dv[o + D.Type] === DeviceType.PPMID;
+    if (jb[eo + J.State] === JobState.Transferring) {
+      jb[eo + J.Off] = jb[eo + J.Size];
+      jb[eo + J.State] = ppmid ? JobState.Done : JobState.Transferred;
+      jb[eo + J.Updated] = now;
+      this.raise(Alert.SUCCEEDED, e, d, now, jb[eo + J.Ver], Resp.OK, -1);
+      this.changed(e, 1, now);
+    }
+    const cur = this.zt(now);
+    this.owe(Owed.End, d, seq, e, cur, ppmid ? cur : UPGRADE_TIME_WAIT);
+  }
+
+  /** Whether a block/page request for the job's image can be served now; answers ABORT or WAIT_FOR_DATA when not. */
+  private mayServe(d: number, j: number, off: number, seq: number, now: number): boolean {
+    const jb = this.jb;
+    const o = j * J.W;
+    const k = this.k;
+    if (off >= jb[o + J.Size]) {
+      this.owe(Owed.Abort, d, seq, 0, 0, 0);
+      return false;
+    }
+    if (jb[o + J.State] === JobState.Queued) this.state(j, JobState.Transferring, now); // resuming after our restart
+    if (!jb[o + J.Admitted]) {
+      // Slots held by sessions that asked recently; a client quiet for busyWaitS × 2 gives its slot up.
+      let n = 0;
+      for (let p = 0; p < jb.length; p += J.W) {
+        if (jb[p + J.Admitted] && now - jb[p + J.Seen] > k[K.BusyS] * 2000) jb[p + J.Admitted] = 0;
+        if (jb[p] && jb[p + J.Admitted]) n++;
+      }
+      if (n >= k[K.Sessions]) {
+        this.wait(d, j, k[K.BusyS], seq, now);
+        return false;
+      }
+    }
+    jb[o + J.Admitted] = 1;
+    const min = k[K.MinPeriod];
+    if (min > 0 && jb[o + J.LastBlock] >= 0) {
+      const gap = now - jb[o + J.LastBlock];
+      if (!jb[o + J.InSeconds] && jb[o + J.Asked] > 0 && gap >= jb[o + J.Asked] * SECONDS_MISREAD) {
+        // It paused about our period read as seconds (FACTS §2: some clients do): say it again in seconds.
+        jb[o + J.InSeconds] = 1;
+        this.wait(d, j, 0, seq, now);
+        return false;
+      }
+      if (gap < min && jb[o + J.MinPeriod] < min) {
+        // Too fast for the hub: ask for a longer block period, which the client adopts — in ms, as a
+        // client this fast evidently counts that way.
+        jb[o + J.InSeconds] = 0;
+        this.wait(d, j, 0, seq, now);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** WAIT_FOR_DATA: ask again in `s` seconds, with the block period the hub wants. */
+  private wait(d: number, j: number, s: number, seq: number, now: number): void {
+    const o = j * J.W;
+    const period = Math.max(this.k[K.MinPeriod], this.jb[o + J.MinPeriod]);
+    this.jb[o + J.Asked] = period;
+    this.owe(Owed.Wait, d, seq, s, this.jb[o + J.InSeconds] ? Math.ceil(period / 1000) : period, 0);
+  }
+
+  /** Ends a page run in progress, and drops what is still owed to the device. */
+  private cancel(j: number, d: number): void {
+    if (j < 0 || !this.jb[j * J.W + J.PageEnd]) return;
+    this.jb[j * J.W + J.PageEnd] = 0;
+    const ow = this.ow;
+    for (let o = 0; o < ow.length; o += O.W) if (ow[o + O.Dev] === d) ow[o] = 0;
+  }
+
+  /** Sends each page run's next block when its spacing has passed and nothing else is owed to the device. */
+  private pages(now: number): void {
+    const jb = this.jb;
+    for (let o = 0; o < jb.length; o += J.W) {
+      if (!jb[o] || !jb[o + J.PageEnd]) continue;
+      const d = jb[o + J.Dev];
+      if (jb[o + J.State] !== JobState.Transferring) {
+        jb[o + J.PageEnd] = 0;
+        continue;
+      }
+      if (now < jb[o + J.PageAt] || this.owed(d)) continue;
+      const off = jb[o + J.PageOff];
+      const n = Math.min(jb[o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
+      jb[o + J.PageOff] = off + n;
+      jb[o + J.PageAt] = now + jb[o + J.PageGap];
+      if (off + n >= jb[o + J.PageEnd]) jb[o + J.PageEnd] = 0;
+      this.owe(Owed.Block, d, jb[o + J.PageSeq], o / J.W, off, n);
+    }
+  }
+
+  /** Frames still owed to a device. */
+  private owed(d: number): number {
+    let n = 0;
+    for (let o = 0; o < this.ow.length; o += O.W) if (this.ow[o] && this.ow[o + O.Dev] === d) n++;
+    return n;
+  }
+
+  /** Owes a frame to device row d (or, for a device not in the log, -1 - its network address). A full
+   *  table drops it: the client asks again (OTA clients retry), and nothing the hub holds is lost. */
+  private owe(kind: number, d: number, seq: number, a: number, b: number, c: number): void {
+    const ow = this.ow;
+    for (let o = 0; o < ow.length; o += O.W)
+      if (!ow[o]) {
+        ow[o] = kind;
+        ow[o + O.Dev] = d;
+        ow[o + O.Order] = this.order++;
+        ow[o + O.Seq] = seq < 0 ? (this.seq = (this.seq + 1) & 255) : seq;
+        ow[o + O.A] = a;
+        ow[o + O.B] = b;
+        ow[o + O.C] = c;
+        return;
+      }
+  }
+
+  /** Sends what is owed, oldest first, while the radio window has room: each frame is built into the one
+   *  shared buffer just before it leaves. */
+  pump(now: number): void {
+    const fl = this.fl;
+    const ow = this.ow;
+    const zb = this.zb;
+    const jb = this.jb;
+    for (;;) {
+      let slot = -1;
+      for (let i = 0; i < fl.length; i += 2) if (fl[i] < 0 || fl[i + 1] <= now) slot = i;
+      let o = -1;
+      for (let p = 0; p < ow.length; p += O.W) if (ow[p] && (o < 0 || ow[p + O.Order] < ow[o + O.Order])) o = p;
+      if (slot < 0 || o < 0) return;
+      const kind = ow[o];
+      const d = ow[o + O.Dev];
+      const a = ow[o + O.A];
+      const b = ow[o + O.B];
+      ow[o] = 0;
+      const nwk = d < 0 ? -1 - d : this.dv[d * D.W + D.Nwk];
+      const ep = d < 0 ? ow[o + O.C] : this.dv[d * D.W + D.Ep];
+      if (nwk < 0) {
+        this.log(Log.NOT_JOINED, this.de.subarray(d * 8, d * 8 + 8));
+        continue;
+      }
+      // ZCL header: cluster-specific, server to client, default response disabled (0x19), or global (0x18).
+      zb[0] = kind === Owed.Default || kind === Owed.Read ? 0x18 : 0x19;
+      zb[1] = ow[o + O.Seq];
+      // Command ids: Image Notify 0, Query Next Image Response 2, Image Block Response 5, Upgrade End
+      // Response 7 (FACTS §2); Default Response 0x0b, Read Attributes 0 (ZCL §2.5).
+      zb[2] = kind === Owed.Query ? 2 : kind === Owed.End ? 7 : kind === Owed.Default ? 0x0b : kind === Owed.Notify || kind === Owed.Read ? 0 : 5;
+      let n = 3;
+      if (kind === Owed.Notify) {
+        // Unicast Image Notify: payload type 0, jitter 100 (FACTS §2).
+        zb[3] = 0;
+        zb[4] = 100;
+        n = 5;
+      } else if (kind === Owed.Query) {
+        zb[3] = a;
+        n = 4;
+        if (a === Zs.SUCCESS) n = put(zb, this.ids(b, 4), jb[b * J.W + J.Size], 4);
+      } else if (kind === Owed.Block) {
+        const j = a * J.W;
+        // A range on its way (streamed image), or a job that ended meanwhile: the client asks again.
+        const data = jb[j] && jb[j + J.State] === JobState.Transferring ? this.read(jb[j + J.Img], b, Math.min(ow[o + O.C], jb[j + J.Size] - b), now) : null;
+        if (!data) {
+          jb[j + J.PageEnd] = 0;
+          n = this.waitFrame(STREAM_WAIT_S, Math.max(this.k[K.MinPeriod], jb[j + J.MinPeriod]), now);
+        } else {
+          zb[3] = Zs.SUCCESS;
+          n = put(zb, this.ids(a, 4), b, 4);
+          zb[n++] = data.length;
+          zb.set(data, n);
+          n += data.length;
+          jb[j + J.LastBlock] = now;
+          if (b + data.length > jb[j + J.Off]) {
+            jb[j + J.Off] = b + data.length;
+            jb[j + J.Updated] = now;
+            this.changed(a, 0, now);
+          }
+        }
+      } else if (kind === Owed.Wait) n = this.waitFrame(a, b, now);
+      else if (kind === Owed.Abort) {
+        zb[3] = Zs.ABORT;
+        n = 4;
+      } else if (kind === Owed.End) n = put(zb, put(zb, this.ids(a, 3), b, 4), ow[o + O.C], 4);
+      else if (kind === Owed.Default) {
+        zb[3] = a;
+        zb[4] = b;
+        n = 5;
+      } else if (kind === Owed.Read) n = put(zb, 3, ATTR_CURRENT_FILE_VERSION, 2);
+      const handle = this.p.radio.send(nwk, ep, OTA_CLUSTER, zb, n, now);
+      if (handle < 0) {
+        // The driver has no room: owed again, first in line.
+        ow[o] = kind;
+        return;
+      }
+      fl[slot] = handle;
+      fl[slot + 1] = now + this.k[K.ConfirmMs];
+    }
+  }
+
+  /** Writes a job's image id (manufacturer, type, version) at zb[o]; returns the offset after it. */
+  private ids(j: number, o: number): number {
+    const jb = this.jb;
+    return put(this.zb, put(this.zb, put(this.zb, o, jb[j * J.W + J.Mfr], 2), jb[j * J.W + J.Type], 2), jb[j * J.W + J.Ver], 4);
+  }
+
+  /** An Image Block Response WAIT_FOR_DATA into the frame buffer (always with minimumBlockPeriod, FACTS §2). */
+  private waitFrame(s: number, period: number, now: number): number {
+    const cur = this.zt(now);
+    this.zb[2] = 5;
+    this.zb[3] = Zs.WAIT;
+    return put(this.zb, put(this.zb, put(this.zb, 4, cur, 4), cur + s, 4), period, 2);
+  }
+
+  /** ZigBee UTCTime now: seconds since 2000 (ZCL §2.6.2.19). */
+  private zt(now: number): number {
+    return Math.floor((now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
+  }
+
+  /** Asks who an unknown network address is, at most once per lookupIntervalMs (ZDO IEEE_addr_req). */
+  private lookUp(nwk: number, now: number): void {
+    const sn = this.sn;
+    let free = -1;
+    for (let i = 2 * STRANGERS; i < sn.length; i += 2) {
+      if (sn[i] >= 0 && now - sn[i + 1] >= this.k[K.Lookup]) sn[i] = -1;
+      if (sn[i] === nwk) return;
+      if (sn[i] < 0) free = i;
+    }
+    if (free < 0) return;
+    sn[free] = nwk;
+    sn[free + 1] = now;
+    this.p.radio.lookup(nwk, now);
+  }
+
+  // ---- streamed images: a few ranges of each image's bytes, asked of the host ahead of its clients
+
+  /**
+   * Up to `len` bytes of image g from `off`, never past the end of the range holding `off`; null while it
+   * is on its way (or, stored, if the store has none).
+   */
+  read(g: number, off: number, len: number, now: number): Uint8Array | null {
+    const im = this.im;
+    if (im[g * I.W + I.Streamed] !== 1) {
+      const b = (this.p.images as ImageStore).read(this.nm[g], off, len);
+      return b.length ? b : null;
+    }
+    const rb = this.k[K.RangeBytes];
+    const size = im[g * I.W + I.Size];
+    const start = off - (off % rb);
+    // Read ahead of the client while there is room, so it rarely waits: a range takes a host round trip.
+    if (start + rb < size && this.slot(now, 0) >= 0) this.want(g, start + rb, now, 1);
+    const s = this.find(g, start);
+    if (s < 0) {
+      this.want(g, start, now, 0);
+      return null;
+    }
+    this.rg[s * R.W + R.Used] = now;
+    this.rg[s * R.W + R.Served] = 1;
+    const from = s * rb + off - start;
+    return this.rp.subarray(from, Math.min(s * rb + Math.min(rb, size - start), from + len));
+  }
+
+  /** A range from the host: on a range boundary, to the next one (or the image's end). */
+  private range(g: number, off: number, d: Uint8Array, now: number): void {
+    const rb = this.k[K.RangeBytes];
+    const size = this.im[g * I.W + I.Size];
+    if (off % rb !== 0 || off >= size || d.length !== Math.min(rb, size - off)) this.no(Err.BAD_RANGE, rb, off, d.length);
+    let ahead = 0;
+    const ak = this.ak;
+    for (let o = 0; o < ak.length; o += Q.W)
+      if (ak[o] === g && ak[o + Q.Off] === off) {
+        ahead = ak[o + Q.Ahead];
+        ak[o] = -1;
+      }
+    if (this.find(g, off) >= 0) return;
+    // No room (every range still awaited by a client): dropped, and asked for again when its client is back.
+    const s = this.slot(now, ahead ? 0 : 1);
+    if (s < 0) return;
+    this.rp.set(d, s * rb);
+    const r = s * R.W;
+    this.rg[r] = g;
+    this.rg[r + R.Off] = off;
+    this.rg[r + R.Used] = now;
+    this.rg[r + R.Served] = 0;
+    this.rg[r + R.Ahead] = ahead;
+  }
+
+  /** Where a new range goes: a free slot, else the least recently used one clients have had (or none came
+   *  for lately), else, for a range a client waits for, one fetched ahead; -1 if none. */
+  private slot(now: number, forClient: number): number {
+    const rg = this.rg;
+    let lru = -1;
+    let ahead = -1;
+    for (let o = 0; o < rg.length; o += R.W) {
+      if (rg[o] < 0) return o / R.W;
+      if ((rg[o + R.Served] || now - rg[o + R.Used] > UNCLAIMED_MS) && (lru < 0 || rg[o + R.Used] < rg[lru * R.W + R.Used])) lru = o / R.W;
+      else if (forClient && rg[o + R.Ahead] && !rg[o + R.Served] && ahead < 0) ahead = o / R.W;
+    }
+    return lru >= 0 ? lru : ahead;
+  }
+
+  private find(g: number, off: number): number {
+    const rg = this.rg;
+    for (let o = 0; o < rg.length; o += R.W) if (rg[o] === g && rg[o + R.Off] === off) return o / R.W;
+    return -1;
+  }
+
+  /** Asks the host for a range (a `need` event), unless it is here or already asked for lately. */
+  private want(g: number, off: number, now: number, ahead: number): void {
+    const s = this.find(g, off);
+    if (s >= 0) {
+      this.rg[s * R.W + R.Ahead] = this.rg[s * R.W + R.Ahead] && ahead; // a client now waits for it
+      return;
+    }
+    const ak = this.ak;
+    let free = -1;
+    for (let o = 0; o < ak.length; o += Q.W) {
+      if (ak[o] >= 0 && now - ak[o + Q.At] >= ASK_AGAIN_MS) ak[o] = -1;
+      if (ak[o] === g && ak[o + Q.Off] === off) {
+        if (!ahead) ak[o + Q.Ahead] = 0;
+        return;
+      }
+      if (ak[o] < 0) free = o;
+    }
+    if (free < 0) return;
+    ak[free] = g;
+    ak[free + Q.Off] = off;
+    ak[free + Q.At] = now;
+    ak[free + Q.Ahead] = ahead;
+    wOpen();
+    w(0);
+    w(Ev.Need);
+    w(this.nm[g]);
+    w(off);
+    w(Math.min(this.k[K.RangeBytes], this.im[g * I.W + I.Size] - off));
+    this.out(0);
+  }
+
+  /** Forgets a streamed image's ranges (removed, replaced, or no device downloading it any more). */
+  private drop(g: number): void {
+    for (let o = 0; o < this.rg.length; o += R.W) if (this.rg[o] === g) this.rg[o] = -1;
+    for (let o = 0; o < this.ak.length; o += Q.W) if (this.ak[o] === g) this.ak[o] = -1;
+  }
+
+  // ---- activation and version reads
+
+  /** Tells a device holding an image (HCALCS) to activate it at `at` (unix ms; now if not later). */
+  private activate(d: number, j: number, at: number, now: number): void {
+    const cur = this.zt(now);
+    const up = Math.max(cur, Math.floor(at / 1000) - ZIGBEE_EPOCH_S);
+    this.state(j, JobState.Activating, now);
+    this.owe(Owed.End, d, -1, j, cur, up);
+    // Read the version once the device has had time to reboot into it (GBCS: 0x8F8B after activation).
+    const o = j * J.W;
+    this.jb[o + J.Activates] = now + (up - cur) * 1000;
+    this.jb[o + J.Due] = this.jb[o + J.Activates] + this.k[K.Settle];
+    this.jb[o + J.Check] = 0;
+  }
+
+  /** The activation check is due (or the device rejoined after it): read its version. */
+  private check(d: number, j: number, now: number): void {
+    this.jb[j * J.W + J.Activates] = -1;
+    this.readVersion(d, this.jb[j * J.W + J.Check], now);
+  }
+
+  /** Reads a device's version; `check` ≥ 0 when it checks an activation. The answer is always an 0x8F8B alert. */
+  private readVersion(d: number, check: number, now: number): void {
+    let held = 0;
+    for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
+    // An alert will come of it, and alerts are never dropped: refused while no alert could be held.
+    if (check < 0 && held >= this.al.length / A.W - 1) this.no(Err.JOBS_FULL, 0, 0, held);
+    const o = d * D.W;
+    this.dv[o + D.VrDeadline] = now + this.k[K.VrTimeout];
+    this.dv[o + D.VrCheck] = check;
+    this.sendRead(d, now);
+  }
+
+  private sendRead(d: number, now: number): void {
+    this.dv[d * D.W + D.VrNext] = now + Math.ceil(this.k[K.VrTimeout] / VERSION_READ_TRIES);
+    this.owe(Owed.Read, d, -1, 0, 0, 0);
+  }
+
+  /** A Read Attributes Response (ZCL §2.5.2): records of attribute id u16, status u8, [type u8, value]. */
+  private version(d: number, z: Uint8Array, h: number, now: number): void {
+    const o = d * D.W;
+    const dv = this.dv;
+    for (let p = h; p + 3 <= z.length; ) {
+      const id = le(z, p, 2);
+      const status = z[p + 2];
+      // uint8/16/32 (0x20/0x21/0x23) are what a version can be; others cannot be skipped safely.
+      const n = status ? 0 : z[p + 3] === 0x20 ? 1 : z[p + 3] === 0x21 ? 2 : z[p + 3] === 0x23 ? 4 : -1;
+      if (n < 0 || p + 4 + n > z.length + (status ? 1 : 0)) return this.log(Log.MALFORMED_READ, this.de.subarray(d * 8, d * 8 + 8));
+      const v = status ? -1 : le(z, p + 4, n);
+      p += status ? 3 : 4 + n;
+      if (id !== ATTR_CURRENT_FILE_VERSION || dv[o + D.VrDeadline] < 0) continue;
+      dv[o + D.VrDeadline] = -1;
+      const check = dv[o + D.VrCheck];
+      if (status) {
+        this.raise(Alert.VERSION, -1, d, now, -1, -1, 1);
+        continue;
+      }
+      dv[o + D.Ver] = v;
+      const j = this.job(d, 2);
+      const activating = j >= 0 && this.jb[j * J.W + J.State] === JobState.Activating;
+      const activated = activating && v === this.jb[j * J.W + J.Ver];
+      if (activating && !activated && check >= 0 && check + 1 < ACTIVATION_CHECKS) {
+        // Not rebooted into it yet: look again later rather than report a failed activation.
+        this.jb[j * J.W + J.Activates] = now;
+        this.jb[j * J.W + J.Due] = now + this.k[K.Settle];
+        this.jb[j * J.W + J.Check] = check + 1;
+        continue;
+      }
+      // activationStatus 1 when an activation was due and the device still runs something else.
+      this.raise(Alert.VERSION, -1, d, now, v, -1, activating && !activated ? 1 : 0);
+      if (activating && (activated || check >= 0)) this.state(j, JobState.Done, now);
+    }
+  }
+
+  // ---- time
+
+  /** Serves due page blocks; times out silent transfers, version reads and activation checks. */
+  tick(now: number): void {
+    this.p.radio.tick(now);
+    this.pages(now);
+    const jb = this.jb;
+    const dv = this.dv;
+    for (let o = 0; o < jb.length; o += J.W) {
+      if (!jb[o]) continue;
+      const j = o / J.W;
+      if (jb[o + J.State] === JobState.Transferring && now - jb[o + J.Contact] > this.k[K.Silence]) {
+        this.log(Log.SILENT, this.je.subarray(j * 8, j * 8 + 8), Math.round((now - jb[o + J.Contact]) / 1000));
+        this.fail(j, Resp.FAILURE, now);
+      }
+      if (jb[o + J.Activates] >= 0 && now >= jb[o + J.Due]) {
+        if (jb[o + J.Dev] >= 0) this.check(jb[o + J.Dev], j, now);
+        else jb[o + J.Activates] = -1;
+      }
+    }
+    for (let o = 0; o < dv.length; o += D.W) {
+      if (!dv[o] || dv[o + D.VrDeadline] < 0) continue;
+      if (now >= dv[o + D.VrDeadline]) {
+        dv[o + D.VrDeadline] = -1;
+        this.raise(Alert.VERSION, -1, o / D.W, now, -1, -1, 1);
+      } else if (now >= dv[o + D.VrNext]) this.sendRead(o / D.W, now);
+    }
+    this.pump(now);
+  }
+
+  // ---- outcomes
+
+  private fail(j: number, code: number, now: number): void {
+    const o = j * J.W;
+    this.jb[o + J.Code] = code;
+    this.jb[o + J.State] = JobState.Failed;
+    this.jb[o + J.Updated] = now;
+    this.raise(Alert.FAILED, j, -1, now, this.jb[o + J.Ver], code, -1);
+    this.changed(j, 1, now);
+  }
+
+  private state(j: number, s: number, now: number): void {
+    this.jb[j * J.W + J.State] = s;
+    this.jb[j * J.W + J.Updated] = now;
+    this.changed(j, 1, now);
+  }
+
+  /** Raises an alert for job j's device (or device d's, for a version read); -1 for absent fields. The
+   *  ledger is saved before the host or the device hears of it (durable first, then visible). */
+  private raise(code: number, j: number, d: number, now: number, ver: number, resp: number, act: number): void {
+    const al = this.al;
+    let o = 0;
+    while (o < al.length - A.W && al[o]) o += A.W;
+    // Full only past the room job.start and version.read keep (they refuse first): the newest row then.
+    al[o] = this.lh[L.NextAlert]++;
+    al[o + A.Code] = code;
+    al[o + A.Time] = now + this.clock;
+    al[o + A.Ver] = ver;
+    al[o + A.Resp] = resp;
+    al[o + A.Act] = act;
+    this.ae.set(j >= 0 ? this.je.subarray(j * 8, j * 8 + 8) : this.de.subarray(d * 8, d * 8 + 8), (o / A.W) * 8);
+    this.save(2);
+    this.rec(3, o / A.W, Ev.Alert);
+  }
+
+  /** A job changed: its state (saved, and always told) or its offset (told at most every progressIntervalMs). */
+  private changed(j: number, st: number, now: number): void {
+    const o = j * J.W;
+    const jb = this.jb;
+    if (!st && jb[o + J.Progress] >= 0 && now - jb[o + J.Progress] < this.k[K.Progress]) return;
+    jb[o + J.Progress] = now;
+    if (st) {
+      this.save(2);
+      // The last download of an image is over: its streamed ranges are of no more use.
+      if (!this.inUse(jb[o + J.Img], true)) this.drop(jb[o + J.Img]);
+      if (jb[o + J.State] >= JobState.Transferred) jb[o + J.Admitted] = jb[o + J.PageEnd] = 0;
+    }
+    this.rec(2, j, Ev.Job);
+  }
+
+  /** A log event: a code and its fields (docs/host-link.md). */
+  log(code: number, x?: Item, y?: Item, z?: Item, v?: Item): void {
+    wOpen();
+    w(0);
+    w(Ev.Log);
+    w(code);
+    if (x !== undefined) w(x);
+    if (y !== undefined) w(y);
+    if (z !== undefined) w(z);
+    if (v !== undefined) w(v);
+    this.out(0);
+  }
+
+  /**
+   * Writes record `row` of a table (0 device, 1 image, 2 job, 3 alert: docs/host-link.md) into the message
+   * being written; with `ev`, as a whole event message of its own.
+   */
+  rec(t: number, row: number, ev?: number): void {
+    if (ev) {
+      wOpen();
+      w(0);
+      w(ev);
+    }
+    if (t === 0) {
+      const o = row * D.W;
+      const dv = this.dv;
+      w(this.de.subarray(row * 8, row * 8 + 8));
+      w(dv[o]);
+      w(nul(dv[o + D.Nwk]));
+      w(nul(dv[o + D.Ver]));
+      w(nul(dv[o + D.Hw]));
+      w(nul(dv[o + D.Seen]));
+    } else if (t === 1) {
+      const o = row * I.W;
+      const im = this.im;
+      w(this.nm[row]);
+      for (let i = 0; i < 5; i++) w(im[o + i] < 0 ? 0 : im[o + i]);
+      for (let i = 5; i < I.W; i++) w(nul(im[o + i]));
+    } else if (t === 2) {
+      const o = row * J.W;
+      const jb = this.jb;
+      w(jb[o]);
+      w(this.je.subarray(row * 8, row * 8 + 8));
+      w(this.jn[row]);
+      w(jb[o + J.Mfr]);
+      w(jb[o + J.Type]);
+      w(jb[o + J.Ver]);
+      w(jb[o + J.State]);
+      w(jb[o + J.Off]);
+      w(jb[o + J.Size]);
+      w(nul(jb[o + J.Code]));
+      w(jb[o + J.Force]);
+      w(jb[o + J.Started]);
+      w(jb[o + J.Updated]);
+    } else {
+      const o = row * A.W;
+      const al = this.al;
+      w(al[o]);
+      w(al[o + A.Code]);
+      w(this.ae.subarray(row * 8, row * 8 + 8));
+      w(al[o + A.Time]);
+      w(nul(al[o + A.Ver]));
+      w(nul(al[o + A.Resp]));
+      w(nul(al[o + A.Act]));
+    }
+    if (ev) this.out(0);
+  }
 }

@@ -84,8 +84,9 @@ declare const LoopbackA: EspruinoSerial;
 declare const global: { [name: string]: unknown };
 // No `require` here on purpose: use modules.ts. A bare require() in an ES module makes esbuild add a
 // shim that needs Proxy, which Espruino lacks.
-declare function setInterval(cb: () => void, ms: number): number;
-declare function setTimeout(cb: () => void, ms: number): number;
+/** Arguments after `ms` are passed to `cb` (no closure needed per timer). */
+declare function setInterval(cb: (...args: any[]) => void, ms: number, ...args: unknown[]): number;
+declare function setTimeout(cb: (...args: any[]) => void, ms: number, ...args: unknown[]): number;
 declare function clearInterval(id: number): void;
 declare function clearTimeout(id: number): void;
 declare function print(...args: unknown[]): void;

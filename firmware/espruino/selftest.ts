@@ -5,7 +5,7 @@
 // compares that with the Node parse of the same bytes.
 import { parseImageHeader } from '../core/image-header';
 import { storage } from './modules';
-import { StorageImageStore } from './storage-image-store';
+import { StorageImageStore } from './storage-stores';
 
 function selftest(): void {
   const list = storage().readJSON('selftest.json', true) as { name: string; size: number }[] | undefined;

@@ -15,13 +15,14 @@ export class FileImageStore implements ImageStore {
     fs.mkdirSync(dir, { recursive: true });
   }
 
-  create(name: string, size: number): void {
+  create(name: string, size: number): number {
     const file = this.file(name);
     const held = fs.existsSync(file) ? fs.statSync(file).size : 0;
     const free = this.free() + held; // the old image under this name is discarded
-    if (size > free) throw codedError('FULL', 'image store ' + this.dir + ' has ' + free + ' bytes free, ' + name + ' needs ' + size);
+    if (size > free) return free;
     fs.writeFileSync(file, new Uint8Array(0));
     fs.truncateSync(file, size);
+    return -1;
   }
 
   write(name: string, offset: number, data: Uint8Array): void {
@@ -34,6 +35,7 @@ export class FileImageStore implements ImageStore {
   }
 
   read(name: string, offset: number, length: number): Uint8Array {
+    if (!fs.existsSync(this.file(name))) return new Uint8Array(0);
     const fd = fs.openSync(this.existing(name), 'r');
     try {
       const buf = new Uint8Array(length);
@@ -65,6 +67,7 @@ export class FileImageStore implements ImageStore {
     fs.rmSync(this.file(name), { force: true });
   }
 
+  /** Bytes a new image could still use. */
   free(): number {
     let used = 0;
     for (const f of fs.readdirSync(this.dir)) used += fs.statSync(path.join(this.dir, f)).size;

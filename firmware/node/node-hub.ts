@@ -1,16 +1,14 @@
 // The hub core run by Node (`chub emulate`): host link and radio UART on serial ports (real or pty),
 // images and state in files, the clock from Date.now(). Only wiring lives here; decisions are in the core.
-import { parseImageHeader } from '../core/image-header';
-import { ImageUploads } from '../core/image-upload';
+import { uploads } from '../core/image-upload';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
-import { cborDecode, cborEncode } from '../core/cbor';
-import { HostLink, Message } from '../core/host-link';
 import { DEFAULT_CONFIG, Hub, HubConfig } from '../core/hub';
 import { ZnpDriver } from '../radio/znp-driver';
+import { RadioSink } from '../ports/radio';
 import { FileImageStore } from './file-image-store';
 import { FileKeyValueStore } from './file-kv-store';
 
@@ -57,19 +55,22 @@ export class NodeHub {
     opts: NodeHubOptions,
   ) {
     const report = opts.onError || ((msg: string) => console.error('hub: ' + msg));
-    const link = new HostLink((b) => host.write(b), crc32, { encode: cborEncode, decode: cborDecode });
-    const driver = new ZnpDriver((b) => radio.write(b));
+    // Frames and ZNP writes are views of buffers the core reuses: the port gets a copy.
+    const driver = new ZnpDriver((b) => radio.write(Buffer.from(b)), undefined as unknown as RadioSink);
+    const stored = opts.config?.mode !== 'streamed';
     this.hub = new Hub(
       {
-        images: new FileImageStore(path.join(stateDir, 'images'), opts.imageCapacity),
         // A hub with a streamed board's config stores no images, as that board's bundle does not.
-        uploads: opts.config?.mode === 'streamed' ? undefined : new ImageUploads(parseImageHeader),
+        images: stored ? new FileImageStore(path.join(stateDir, 'images'), opts.imageCapacity) : undefined,
+        uploads: stored ? uploads : undefined,
         kv: new FileKeyValueStore(path.join(stateDir, 'kv')),
         radio: driver,
-        sendHost: (m: Message) => link.send(m),
+        sendHost: (b: Uint8Array) => host.write(Buffer.from(b)),
+        crc32,
       },
       { ...DEFAULT_CONFIG, ...opts.config },
     );
+    driver.sink = this.hub;
     const guard = (what: string, f: () => void) => {
       try {
         f();
@@ -78,11 +79,8 @@ export class NodeHub {
         report(what + ': ' + (e as Error).stack);
       }
     };
-    host.on('data', (d: Buffer) => {
-      const msgs = link.onBytes(new Uint8Array(d));
-      for (const m of msgs) guard('host message', () => this.hub.onHostMessage(m, Date.now()));
-    });
-    radio.on('data', (d: Buffer) => guard('radio bytes', () => this.hub.onRadioBytes(new Uint8Array(d), Date.now())));
+    host.on('data', (d: Buffer) => guard('host bytes', () => this.hub.host(new Uint8Array(d), Date.now())));
+    radio.on('data', (d: Buffer) => guard('radio bytes', () => this.hub.radioBytes(new Uint8Array(d), Date.now())));
     host.on('error', (e) => report('host port ' + host.path + ': ' + e.message));
     radio.on('error', (e) => report('radio port ' + radio.path + ': ' + e.message));
     this.hub.start(Date.now());

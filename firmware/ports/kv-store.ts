@@ -1,6 +1,7 @@
-// Small JSON-able records the hub must keep across resets: device log, jobs, alerts, image metadata.
+// The hub's state files (device log, images, the ledger of jobs and alerts): each one table's bytes,
+// rewritten whole. Espruino Storage on a board, files on the Node hub.
 
 export interface KeyValueStore {
-  get(key: string): unknown;
-  set(key: string, value: unknown): void;
+  get(key: string): Uint8Array | undefined;
+  set(key: string, value: Uint8Array): void;
 }

@@ -1,42 +1,48 @@
 // What the hub core needs from a ZigBee co-processor, whatever it is (Z-Stack ZNP today, EZSP later).
-// Drivers are pure too: UART bytes and the time come in; UART bytes go out through the `write`
-// callback the driver is built with, and decoded events are returned to the caller.
+// Drivers are pure: UART bytes and the time come in; UART bytes go out through the `write` callback the
+// driver is built with, and what the bytes meant is handed to the sink at once, as numbers and views of
+// the input: no event objects per frame (FACTS §5, DESIGN "Footprint").
 
-/** A HAN endpoint the hub talks to: ZigBee short (network) address and endpoint number. */
-export interface RadioAddress {
-  nwk: number;
-  endpoint: number;
+/** What a radio driver tells the hub; `data` is a view the sink must not keep past the call. */
+export const enum RadioEv {
+  /** a = network address, b = source endpoint | cluster << 8, data = the APS payload (a ZCL frame) */
+  Message = 1,
+  /** a = network address, data = the device's EUI-64 (8 bytes, wire order): it joined or rejoined */
+  Announce = 2,
+  /** a = network address, data = EUI-64: the answer to lookup() */
+  Address = 3,
+  /** a = handle from send(), b = status (0: acknowledged by the next hop) */
+  Confirm = 4,
+  /** b = reason: the co-processor (re)started; the driver registers its endpoint again by itself */
+  Reset = 5,
+  /** a = RadioError code (codes.ts), b = detail */
+  Error = 6,
 }
 
-export type RadioEvent =
-  /** The co-processor (re)started; the driver re-registers its endpoints by itself. */
-  | { type: 'reset'; reason: number }
-  /** Endpoints registered; the radio can carry data. */
-  | { type: 'ready' }
-  /** An APS frame for one of our endpoints. */
-  | { type: 'message'; src: RadioAddress; dstEndpoint: number; clusterId: number; data: Uint8Array; linkQuality: number }
-  /** A device joined or rejoined the network (ZDO end-device announce). */
-  | { type: 'announce'; nwk: number; eui: string }
-  /** The answer to lookup(): the device at that network address. */
-  | { type: 'address'; nwk: number; eui: string }
-  /** Result of an earlier send(): status 0 means the frame was acknowledged by the next hop. */
-  | { type: 'confirm'; handle: number; status: number }
-  /** The driver could not make sense of the co-processor (bad frame, failed registration, timeout). */
-  | { type: 'error'; message: string };
+export interface RadioSink {
+  radio(ev: RadioEv, a: number, b: number, data: Uint8Array | null, now: number): void;
+}
 
 export interface Radio {
-  /** Register endpoints etc.; call once the UART is open. */
+  /** Register the hub's endpoint; call once the UART is open. */
   start(now: number): void;
-  /** Queue a ZCL frame for a device; returns a handle that a later 'confirm' event names. */
-  send(dst: RadioAddress, clusterId: number, data: Uint8Array, now: number): number;
-  /** Ask the device at a network address for its EUI-64; an 'address' event answers, if it does. */
-  lookup(nwk: number, now: number): void;
-  /** Feed bytes read from the co-processor UART; returns what they meant. */
-  onBytes(bytes: Uint8Array, now: number): RadioEvent[];
-  /** Let the driver retry or time out outstanding requests. */
-  tick(now: number): RadioEvent[];
+  /** Sends `len` bytes of `data` (a ZCL frame; the driver copies them into its frame at once, so the caller
+   *  may reuse its buffer) to a device; returns a handle (0–255) that a later Confirm names. Returns -1 when
+   *  the driver has no room for it now (nothing was queued: hold the frame and send it again later; room comes
+   *  back as the co-processor answers, so retry after onBytes() or tick()), and -2 if it is longer than the
+   *  driver ever takes (a ZNP driver: ZnpLimit.MAX_SEND, 96 bytes), which retrying cannot help. */
+  send(nwk: number, endpoint: number, cluster: number, data: Uint8Array, len: number, now: number): number;
+  /** Ask the device at a network address for its EUI-64; an Address event answers, if it does. Returns 0, or
+   *  -1 when the driver has no room for the request now (as send()): ask again later. */
+  lookup(nwk: number, now: number): number;
+  /** Bytes read from the co-processor UART; what they meant goes to the sink. */
+  onBytes(bytes: Uint8Array, now: number): void;
+  /** Time out outstanding requests (and send what waits). */
+  tick(now: number): void;
 }
 
 /** Smart Energy profile and the hub's OTA endpoint (FACTS §3; GBCS uses SE endpoint 1 on the CH). */
 export const PROFILE_SMART_ENERGY = 0x0109;
 export const HUB_ENDPOINT = 1;
+/** ZCL OTA Upgrade cluster (ZCL spec, FACTS §2). */
+export const OTA_CLUSTER = 0x0019;

@@ -1,264 +1,300 @@
-// Radio port implemented over a TI Z-Stack ZNP co-processor (FACTS §4).
-// ZNP answers one synchronous request (SREQ) at a time, so requests wait in a queue; each sent SREQ is
-// matched to its SRSP (or an RPC error naming it) and dropped after a timeout so a lost SRSP never wedges
-// the radio. Time only arrives as arguments: no timers, no clock.
-import { OTA_CLUSTER } from '../core/zcl-ota';
-import { HUB_ENDPOINT, PROFILE_SMART_ENERGY, Radio, RadioAddress, RadioEvent } from '../ports/radio';
-import {
-  decodeAfDataConfirm,
-  decodeAfIncomingMsg,
-  decodeEndDeviceAnnce,
-  decodeIeeeAddrRsp,
-  decodeRpcError,
-  decodeStatus,
-  decodeSysResetInd,
-  encodeAfDataRequest,
-  encodeAfRegister,
-  encodeIeeeAddrReq,
-  ZNP_STATUS,
-} from './znp-commands';
-import {
-  AF_DATA_CONFIRM,
-  AF_DATA_REQUEST,
-  AF_INCOMING_MSG,
-  AF_REGISTER,
-  buildZnpFrame,
-  commandOf,
-  frameType,
-  RPC_ERROR,
-  srspOf,
-  SYS_RESET_IND,
-  TYPE_SRSP,
-  ZDO_END_DEVICE_ANNCE_IND,
-  ZDO_IEEE_ADDR_REQ,
-  ZDO_IEEE_ADDR_RSP,
-  ZnpFrame,
-  ZnpFrameReader,
-  ZnpReaderStats,
-} from './znp-frame';
+// Radio port over a TI Z-Stack ZNP co-processor (FACTS §4), written to cost little on Espruino (FACTS §5):
+// one class, eight functions (16 parameters), state in numbers and two byte buffers made once; nothing is
+// allocated per frame but the views handed to the sink and to `write`. On espruino-2500-i386 the class
+// holds ~45 JsVars of code and an instance ~100 (its buffers: 717 bytes).
+//
+// ZNP's MT API serves one synchronous request (SREQ) at a time, so requests wait in a small ring of frame
+// slots, in order, and each is matched to its SRSP (or to an RPC error naming it); one with no answer in
+// SREQ_TIMEOUT_MS is dropped so a lost SRSP never wedges the radio. AF_REGISTER goes ahead of whatever is
+// queued, at start() and after every SYS_RESET_IND. Time only arrives as arguments: no timers, no clock.
+import { RadioError } from '../core/codes';
+import { HUB_ENDPOINT, OTA_CLUSTER, PROFILE_SMART_ENERGY, Radio, RadioEv, RadioSink } from '../ports/radio';
 
-export interface ZnpDriverOptions {
-  endpoint?: number;
-  profileId?: number;
-  /** SE device id of the hub's endpoint; 0x0500 is the SE "ESP" (energy service portal) the CH implements. */
-  deviceId?: number;
-  inClusters?: number[];
-  outClusters?: number[];
-  sreqTimeoutMs?: number;
-  /** Z-Stack serves one SREQ at a time (MT API); raise only for a co-processor known to queue them. */
-  maxOutstanding?: number;
+/** What the driver can hold; a const enum, so the numbers are written in place and cost nothing at run time. */
+export const enum ZnpLimit {
+  /** Longest ZCL frame send() takes (bytes); the hub's largest, an Image Block Response with 64 bytes of
+   *  image, is 81, and the APS payload of a secured frame is ~82 (FACTS §3). */
+  MAX_SEND = 96,
+  /** SREQs that can wait (or be outstanding) at once; when all are taken send() and lookup() return -1. */
+  SLOTS = 4,
+  /** How long an SREQ may wait for its SRSP (ms). */
+  SREQ_TIMEOUT_MS = 2000,
 }
 
-/** Hops an AF_DATA_REQUEST may travel (the Z-Stack default, AF_DEFAULT_RADIUS 2 * NWK_MAX_DEPTH = 30). */
-const RADIUS = 30;
-const DEVICE_ID_ESP = 0x0500;
-const DEFAULT_SREQ_TIMEOUT_MS = 2000;
-
-interface Request {
-  command: number;
-  frame: Uint8Array;
-  /** Data requests carry their handle; registrations and lookups do not. */
-  handle: number;
-  sentAt: number;
-  /** What it was, for error messages. */
-  label: string;
+/**
+ * ZNP numbers: FACTS §4; zigbee-herdsman src/adapter/z-stack/unpi/constants.ts (SOF, MaxDataSize, Type) and
+ * src/adapter/z-stack/znp/definition.ts (commands as CMD0 << 8 | CMD1); statuses from herdsman
+ * src/adapter/z-stack/constants/common.ts. The stick simulator's firmware/radio/znp-frame.ts has the same ids.
+ */
+const enum Z {
+  SOF = 0xfe,
+  /** Largest DATA of a frame (herdsman unpi MaxDataSize); a longer LEN after an SOF means the SOF was noise. */
+  MAX_DATA = 250,
+  /** A frame is SOF, LEN, CMD0, CMD1, DATA, FCS. */
+  OVERHEAD = 5,
+  /** CMD0 = type << 5 | subsystem; as a mask over a 16-bit command id, and the SRSP type in it. */
+  TYPE_MASK = 0xe000,
+  TYPE_SRSP = 0x6000,
+  /** Subsystem and CMD1 of a command id: what an SREQ and its SRSP share. */
+  SAME_REQUEST = 0x1fff,
+  SYS_RESET_IND = 0x4180,
+  AF_REGISTER = 0x2400,
+  AF_DATA_REQUEST = 0x2401,
+  AF_DATA_CONFIRM = 0x4480,
+  AF_INCOMING_MSG = 0x4481,
+  ZDO_IEEE_ADDR_REQ = 0x2501,
+  ZDO_IEEE_ADDR_RSP = 0x4581,
+  ZDO_END_DEVICE_ANNCE_IND = 0x45c1,
+  /** What Z-Stack answers to an SREQ it cannot handle: an SRSP of subsystem 0, data [errorCode, reqCmd0, reqCmd1]. */
+  RPC_ERROR = 0x6000,
+  /** AF_REGISTER of an endpoint that is already registered (herdsman ZnpCommandStatus.APS_DUPLICATE_ENTRY). */
+  APS_DUPLICATE_ENTRY = 0xb8,
+  /** Hops an AF_DATA_REQUEST may travel (the Z-Stack default, AF_DEFAULT_RADIUS 2 * NWK_MAX_DEPTH). */
+  RADIUS = 30,
+  /** SE device id of the hub's endpoint: the Energy Service Portal the CH implements. */
+  DEVICE_ID_ESP = 0x0500,
+  /** The AF_REGISTER frame (13 bytes of data), built once at tx[0]. */
+  REGISTER_BYTES = 18,
+  /** AF_DATA_REQUEST data before the ZCL frame: dstAddr 2, dstEndpoint, srcEndpoint, clusterId 2, transId, options, radius, len. */
+  DATA_REQUEST_HEAD = 10,
+  /** One SREQ slot: an AF_DATA_REQUEST carrying MAX_SEND bytes (a ZDO_IEEE_ADDR_REQ takes 9 of them). */
+  SLOT_BYTES = OVERHEAD + DATA_REQUEST_HEAD + ZnpLimit.MAX_SEND,
+  /** Shortest DATA of the commands read (herdsman definition.ts). */
+  MIN_INCOMING_MSG = 17,
+  MIN_RESET_IND = 6,
+  MIN_ANNCE_IND = 13,
+  MIN_IEEE_ADDR_RSP = 13,
 }
 
-const NO_HANDLE = -1;
-
-function hex2(n: number): string {
-  return (n < 16 ? '0x0' : '0x') + n.toString(16);
-}
-
+/**
+ * The radio over a Z-Stack ZNP stick. `write` gets views of the driver's own frame buffer: it must send (or copy)
+ * them, and it may keep a view until the bytes are on the wire (the driver leaves a frame unchanged until its
+ * SRSP, its timeout or a reset), but it must not feed bytes back into onBytes() before it returns; nor may the
+ * sink. `sink` may be set after construction (a hub that is built with its radio).
+ */
 export class ZnpDriver implements Radio {
-  private readonly reader = new ZnpFrameReader();
-  private readonly endpoint: number;
-  private readonly registerFrame: Uint8Array;
-  private readonly timeoutMs: number;
-  private readonly maxOutstanding: number;
-  private queue: Request[] = [];
-  private outstanding: Request[] = [];
-  private nextHandle = 0;
+  /** Outgoing frames: AF_REGISTER at 0 (built once), then SLOTS slots of SLOT_BYTES, a ring in send order. */
+  private tx = new Uint8Array(Z.REGISTER_BYTES + ZnpLimit.SLOTS * Z.SLOT_BYTES);
+  /** Bytes read but not yet understood: at most one frame. Frames are read in place; the sink gets views. */
+  private rx = new Uint8Array(Z.OVERHEAD + Z.MAX_DATA);
+  /** Bytes in rx. */
+  private rn = 0;
+  /** Oldest slot in use, and slots in use (queued, or the outstanding SREQ: it keeps its slot until done). */
+  private head = 0;
+  private used = 0;
+  /** The outstanding SREQ's command id (0: none) and when it was written. */
+  private out = 0;
+  private at = 0;
+  /** 1: AF_REGISTER is due, ahead of the slots. */
+  private reg = 0;
+  /** The next send()'s handle, also its AF transaction id: a byte that wraps. */
+  private next = 0;
 
-  constructor(private readonly write: (bytes: Uint8Array) => void, options?: ZnpDriverOptions) {
-    const o = options || {};
-    this.endpoint = o.endpoint !== undefined ? o.endpoint : HUB_ENDPOINT;
-    this.timeoutMs = o.sreqTimeoutMs || DEFAULT_SREQ_TIMEOUT_MS;
-    this.maxOutstanding = o.maxOutstanding || 1;
-    this.registerFrame = buildZnpFrame(
-      AF_REGISTER,
-      encodeAfRegister({
-        endpoint: this.endpoint,
-        profileId: o.profileId !== undefined ? o.profileId : PROFILE_SMART_ENERGY,
-        deviceId: o.deviceId !== undefined ? o.deviceId : DEVICE_ID_ESP,
-        deviceVersion: 0,
-        latency: 0,
-        // The hub is the OTA server, so 0x0019 is an input cluster; it reads client attributes, so also an output one.
-        inClusters: o.inClusters || [OTA_CLUSTER],
-        outClusters: o.outClusters || [OTA_CLUSTER],
-      }),
-    );
-  }
-
-  /** Frame reader counters: garbage skipped and frames with a bad checksum. */
-  stats(): ZnpReaderStats {
-    return this.reader.stats;
+  constructor(private write: (bytes: Uint8Array) => void, public sink: RadioSink) {
+    // AF_REGISTER of the hub endpoint: the hub is the OTA server, so 0x0019 is an input cluster; it reads
+    // client attributes, so also an output one. Its FCS is set when it is written.
+    this.tx.set([
+      Z.SOF, Z.REGISTER_BYTES - Z.OVERHEAD, Z.AF_REGISTER >> 8, Z.AF_REGISTER & 0xff,
+      HUB_ENDPOINT, PROFILE_SMART_ENERGY & 0xff, PROFILE_SMART_ENERGY >> 8, Z.DEVICE_ID_ESP & 0xff, Z.DEVICE_ID_ESP >> 8,
+      0, 0, // device version, latency
+      1, OTA_CLUSTER & 0xff, OTA_CLUSTER >> 8, // in clusters
+      1, OTA_CLUSTER & 0xff, OTA_CLUSTER >> 8, // out clusters
+    ]);
   }
 
   start(now: number): void {
-    this.register(now);
+    this.reg = 1;
+    this.tick(now);
   }
 
-  send(dst: RadioAddress, clusterId: number, data: Uint8Array, now: number): number {
-    const handle = this.nextHandle;
-    this.nextHandle = (this.nextHandle + 1) & 0xff;
-    const payload = encodeAfDataRequest({
-      dstAddr: dst.nwk,
-      dstEndpoint: dst.endpoint,
-      srcEndpoint: this.endpoint,
-      clusterId: clusterId,
-      transId: handle,
-      options: 0,
-      radius: RADIUS,
-      data: data,
-    });
-    // Built now so an oversized frame throws at the caller, not later inside onBytes.
-    this.queue.push({ command: AF_DATA_REQUEST, frame: buildZnpFrame(AF_DATA_REQUEST, payload), handle: handle, sentAt: 0, label: 'AF_DATA_REQUEST ' + handle });
-    this.pump(now);
-    return handle;
+  send(nwk: number, endpoint: number, cluster: number, data: Uint8Array, len: number, now: number): number {
+    if (len > ZnpLimit.MAX_SEND) return -2;
+    if (this.used === ZnpLimit.SLOTS) return -1;
+    const h = this.next;
+    this.next = (h + 1) & 0xff;
+    const t = this.tx;
+    const o = Z.REGISTER_BYTES + ((this.head + this.used++) % ZnpLimit.SLOTS) * Z.SLOT_BYTES;
+    t[o] = Z.SOF;
+    t[o + 1] = Z.DATA_REQUEST_HEAD + len;
+    t[o + 2] = Z.AF_DATA_REQUEST >> 8;
+    t[o + 3] = Z.AF_DATA_REQUEST & 0xff;
+    t[o + 4] = nwk;
+    t[o + 5] = nwk >> 8;
+    t[o + 6] = endpoint;
+    t[o + 7] = HUB_ENDPOINT;
+    t[o + 8] = cluster;
+    t[o + 9] = cluster >> 8;
+    t[o + 10] = h;
+    t[o + 11] = 0; // options
+    t[o + 12] = Z.RADIUS;
+    t[o + 13] = len;
+    // Copied now: the caller reuses its buffer.
+    t.set(len === data.length ? data : data.subarray(0, len), o + 14);
+    this.tick(now);
+    return h;
   }
 
-  lookup(nwk: number, now: number): void {
-    // Request type 0: the device alone, not its children (Z-Stack MT ZDO_IEEE_ADDR_REQ).
-    const frame = buildZnpFrame(ZDO_IEEE_ADDR_REQ, encodeIeeeAddrReq({ shortAddr: nwk, reqType: 0, startIndex: 0 }));
-    this.queue.push({ command: ZDO_IEEE_ADDR_REQ, frame: frame, handle: NO_HANDLE, sentAt: 0, label: 'ZDO_IEEE_ADDR_REQ 0x' + nwk.toString(16) });
-    this.pump(now);
+  lookup(nwk: number, now: number): number {
+    if (this.used === ZnpLimit.SLOTS) return -1;
+    const t = this.tx;
+    const o = Z.REGISTER_BYTES + ((this.head + this.used++) % ZnpLimit.SLOTS) * Z.SLOT_BYTES;
+    t[o] = Z.SOF;
+    t[o + 1] = 4;
+    t[o + 2] = Z.ZDO_IEEE_ADDR_REQ >> 8;
+    t[o + 3] = Z.ZDO_IEEE_ADDR_REQ & 0xff;
+    t[o + 4] = nwk;
+    t[o + 5] = nwk >> 8;
+    t[o + 6] = 0; // request type 0: the device alone, not its children
+    t[o + 7] = 0; // start index
+    this.tick(now);
+    return 0;
   }
 
-  onBytes(bytes: Uint8Array, now: number): RadioEvent[] {
-    const events: RadioEvent[] = [];
-    const badBefore = this.reader.stats.badFcs;
-    const frames = this.reader.push(bytes);
-    if (this.reader.stats.badFcs > badBefore) events.push({ type: 'error', message: 'ZNP frame with bad FCS dropped' });
-    for (let i = 0; i < frames.length; i++) {
-      try {
-        this.handle(frames[i], now, events);
-      } catch (e) {
-        events.push({ type: 'error', message: 'bad ZNP frame ' + hex2(frames[i].cmd0) + ' ' + hex2(frames[i].cmd1) + ': ' + (e as Error).message });
-      }
-    }
-    this.pump(now);
-    return events;
-  }
-
-  tick(now: number): RadioEvent[] {
-    const events: RadioEvent[] = [];
-    const still: Request[] = [];
-    for (let i = 0; i < this.outstanding.length; i++) {
-      const r = this.outstanding[i];
-      if (now - r.sentAt >= this.timeoutMs) events.push({ type: 'error', message: r.label + ': no SRSP within ' + this.timeoutMs + ' ms' });
-      else still.push(r);
-    }
-    this.outstanding = still;
-    this.pump(now);
-    return events;
-  }
-
-  private register(now: number): void {
-    for (let i = 0; i < this.queue.length; i++) if (this.queue[i].command === AF_REGISTER) return;
-    // Ahead of queued data: nothing can be sent until the endpoint exists.
-    this.queue.unshift({ command: AF_REGISTER, frame: this.registerFrame, handle: NO_HANDLE, sentAt: 0, label: 'AF_REGISTER' });
-    this.pump(now);
-  }
-
-  private pump(now: number): void {
-    while (this.outstanding.length < this.maxOutstanding && this.queue.length > 0) {
-      const r = this.queue.shift() as Request;
-      r.sentAt = now;
-      this.outstanding.push(r);
-      this.write(r.frame);
-    }
-  }
-
-  /** Removes and returns the oldest outstanding request that this SRSP (or SREQ) id answers, if any. */
-  private take(command: number): Request | null {
-    for (let i = 0; i < this.outstanding.length; i++) {
-      if (srspOf(this.outstanding[i].command) === srspOf(command)) return this.outstanding.splice(i, 1)[0];
-    }
-    return null;
-  }
-
-  private handle(f: ZnpFrame, now: number, events: RadioEvent[]): void {
-    const cmd = commandOf(f);
-    if (frameType(f.cmd0) === TYPE_SRSP) {
-      this.onSrsp(cmd, f.data, events);
-      return;
-    }
-    switch (cmd) {
-      case SYS_RESET_IND: {
-        const ind = decodeSysResetInd(f.data);
-        events.push({ type: 'reset', reason: ind.reason });
-        // The co-processor forgot its endpoints and will never answer what was in flight.
-        for (let i = 0; i < this.outstanding.length; i++) {
-          if (this.outstanding[i].handle !== NO_HANDLE) events.push({ type: 'error', message: this.outstanding[i].label + ': lost in co-processor reset' });
+  onBytes(bytes: Uint8Array, now: number): void {
+    const rx = this.rx;
+    let i = 0;
+    while (i < bytes.length) {
+      // As much as fits; a whole frame always fits, so each pass reads at least one byte.
+      let k = rx.length - this.rn;
+      if (k > bytes.length - i) k = bytes.length - i;
+      rx.set(k === bytes.length ? bytes : bytes.subarray(i, i + k), this.rn);
+      i += k;
+      const n = (this.rn += k);
+      let p = 0;
+      for (;;) {
+        p = rx.indexOf(Z.SOF, p);
+        if (p < 0 || p >= n) {
+          p = n; // garbage
+          break;
         }
-        this.outstanding = [];
-        this.register(now);
-        return;
+        if (p + 1 >= n) break;
+        const e = p + rx[p + 1] + Z.OVERHEAD;
+        if (rx[p + 1] > Z.MAX_DATA) {
+          p++; // no frame is that long: the SOF was noise
+          continue;
+        }
+        if (e > n) break; // the rest comes later
+        let x = 0;
+        for (let j = p + 1; j < e - 1; j++) x ^= rx[j];
+        if (x !== rx[e - 1]) {
+          // Drop the SOF only: a real frame may start inside the bad one.
+          this.sink.radio(RadioEv.Error, RadioError.BAD_FCS, (rx[p + 2] << 8) | rx[p + 3], null, now);
+          p++;
+          continue;
+        }
+        this.frame(p, now);
+        p = e;
       }
-      case AF_DATA_CONFIRM: {
-        const c = decodeAfDataConfirm(f.data);
-        events.push({ type: 'confirm', handle: c.transId, status: c.status });
-        return;
-      }
-      case AF_INCOMING_MSG: {
-        const m = decodeAfIncomingMsg(f.data);
-        events.push({
-          type: 'message',
-          src: { nwk: m.srcAddr, endpoint: m.srcEndpoint },
-          dstEndpoint: m.dstEndpoint,
-          clusterId: m.clusterId,
-          data: m.data,
-          linkQuality: m.linkQuality,
-        });
-        return;
-      }
-      case ZDO_END_DEVICE_ANNCE_IND: {
-        const a = decodeEndDeviceAnnce(f.data);
-        events.push({ type: 'announce', nwk: a.nwkAddr, eui: a.eui });
-        return;
-      }
-      case ZDO_IEEE_ADDR_RSP: {
-        // A failed answer (the device does not know that address any more) tells the hub nothing.
-        const a = decodeIeeeAddrRsp(f.data);
-        if (a.status === ZNP_STATUS.SUCCESS) events.push({ type: 'address', nwk: a.nwkAddr, eui: a.eui });
-        return;
-      }
+      // Keep the unfinished frame at rx[0].
+      if (p < n) rx.set(rx.subarray(p, n));
+      this.rn = n - p;
     }
-    // Other indications (ZDO state changes, etc.) are not the hub's business.
   }
 
-  private onSrsp(cmd: number, data: Uint8Array, events: RadioEvent[]): void {
-    if (cmd === RPC_ERROR) {
-      const e = decodeRpcError(data);
-      const r = this.take((e.reqCmd0 << 8) | e.reqCmd1);
-      events.push({ type: 'error', message: (r ? r.label : 'unknown request') + ': RPC error ' + e.errorCode });
+  /** Times out the outstanding SREQ, then writes the next one if none is outstanding. */
+  tick(now: number): void {
+    const c = this.out;
+    if (c && now - this.at >= ZnpLimit.SREQ_TIMEOUT_MS) {
+      this.done();
+      this.sink.radio(RadioEv.Error, RadioError.NO_SRSP, c, null, now);
+    }
+    if (this.out) return;
+    let o = 0;
+    if (this.reg) this.reg = 0;
+    else if (this.used) o = Z.REGISTER_BYTES + this.head * Z.SLOT_BYTES;
+    else return;
+    const t = this.tx;
+    const e = o + t[o + 1] + Z.OVERHEAD - 1;
+    let x = 0;
+    for (let j = o + 1; j < e; j++) x ^= t[j];
+    t[e] = x;
+    this.out = (t[o + 2] << 8) | t[o + 3];
+    this.at = now;
+    this.write(t.subarray(o, e + 1));
+  }
+
+  /** The outstanding SREQ is answered (or given up): its slot is free. */
+  private done(): void {
+    if (this.out !== Z.AF_REGISTER) {
+      this.head = (this.head + 1) % ZnpLimit.SLOTS;
+      this.used--;
+    }
+    this.out = 0;
+  }
+
+  /** One frame with a good FCS at rx[p]. */
+  private frame(p: number, now: number): void {
+    const rx = this.rx;
+    const s = this.sink;
+    const n = rx[p + 1];
+    const c = (rx[p + 2] << 8) | rx[p + 3];
+    const d = p + 4;
+    // The per-block path first: a ZCL frame from a device.
+    if (c === Z.AF_INCOMING_MSG) {
+      if (n < Z.MIN_INCOMING_MSG || n < Z.MIN_INCOMING_MSG + rx[d + 16]) s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
+      // srcAddr, srcEndpoint | clusterId << 8, data; a Z-Stack 3 trailer (macSrcAddr, radius) after the data is ignored.
+      else s.radio(RadioEv.Message, rx[d + 4] | (rx[d + 5] << 8), rx[d + 6] | (rx[d + 2] << 8) | (rx[d + 3] << 16), rx.subarray(d + 17, d + 17 + rx[d + 16]), now);
       return;
     }
-    const r = this.take(cmd);
-    if (r === null) {
-      events.push({ type: 'error', message: 'unexpected SRSP ' + hex2(cmd >> 8) + ' ' + hex2(cmd & 0xff) });
+    if ((c & Z.TYPE_MASK) === Z.TYPE_SRSP) {
+      let q = c;
+      if (c === Z.RPC_ERROR) {
+        if (n < 3) return s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
+        q = (rx[d + 1] << 8) | rx[d + 2];
+        s.radio(RadioEv.Error, RadioError.RPC_ERROR, q, null, now);
+      }
+      const r = this.out;
+      if (!r || (q ^ r) & Z.SAME_REQUEST) {
+        if (c !== Z.RPC_ERROR) s.radio(RadioEv.Error, RadioError.UNEXPECTED_SRSP, c, null, now);
+        return;
+      }
+      // A data request's handle, from its slot, before the slot is freed.
+      const h = this.tx[Z.REGISTER_BYTES + this.head * Z.SLOT_BYTES + 10];
+      this.done();
+      const st = rx[d];
+      if (c === Z.RPC_ERROR) {
+        // reported above
+      } else if (n < 1) s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
+      else if (r === Z.AF_REGISTER) {
+        if (st && st !== Z.APS_DUPLICATE_ENTRY) s.radio(RadioEv.Error, RadioError.REGISTER_FAILED, st, null, now);
+      } else if (!st) {
+        // accepted: for a data request an AF_DATA_CONFIRM follows, for a lookup a ZDO_IEEE_ADDR_RSP may
+      } else if (r === Z.AF_DATA_REQUEST) s.radio(RadioEv.Confirm, h, st, null, now); // refused: no AF_DATA_CONFIRM follows
+      else s.radio(RadioEv.Error, RadioError.LOOKUP_REFUSED, st, null, now);
+      this.tick(now);
       return;
     }
-    const status = decodeStatus(data);
-    if (r.command === AF_REGISTER) {
-      if (status === ZNP_STATUS.SUCCESS || status === ZNP_STATUS.APS_DUPLICATE_ENTRY) events.push({ type: 'ready' });
-      else events.push({ type: 'error', message: 'AF_REGISTER of endpoint ' + this.endpoint + ' failed: status ' + hex2(status) });
-    } else if (r.command === ZDO_IEEE_ADDR_REQ) {
-      if (status !== ZNP_STATUS.SUCCESS) events.push({ type: 'error', message: r.label + ' refused: status ' + hex2(status) });
-    } else if (status !== ZNP_STATUS.SUCCESS) {
-      // Refused before transmission: no AF_DATA_CONFIRM will follow, so this is the outcome.
-      events.push({ type: 'confirm', handle: r.handle, status: status });
+    switch (c) {
+      case Z.AF_DATA_CONFIRM: // status, endpoint, transId
+        if (n < 3) break;
+        s.radio(RadioEv.Confirm, rx[d + 2], rx[d], null, now);
+        return;
+      case Z.ZDO_END_DEVICE_ANNCE_IND: // srcAddr, nwkAddr, ieeeAddr, capabilities
+        if (n < Z.MIN_ANNCE_IND) break;
+        s.radio(RadioEv.Announce, rx[d + 2] | (rx[d + 3] << 8), 0, rx.subarray(d + 4, d + 12), now);
+        return;
+      case Z.ZDO_IEEE_ADDR_RSP: // status, ieeeAddr, nwkAddr, startIndex, numAssocDev, assocDevList
+        if (n < Z.MIN_IEEE_ADDR_RSP) break;
+        // A failed answer (the device does not know that address any more) tells the hub nothing.
+        if (!rx[d]) s.radio(RadioEv.Address, rx[d + 9] | (rx[d + 10] << 8), 0, rx.subarray(d + 1, d + 9), now);
+        return;
+      case Z.SYS_RESET_IND: {
+        // reason, transportRev, productId, majorRel, minorRel, hwRev
+        if (n < Z.MIN_RESET_IND) break;
+        // The co-processor forgot its endpoint and will never answer what was in flight. The state is
+        // settled before the sink hears of it, so a send() from the sink queues behind AF_REGISTER.
+        const r = this.out;
+        const h = this.tx[Z.REGISTER_BYTES + this.head * Z.SLOT_BYTES + 10];
+        if (r) this.done();
+        this.reg = 1;
+        s.radio(RadioEv.Reset, 0, rx[d], null, now);
+        if (r === Z.AF_DATA_REQUEST) s.radio(RadioEv.Error, RadioError.LOST_IN_RESET, h, null, now);
+        this.tick(now);
+        return;
+      }
+      default:
+        return; // other indications (ZDO state changes, etc.) are not the hub's business
     }
+    s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
   }
 }

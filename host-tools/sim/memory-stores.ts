@@ -1,5 +1,5 @@
 // In-memory ImageStore and KeyValueStore for the hub core run on a virtual clock: nothing touches the disk,
-// yet a hub reset finds what a board would find in flash (values are kept as JSON, as the file store does).
+// yet a hub reset finds what a board would find in flash (copies are kept, as a file would be).
 import * as zlib from 'zlib';
 import { codedError } from '../../firmware/core/bytes';
 import { ImageStore } from '../../firmware/ports/image-store';
@@ -9,14 +9,15 @@ import { KeyValueStore } from '../../firmware/ports/kv-store';
 const DEFAULT_CAPACITY = 1024 * 1024;
 
 export class MemoryImageStore implements ImageStore {
-  private files = new Map<string, Uint8Array>();
+  readonly files = new Map<string, Uint8Array>();
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 
-  create(name: string, size: number): void {
+  create(name: string, size: number): number {
     const free = this.free() + (this.files.get(name)?.length ?? 0); // the old image under this name is discarded
-    if (size > free) throw codedError('FULL', 'image store has ' + free + ' bytes free, ' + name + ' needs ' + size);
+    if (size > free) return free;
     this.files.set(name, new Uint8Array(size));
+    return -1;
   }
 
   write(name: string, offset: number, data: Uint8Array): void {
@@ -24,7 +25,7 @@ export class MemoryImageStore implements ImageStore {
   }
 
   read(name: string, offset: number, length: number): Uint8Array {
-    return this.existing(name).slice(offset, offset + length);
+    return this.files.get(name)?.slice(offset, offset + length) ?? new Uint8Array(0);
   }
 
   crc32(name: string, length: number): number {
@@ -35,6 +36,7 @@ export class MemoryImageStore implements ImageStore {
     this.files.delete(name);
   }
 
+  /** Bytes a new image could still use. */
   free(): number {
     let used = 0;
     for (const f of this.files.values()) used += f.length;
@@ -49,14 +51,14 @@ export class MemoryImageStore implements ImageStore {
 }
 
 export class MemoryKeyValueStore implements KeyValueStore {
-  private values = new Map<string, string>();
+  readonly values = new Map<string, Uint8Array>();
 
-  get(key: string): unknown {
+  get(key: string): Uint8Array | undefined {
     const v = this.values.get(key);
-    return v === undefined ? undefined : JSON.parse(v);
+    return v && new Uint8Array(v);
   }
 
-  set(key: string, value: unknown): void {
-    this.values.set(key, JSON.stringify(value));
+  set(key: string, value: Uint8Array): void {
+    this.values.set(key, new Uint8Array(value));
   }
 }

@@ -3,8 +3,7 @@
 // scenario's time is up). Out come a per-device report, the airtime floor, the expectations' verdicts,
 // a timeline and, if asked, a capture.
 import * as fs from 'fs';
-import { ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED } from '../../firmware/core/alert-queue';
-import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
+import { ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, JOB_START_MAX as JOB_START_BATCH } from '../link/hub-protocol';
 import { bytesSource, parseImageHeader } from '../../firmware/core/image-header';
 import { buildImage } from '../image/image-builder';
 import { transferFloorMs } from './airtime-floor';

@@ -1,13 +1,14 @@
 // The whole bench in one process on one virtual clock: the real hub core and ZNP driver, the simulated ZNP
 // stick and HAN, joined by UART lines that run at the stick's baud rate. The clock jumps from one event to
 // the next, so an hour of HAN traffic takes seconds. The host side talks to the hub through
-// Hub.onHostMessage with the same message objects the host link would carry.
-import { parseImageHeader } from '../../firmware/core/image-header';
-import { ImageUploads } from '../../firmware/core/image-upload';
+// an in-process host link (CoreLink) with the same frames the serial link would carry.
+import { uploads } from '../../firmware/core/image-upload';
+import { CoreLink } from '../link/core-link';
 import { crc32 } from 'zlib';
-import { Message } from '../../firmware/core/host-link';
+import { Message } from '../link/hub-protocol';
 import { DEFAULT_CONFIG, Hub, HubConfig } from '../../firmware/core/hub';
 import { ZnpDriver } from '../../firmware/radio/znp-driver';
+import { RadioSink } from '../../firmware/ports/radio';
 import { HanSimulator, SimDeviceConfig, ZNP_BAUD_RATE } from './han-simulator';
 import { MemoryImageStore, MemoryKeyValueStore } from './memory-stores';
 import { ClientTiming } from './ota-client';
@@ -46,8 +47,7 @@ export class VirtualBench {
   private readonly kv = new MemoryKeyValueStore();
   private readonly toStick: UartLine;
   private readonly toHub: UartLine;
-  private replies = new Map<number, Message>();
-  private nextRequest = 1;
+  private link = new CoreLink((m) => this.fromHub(m));
   private listeners: ((e: HostEvent, at: number) => void)[] = [];
 
   constructor(opts: VirtualBenchOptions) {
@@ -55,7 +55,7 @@ export class VirtualBench {
     const n = Math.max(DEFAULT_CONFIG.maxDevices, opts.devices.length);
     this.cfg = { ...DEFAULT_CONFIG, maxDevices: n, maxJobs: n, maxAlerts: Math.max(DEFAULT_CONFIG.maxAlerts, n), ...opts.hub };
     this.sim = new HanSimulator({ devices: opts.devices, seed: opts.seed, link: opts.link, timing: opts.timing, scheduler: this.clock });
-    this.toHub = new UartLine(this.clock, (b) => this.guard('radio bytes', () => this.hub.onRadioBytes(b, this.clock.now())), ZNP_BAUD_RATE);
+    this.toHub = new UartLine(this.clock, (b) => this.guard('radio bytes', () => this.hub.radioBytes(b, this.clock.now())), ZNP_BAUD_RATE);
     this.toStick = new UartLine(this.clock, (b) => this.sim.onBytes(b), ZNP_BAUD_RATE);
     this.sim.attach({ write: (b) => this.toHub.write(b) });
     this.hub = this.boot();
@@ -73,11 +73,7 @@ export class VirtualBench {
 
   /** A host request, answered at once (the host link's own time is not simulated); throws on ok: false. */
   request(op: string, args: Message = {}): Message {
-    const i = this.nextRequest++;
-    this.hub.onHostMessage({ ...args, op, i }, this.clock.now());
-    const reply = this.replies.get(i);
-    this.replies.delete(i);
-    if (!reply) throw new Error(`hub did not answer ${op}`);
+    const reply = this.link.request(this.hub, op, args, this.clock.now());
     if (reply.ok !== true) throw new Error(`hub refused ${op}: ${String(reply.err)} ${String(reply.msg)}`);
     return reply;
   }
@@ -120,8 +116,10 @@ export class VirtualBench {
   }
 
   private boot(): Hub {
-    const driver = new ZnpDriver((b) => this.toStick.write(b));
-    const hub = new Hub({ images: this.images, uploads: new ImageUploads(parseImageHeader), kv: this.kv, radio: driver, sendHost: (m) => this.fromHub(m) }, this.cfg);
+    // The driver's frames are views of its buffers: the line gets a copy.
+    const driver = new ZnpDriver((b) => this.toStick.write(new Uint8Array(b)), undefined as unknown as RadioSink);
+    const hub = new Hub({ images: this.images, uploads, kv: this.kv, radio: driver, sendHost: this.link.fromHub, crc32: (b) => crc32(b) >>> 0 }, this.cfg);
+    driver.sink = hub;
     this.hub = hub;
     hub.start(this.clock.now());
     this.request('hello', { time: this.epochMs + this.clock.now() });
@@ -129,8 +127,7 @@ export class VirtualBench {
   }
 
   private fromHub(m: Message): void {
-    if (typeof m.i === 'number') this.replies.set(m.i, m);
-    else if (typeof m.ev === 'string') for (const fn of this.listeners) fn(m as HostEvent, this.clock.now());
+    if (typeof m.ev === 'string') for (const fn of this.listeners) fn(m as HostEvent, this.clock.now());
   }
 
   private guard(what: string, f: () => void): void {

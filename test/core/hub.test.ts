@@ -1,10 +1,6 @@
 // The hub core with in-memory ports: what it sends on the radio and tells the host for each input.
-import { parseImageHeader } from '../../firmware/core/image-header';
-import { ImageUploads } from '../../firmware/core/image-upload';
 import * as zlib from 'zlib';
-import { Alert } from '../../firmware/core/alert-queue';
-import { CborValue } from '../../firmware/core/cbor';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, Job, Value as CborValue } from '../../host-tools/link/hub-protocol';
 import {
   CMD_DEFAULT_RESPONSE,
   CMD_READ_ATTRIBUTES,
@@ -17,7 +13,8 @@ import {
 } from '../../firmware/core/zcl-frame';
 import { STATUS, UPGRADE_TIME_WAIT } from '../../firmware/core/zcl-ota';
 import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
-import { Bench, FakeRadio, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, ready, readyWith, TYPE } from '../helpers/core-bench';
+import { CoreLink } from '../../host-tools/link/core-link';
+import { Bench, coreHub, FakeRadio, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, ready, readyWith, TYPE } from '../helpers/core-bench';
 
 describe('device log', () => {
   test('a device not in the log gets NOT_AUTHORIZED and no image, however it asks', () => {
@@ -115,7 +112,7 @@ describe('image upload', () => {
     b.ok('img.data', { name: 'fw', off: 0, d: IMAGE.subarray(0, 1024) });
     b.ok('img.data', { name: 'fw', off: 1024, d: IMAGE.subarray(1024, 2048) });
     expect(b.ok('img.begin', args).next).toBe(2048);
-    b.ok('img.data', { name: 'fw', off: 2048, d: IMAGE.subarray(2048) });
+    for (let off = 2048; off < IMAGE.length; off += 1024) b.ok('img.data', { name: 'fw', off, d: IMAGE.subarray(off, off + 1024) });
     expect(b.ok('img.end', { name: 'fw' }).image).toMatchObject({ complete: true, fileVersion: NEW, minHw: 1, maxHw: 3 });
     expect(b.ok('img.begin', args).next).toBe(IMAGE.length);
   });
@@ -143,7 +140,7 @@ describe('image upload', () => {
   test('a CRC mismatch discards the image', () => {
     const b = new Bench();
     b.ok('img.begin', { name: 'fw', size: IMAGE.length, crc: (zlib.crc32(IMAGE) + 1) >>> 0 });
-    b.ok('img.data', { name: 'fw', off: 0, d: IMAGE });
+    for (let off = 0; off < IMAGE.length; off += 1024) b.ok('img.data', { name: 'fw', off, d: IMAGE.subarray(off, off + 1024) });
     expect(b.request('img.end', { name: 'fw' })).toMatchObject({ ok: false, err: 'CRC_MISMATCH' });
     expect(b.ok('img.list').images).toEqual([]);
     expect(b.images.files.size).toBe(0);
@@ -281,8 +278,9 @@ describe('alerts', () => {
     const b = ready(PPMID);
     b.ok('job.start', { image: 'fw', devices: [PPMID] });
     b.query(NWK[PPMID], 9);
-    const again = new Hub({ images: b.images, uploads: new ImageUploads(parseImageHeader), kv: b.kv, radio: new FakeRadio(), sendHost: () => undefined }, DEFAULT_CONFIG);
-    expect(again.alerts.list()).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
+    const again = new CoreLink(() => undefined);
+    const hub = coreHub(new FakeRadio(), b.images, b.kv, again.fromHub, {});
+    expect(again.request(hub, 'alert.list', {}, b.now).alerts).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
   });
 });
 

@@ -1,18 +1,15 @@
 // The hub core with in-memory ports and a fake radio: drive it with host requests and device frames,
 // see what it sends on the radio and tells the host.
-import { parseImageHeader } from '../../firmware/core/image-header';
-import { ImageUploads } from '../../firmware/core/image-upload';
 import * as zlib from 'zlib';
-import { Alert } from '../../firmware/core/alert-queue';
-import { codedError } from '../../firmware/core/bytes';
-import { Message } from '../../firmware/core/host-link';
 import { DEFAULT_CONFIG, Hub, HubConfig } from '../../firmware/core/hub';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { uploads } from '../../firmware/core/image-upload';
 import { buildZclFrame, DIR_CLIENT_TO_SERVER, FRAME_TYPE_CLUSTER, parseZclFrame } from '../../firmware/core/zcl-frame';
 import { decodeOta, encodeOta, OTA_CLUSTER, OtaCommand, STATUS } from '../../firmware/core/zcl-ota';
-import { ImageStore } from '../../firmware/ports/image-store';
-import { KeyValueStore } from '../../firmware/ports/kv-store';
-import { Radio, RadioAddress, RadioEvent } from '../../firmware/ports/radio';
+import { Radio, RadioEv, RadioSink } from '../../firmware/ports/radio';
+import { CoreLink } from '../../host-tools/link/core-link';
+import { Alert, Job, Message } from '../../host-tools/link/hub-protocol';
+import { euiToWire } from '../../host-tools/link/hub-protocol';
+import { MemoryImageStore, MemoryKeyValueStore } from '../../host-tools/sim/memory-stores';
 import { makeImage } from './images';
 
 export const PPMID = '000D6F0000000001';
@@ -23,66 +20,37 @@ export const TYPE = 0x0001;
 export const NEW = 2;
 export const OLD = 1;
 
-export class MemoryImages implements ImageStore {
-  files = new Map<string, Uint8Array>();
-  constructor(private capacity = 1 << 20) {}
-  create(name: string, size: number): void {
-    this.files.delete(name);
-    if (size > this.free()) throw codedError('FULL', 'full');
-    this.files.set(name, new Uint8Array(size));
-  }
-  write(name: string, offset: number, data: Uint8Array): void {
-    this.files.get(name)!.set(data, offset);
-  }
-  read(name: string, offset: number, length: number): Uint8Array {
-    return this.files.get(name)!.slice(offset, offset + length);
-  }
-  crc32(name: string, length: number): number {
-    return zlib.crc32(this.files.get(name)!.subarray(0, length)) >>> 0;
-  }
-  remove(name: string): void {
-    this.files.delete(name);
-  }
-  free(): number {
-    let used = 0;
-    for (const f of this.files.values()) used += f.length;
-    return this.capacity - used;
-  }
-}
-
-export class MemoryKv implements KeyValueStore {
-  data = new Map<string, string>();
-  get(key: string): unknown {
-    const v = this.data.get(key);
-    return v === undefined ? undefined : JSON.parse(v);
-  }
-  set(key: string, value: unknown): void {
-    this.data.set(key, JSON.stringify(value));
-  }
-}
+/** What the radio driver would tell the hub, in the test's words. */
+export type FakeEvent =
+  | { type: 'announce' | 'address'; nwk: number; eui: string }
+  | { type: 'message'; src: { nwk: number; endpoint: number }; clusterId: number; data: Uint8Array }
+  | { type: 'confirm'; handle: number; status: number }
+  | { type: 'reset'; reason: number };
 
 export interface Sent {
-  dst: RadioAddress;
+  dst: { nwk: number; endpoint: number };
   cluster: number;
   frame: ReturnType<typeof parseZclFrame>;
 }
 
-/** Records what the hub sends; events the test queues are returned on the next onBytes. */
+/** Records what the hub sends; events the test queues reach the hub on the next onBytes or tick. */
 export class FakeRadio implements Radio {
+  sink!: RadioSink;
   sent: Sent[] = [];
   /** Network addresses the hub asked about, in order. */
   lookups: number[] = [];
-  private pending: RadioEvent[] = [];
+  private pending: FakeEvent[] = [];
   start(): void {}
-  lookup(nwk: number): void {
+  lookup(nwk: number): number {
     this.lookups.push(nwk);
+    return 0;
   }
   /** When false, frames stay unconfirmed until confirmAll(): the radio window fills. */
   autoConfirm = true;
   private handle = 0;
   private unconfirmed: number[] = [];
-  send(dst: RadioAddress, clusterId: number, data: Uint8Array): number {
-    this.sent.push({ dst, cluster: clusterId, frame: parseZclFrame(data) });
+  send(nwk: number, endpoint: number, cluster: number, data: Uint8Array, len: number): number {
+    this.sent.push({ dst: { nwk, endpoint }, cluster, frame: parseZclFrame(data.slice(0, len)) });
     this.handle = (this.handle + 1) & 0xff;
     this.unconfirmed.push(this.handle);
     if (this.autoConfirm) this.confirmAll();
@@ -93,15 +61,20 @@ export class FakeRadio implements Radio {
     for (const handle of this.unconfirmed) this.pending.push({ type: 'confirm', handle, status: 0 });
     this.unconfirmed = [];
   }
-  onBytes(): RadioEvent[] {
+  onBytes(_b: Uint8Array, now: number): void {
     const e = this.pending;
     this.pending = [];
-    return e;
+    for (const ev of e) {
+      if (ev.type === 'announce' || ev.type === 'address') this.sink.radio(ev.type === 'announce' ? RadioEv.Announce : RadioEv.Address, ev.nwk, 0, euiToWire(ev.eui), now);
+      else if (ev.type === 'message') this.sink.radio(RadioEv.Message, ev.src.nwk, ev.src.endpoint | (ev.clusterId << 8), ev.data, now);
+      else if (ev.type === 'confirm') this.sink.radio(RadioEv.Confirm, ev.handle, ev.status, null, now);
+      else if (ev.type === 'reset') this.sink.radio(RadioEv.Reset, 0, ev.reason, null, now);
+    }
   }
-  tick(): RadioEvent[] {
-    return this.onBytes();
+  tick(now: number): void {
+    this.onBytes(new Uint8Array(0), now);
   }
-  queue(ev: RadioEvent): void {
+  queue(ev: FakeEvent): void {
     this.pending.push(ev);
   }
   /** OTA cluster-specific commands sent to `nwk`, decoded. */
@@ -117,19 +90,25 @@ export class FakeRadio implements Radio {
   }
 }
 
+/** A hub core on in-memory ports, as `new Bench` builds it (stored images unless `stored` is false). */
+export function coreHub(radio: FakeRadio, images: MemoryImageStore, kv: MemoryKeyValueStore, sendHost: (b: Uint8Array) => void, cfg: Partial<HubConfig>, stored = true): Hub {
+  const hub = new Hub({ images: stored ? images : undefined, uploads: stored ? uploads : undefined, kv, radio, sendHost, crc32: (b) => zlib.crc32(b) >>> 0 }, { ...DEFAULT_CONFIG, ...cfg });
+  radio.sink = hub;
+  return hub;
+}
+
 export class Bench {
   radio = new FakeRadio();
-  images = new MemoryImages();
-  kv = new MemoryKv();
+  images = new MemoryImageStore();
+  kv = new MemoryKeyValueStore();
   toHost: Message[] = [];
+  readonly link = new CoreLink((m) => this.toHost.push(m));
   now = 1_700_000_000_000;
   hub: Hub;
-  private id = 1;
   private seq = 0;
   /** `stored` false: a hub built for a board that only streams images (no uploads). */
   constructor(cfg: Partial<HubConfig> = {}, stored = true) {
-    const uploads = stored ? new ImageUploads(parseImageHeader) : undefined;
-    this.hub = new Hub({ images: this.images, uploads, kv: this.kv, radio: this.radio, sendHost: (m) => this.toHost.push(m) }, { ...DEFAULT_CONFIG, ...cfg });
+    this.hub = coreHub(this.radio, this.images, this.kv, this.link.fromHub, cfg, stored);
     this.hub.start(this.now);
   }
   /** Lets time pass: the hub's tick runs once at the new time. */
@@ -138,10 +117,8 @@ export class Bench {
     this.hub.tick(this.now);
   }
   request(op: string, args: Message = {}): Message {
-    const i = this.id++;
-    this.hub.onHostMessage({ ...args, i, op }, this.now);
-    const reply = this.toHost.find((m) => m.i === i);
-    if (!reply) throw new Error(`no reply to ${op}`);
+    const reply = this.link.request(this.hub, op, args, this.now);
+    this.toHost.push(reply);
     return reply;
   }
   ok(op: string, args: Message = {}): Message {
@@ -165,17 +142,17 @@ export class Bench {
   }
   announce(eui: string): void {
     this.radio.queue({ type: 'announce', nwk: NWK[eui], eui });
-    this.hub.onRadioBytes(new Uint8Array(0), this.now);
+    this.hub.radioBytes(new Uint8Array(0), this.now);
   }
   /** The answer to a lookup: the device at `nwk` is `eui`. */
   address(nwk: number, eui: string): void {
     this.radio.queue({ type: 'address', nwk, eui });
-    this.hub.onRadioBytes(new Uint8Array(0), this.now);
+    this.hub.radioBytes(new Uint8Array(0), this.now);
   }
   fromDevice(nwk: number, frameType: number, commandId: number, payload: Uint8Array): void {
     const zcl = buildZclFrame({ frameType, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: this.seq++ & 0xff, commandId }, payload);
-    this.radio.queue({ type: 'message', src: { nwk, endpoint: 1 }, dstEndpoint: 1, clusterId: OTA_CLUSTER, data: zcl, linkQuality: 200 });
-    this.hub.onRadioBytes(new Uint8Array(0), this.now);
+    this.radio.queue({ type: 'message', src: { nwk, endpoint: 1 }, clusterId: OTA_CLUSTER, data: zcl });
+    this.hub.radioBytes(new Uint8Array(0), this.now);
   }
   ota(nwk: number, c: OtaCommand): void {
     this.fromDevice(nwk, FRAME_TYPE_CLUSTER, c.cmd, encodeOta(c));

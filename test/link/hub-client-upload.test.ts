@@ -1,31 +1,32 @@
 // HubClient uploads over a real pty against the hub core, with a link that loses img.data frames:
 // the pipelined upload must recover by go-back-N and resume where an interrupted upload stopped.
-import { parseImageHeader } from '../../firmware/core/image-header';
-import { ImageUploads } from '../../firmware/core/image-upload';
 import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
-import { cborDecode, cborEncode } from '../../firmware/core/cbor';
-import { HostLink, Message } from '../../firmware/core/host-link';
-import { DEFAULT_CONFIG, Hub, PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
+import { Op } from '../../firmware/core/codes';
+import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
+import { encodeFrame, FrameReader } from '../../firmware/core/wire';
+import { decodeBody } from '../../host-tools/link/cbor-codec';
 import { HubClient } from '../../host-tools/link/hub-client';
+import { MemoryImageStore, MemoryKeyValueStore } from '../../host-tools/sim/memory-stores';
 import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
-import { FakeRadio, MemoryImages, MemoryKv } from '../helpers/core-bench';
+import { coreHub, FakeRadio } from '../helpers/core-bench';
 import { makeImage } from '../helpers/images';
 
 const crc32 = (b: Uint8Array) => zlib.crc32(b) >>> 0;
 const IMAGE = makeImage({ fileVersion: 2, size: 48 * 1024 });
 
 /** The hub core on one end of a pty; `drop` decides which incoming requests are lost on the way. */
-async function hubOnPty(drop: (m: Message) => boolean) {
+async function hubOnPty(drop: (op: number) => boolean) {
   const pair = await openPtyPair('client-test');
   const port = new SerialPort({ path: pair.a, baudRate: 115200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
-  const images = new MemoryImages();
-  const link = new HostLink((b) => port.write(b), crc32, { encode: cborEncode, decode: cborDecode });
-  const hub = new Hub({ images, uploads: new ImageUploads(parseImageHeader), kv: new MemoryKv(), radio: new FakeRadio(), sendHost: (m) => link.send(m) }, DEFAULT_CONFIG);
+  const images = new MemoryImageStore();
+  const hub = coreHub(new FakeRadio(), images, new MemoryKeyValueStore(), (b) => port.write(Buffer.from(b)), {});
   hub.start(Date.now());
+  // The requests as the hub's link would read them; the ones not dropped reach the hub, framed again.
+  const reader = new FrameReader(crc32);
   port.on('data', (d: Buffer) => {
-    for (const m of link.onBytes(new Uint8Array(d))) if (!drop(m)) hub.onHostMessage(m, Date.now());
+    for (const body of reader.push(new Uint8Array(d))) if (!drop((decodeBody(body) as number[])[1])) hub.host(encodeFrame(body, crc32), Date.now());
   });
   return {
     pair,
@@ -37,7 +38,7 @@ async function hubOnPty(drop: (m: Message) => boolean) {
   };
 }
 
-let bench: { pair: PtyPair; images: MemoryImages; close(): Promise<void> } | undefined;
+let bench: { pair: PtyPair; images: MemoryImageStore; close(): Promise<void> } | undefined;
 let client: HubClient | undefined;
 afterEach(async () => {
   await client?.close();
@@ -48,7 +49,7 @@ afterEach(async () => {
 test('lost img.data frames are resent (go-back-N) and the stored image is exact', async () => {
   let n = 0;
   // Lose the 3rd and 20th chunk: the chunks behind each come back OUT_OF_ORDER and the client rewinds.
-  bench = await hubOnPty((m) => m.op === 'img.data' && (++n === 3 || n === 20));
+  bench = await hubOnPty((op) => op === Op.ImgData && (++n === 3 || n === 20));
   client = await HubClient.open(bench.pair.b);
   const r = await client.upload('fw', IMAGE);
   expect(r).toMatchObject({ resumedFrom: 0, image: { complete: true, size: IMAGE.length } });
@@ -78,7 +79,7 @@ test('a refused request rejects with the hub error code and message', async () =
 });
 
 test('a request the hub never answers times out naming the op and the port', async () => {
-  bench = await hubOnPty((m) => m.op === 'img.list');
+  bench = await hubOnPty((op) => op === Op.ImgList);
   client = await HubClient.open(bench.pair.b);
   await expect(client.request('img.list', {}, 300)).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(new RegExp(`img\\.list.*${bench.pair.b}`)) });
 });
@@ -86,7 +87,7 @@ test('a request the hub never answers times out naming the op and the port', asy
 test('a lost last chunk is resent after its reply times out', async () => {
   const chunks = Math.ceil(IMAGE.length / DEFAULT_CONFIG.maxChunk);
   let n = 0;
-  bench = await hubOnPty((m) => m.op === 'img.data' && ++n === chunks);
+  bench = await hubOnPty((op) => op === Op.ImgData && ++n === chunks);
   client = await HubClient.open(bench.pair.b, 300);
   const r = await client.upload('fw', IMAGE);
   expect(r.image).toMatchObject({ complete: true });

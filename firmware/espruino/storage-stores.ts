@@ -1,0 +1,68 @@
+// The hub's stores on Espruino Storage (flash): stored images, and the state files (one per table).
+// Each image is one contiguous Storage file, allocated whole when its upload begins and filled in order;
+// reads are memory-mapped ranges on a board, so serving a block never copies the image into RAM. Where
+// flash is not memory-mapped (the Linux interpreter's file-backed Storage) a read is a flash string, one
+// JsVar whose bytes are fetched as they are used, so the whole-file CRC is one native E.CRC32.
+import { ImageStore } from '../ports/image-store';
+import { KeyValueStore } from '../ports/kv-store';
+import { storage } from './modules';
+
+/** Image file prefix: image names are at most 24 characters, Storage names at most 28. */
+const IMAGE_PREFIX = 'img:';
+/** Storage's per-file header (size u32 + 28-byte name), plus alignment slack. */
+const FILE_OVERHEAD = 40;
+
+export class StorageImageStore implements ImageStore {
+  /** Sizes of files allocated in this session and not yet written at offset 0 (see write()). */
+  private allocated: { [name: string]: number } = {};
+
+  create(name: string, size: number): number {
+    const s = storage();
+    const file = IMAGE_PREFIX + name;
+    if (s.read(file, 0, 1) !== undefined) s.erase(file);
+    const need = size + FILE_OVERHEAD;
+    // Erased files' space comes back only with a (slow) compact: done only when the upload needs it.
+    if (s.getFree() < need && s.getStats().freeBytes + s.getStats().trashBytes >= need) s.compact();
+    if (s.getFree() < need) return s.getFree();
+    // An empty first write with a size allocates the whole (erased) file.
+    s.write(file, '', 0, size);
+    this.allocated[name] = size;
+    return -1;
+  }
+
+  write(name: string, offset: number, data: Uint8Array): void {
+    const s = storage();
+    const file = IMAGE_PREFIX + name;
+    // Storage treats a write at offset 0 as "create": it keeps the allocation only when the size matches
+    // (after a reset, the allocated length is the file's).
+    if (offset === 0) s.write(file, data, 0, this.allocated[name] || (s.read(file) as string).length);
+    else s.write(file, data, offset);
+  }
+
+  read(name: string, offset: number, length: number): Uint8Array {
+    // A zero-length Storage.read returns the rest of the file: never ask for one.
+    const str = length > 0 ? storage().read(IMAGE_PREFIX + name, offset, length) : undefined;
+    return E.toUint8Array(str || '');
+  }
+
+  crc32(name: string, length: number): number {
+    return E.CRC32(storage().read(IMAGE_PREFIX + name, 0, length) || '');
+  }
+
+  remove(name: string): void {
+    delete this.allocated[name];
+    storage().erase(IMAGE_PREFIX + name);
+  }
+}
+
+/** State files: `kv:<key>`, one table's bytes each. */
+export class StorageKvStore implements KeyValueStore {
+  get(key: string): Uint8Array | undefined {
+    const s = storage().read('kv:' + key);
+    return s === undefined ? undefined : E.toUint8Array(s);
+  }
+
+  set(key: string, value: Uint8Array): void {
+    storage().write('kv:' + key, value);
+  }
+}
