@@ -106,7 +106,7 @@ export interface HubPorts {
 /** Config, copied into a Float64Array. */
 export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Ranges, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, Window, ConfirmMs, W }
 /** Device log rows: type 0 is a free row. EUI-64s apart, 8 bytes a row, wire order. */
-const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, W }
+const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, W }
 /** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
 const enum J { Id, Dev, State, Off, Size, Code, Force, Started, Updated, Contact, Mfr, Type, Ver, Img, Progress, MinPeriod, LastBlock, Seen, Asked, InSeconds, Admitted, PageOff, PageEnd, PageMax, PageGap, PageAt, PageSeq, Activates, Due, Check, W }
 /** Alerts held, oldest first (id 0: free). */
@@ -286,6 +286,8 @@ export class Hub implements RadioSink {
       // A file: [rows, width] then the rows, then each row's bytes.
       const rows = le(b, 0, 4);
       const wd = le(b, 4, 4);
+      // Not a table file (an older firmware's JSON state, say): left alone rather than misread.
+      if (!rows || !wd || 8 + rows * wd * 8 > b.length) continue;
       // Copied: ArrayBuffer#slice is missing on Espruino (FACTS §5), and the rows must be 8-byte aligned.
       const tb = new Float64Array(rows * wd);
       new Uint8Array(tb.buffer).set(b.subarray(8, 8 + rows * wd * 8));
@@ -1032,8 +1034,18 @@ export class Hub implements RadioSink {
     for (;;) {
       let slot = -1;
       for (let i = 0; i < fl.length; i += 2) if (fl[i] < 0 || fl[i + 1] <= now) slot = i;
+      // Round robin: the device served longest ago goes next, its frames in the order they were owed, so
+      // one client's burst (or page run) never holds another device's answer behind it.
       let o = -1;
-      for (let p = 0; p < ow.length; p += O.W) if (ow[p] && (o < 0 || ow[p + O.Order] < ow[o + O.Order])) o = p;
+      let turn = 0;
+      for (let p = 0; p < ow.length; p += O.W) {
+        if (!ow[p]) continue;
+        const t = ow[p + O.Dev] < 0 ? 0 : this.dv[ow[p + O.Dev] * D.W + D.Turn];
+        if (o < 0 || t < turn || (t === turn && ow[p + O.Order] < ow[o + O.Order])) {
+          o = p;
+          turn = t;
+        }
+      }
       if (slot < 0 || o < 0) return;
       const kind = ow[o];
       const d = ow[o + O.Dev];
@@ -1093,13 +1105,15 @@ export class Hub implements RadioSink {
         n = 5;
       } else if (kind === Owed.Read) n = put(zb, 3, ATTR_CURRENT_FILE_VERSION, 2);
       const handle = this.p.radio.send(nwk, ep, OTA_CLUSTER, zb, n, now);
-      if (handle < 0) {
+      if (handle === -1) {
         // The driver has no room: owed again, first in line.
         ow[o] = kind;
         return;
       }
+      if (handle < 0) continue; // a frame the co-processor can never carry (the board's maxBlock is too big)
       fl[slot] = handle;
       fl[slot + 1] = now + this.k[K.ConfirmMs];
+      if (d >= 0) this.dv[d * D.W + D.Turn] = ++this.order;
     }
   }
 
@@ -1131,10 +1145,11 @@ export class Hub implements RadioSink {
       if (sn[i] === nwk) return;
       if (sn[i] < 0) free = i;
     }
-    if (free < 0) return;
-    sn[free] = nwk;
-    sn[free + 1] = now;
-    this.p.radio.lookup(nwk, now);
+    // Recorded only when asked: a lookup the driver had no room for is asked again at the next request.
+    if (free >= 0 && this.p.radio.lookup(nwk, now) === 0) {
+      sn[free] = nwk;
+      sn[free + 1] = now;
+    }
   }
 
   // ---- streamed images: a few ranges of each image's bytes, asked of the host ahead of its clients
