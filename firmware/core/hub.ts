@@ -131,8 +131,8 @@ const enum Alert { FAILED = 0x8f89, SUCCEEDED = 0x8f8a, VERSION = 0x8f8b }
 
 /** Images are named by at most this many characters, stored in the state files as bytes. */
 const NAME_BYTES = 24;
-/** Records per list reply (and devices per job.start): four jobs fit MAX_REPLY. */
-export const PAGE = 4;
+/** Records per list reply (and devices per job.start): six of the largest, jobs (~81 bytes), fit MAX_REPLY. */
+export const PAGE = 6;
 /** Frames owed at once: a client has one request out at a time (page runs are served one block at a time). */
 const OWED_ROWS = 8;
 /** Unknown network addresses looked up lately, and devices heard before they were listed. */
@@ -847,9 +847,10 @@ export class Hub implements RadioSink {
         // The hub holds nothing, or not that image, for this device: NO_IMAGE_AVAILABLE tells the client to
         // stop asking (in a Default Response, as the Silicon Labs reference server answers).
         return this.owe(Owed.Default, d, seq, cmd, Zs.NO_IMAGE, 0);
+      // The period the client states (it adopted ours, or has its own) decides whether it is paced enough.
+      if (cmd === 3 && z[h] & 2 && n >= 16 + (z[h] & 1 ? 8 : 0)) jb[jo + J.MinPeriod] = le(z, h + 14 + (z[h] & 1 ? 8 : 0), 2);
       if (!this.mayServe(d, j, off, seq, now)) return;
       if (cmd === 3) {
-        if (z[h] & 2 && n >= 16 + (z[h] & 1 ? 8 : 0)) jb[jo + J.MinPeriod] = le(z, h + 14 + (z[h] & 1 ? 8 : 0), 2);
         return this.owe(Owed.Block, d, seq, j, off, Math.min(z[h + 13], this.k[K.MaxBlock]));
       }
       jb[jo + J.PageOff] = off;
