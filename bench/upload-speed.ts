@@ -9,12 +9,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { HostLink } from '../firmware/core/host-link';
+import { encodeFrame } from '../firmware/core/wire';
+import { encodeRequest } from '../host-tools/link/hub-protocol';
 import { buildFirmware, REPO_ROOT } from '../host-tools/build/build-firmware';
 import { runEspruinoCli } from '../host-tools/espruino/espruino-cli';
 import { findInterpreter } from '../host-tools/espruino/linux-interpreter';
 import { buildImage } from '../host-tools/image/image-builder';
-import { hostCodec } from '../host-tools/link/cbor-codec';
+import { encodeBody } from '../host-tools/link/cbor-codec';
 import { HubClient } from '../host-tools/link/hub-client';
 import { lineBytesPerSecond, openRateLimitedRelay } from '../host-tools/serial/rate-limited-relay';
 import { Emulation, startEmulate } from '../test/helpers/chub-emulate';
@@ -55,9 +56,8 @@ function measured(bytes: number, seconds: number): Measured {
 
 /** The best a chunk size allows: chunk ÷ the bytes of its img.data frame on the wire (framing, CBOR keys, CRC). */
 function framingCeiling(chunk: number, name: string, size: number): number {
-  let frame = 0;
-  new HostLink((b) => (frame = b.length), (b) => zlib.crc32(b) >>> 0, hostCodec).send({ name, off: size, d: new Uint8Array(chunk), i: 0x7fffffff, op: 'img.data' });
-  return round(chunk / frame, 3);
+  const frame = encodeFrame(encodeBody(encodeRequest({ name, off: size, d: new Uint8Array(chunk), i: 0x7fffffff, op: 'img.data' })), (b) => zlib.crc32(b) >>> 0);
+  return round(chunk / frame.length, 3);
 }
 
 /** HubClient.upload of `bytes` to `port`, timed from img.begin to img.end's reply. */

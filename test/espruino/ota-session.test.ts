@@ -12,9 +12,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Alert } from '../../firmware/core/alert-queue';
+import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { OtaCommand, STATUS } from '../../firmware/core/zcl-ota';
-import { Job } from '../../firmware/core/transfer-jobs';
 import { buildFirmware, BuildResult } from '../../host-tools/build/build-firmware';
 import { buildImage } from '../../host-tools/image/image-builder';
 import { HubClient } from '../../host-tools/link/hub-client';
