@@ -1,10 +1,7 @@
 // How `chub` shows hub data to people: hex, GBCS alert and response-code names, byte counts and
 // rates, and the tables of devices, images and jobs. Every command formats through here.
-import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, ALERT_VERSION_READ } from '../firmware/core/alert-queue';
+import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, ALERT_VERSION_READ, Device, ImageInfo, Job } from './link/hub-protocol';
 import { hex } from '../firmware/core/bytes';
-import { Device } from '../firmware/core/device-log';
-import { ImageMeta } from '../firmware/core/image-catalog';
-import { Job } from '../firmware/core/transfer-jobs';
 
 export { hex };
 
@@ -108,7 +105,7 @@ export function deviceTable(devices: Device[]): string {
   );
 }
 
-export function imageTable(images: ImageMeta[]): string {
+export function imageTable(images: ImageInfo[]): string {
   if (images.length === 0) return '(no images)';
   return table(
     ['IMAGE', 'SIZE', 'CRC-32', 'MANUFACTURER', 'TYPE', 'VERSION', 'HW', 'STATE'],

@@ -209,38 +209,42 @@ export function wOpen(): void {
 }
 
 /** Appends one item: a number as a uint (a negative one, or NaN, as null), null or undefined as null, a
- *  string as text (one byte per character: ASCII), bytes as a byte string. Past MAX_REPLY it writes nothing. */
+ *  string as text (one byte per character: ASCII), bytes as a byte string. Past MAX_REPLY it writes nothing.
+ *  (One function, head and all: each function held costs JsVars, and w runs for every item.) */
 export function w(v: Item | undefined): void {
   txCount++;
-  if (typeof v === 'number' && v >= 0) head(MAJOR_UINT, v);
-  else if (typeof v === 'string') {
-    if (head(MAJOR_TEXT, v.length)) for (let i = 0; i < v.length; i++) tx[txLen++] = v.charCodeAt(i);
-  } else if (v instanceof Uint8Array) {
-    if (head(MAJOR_BYTES, v.length)) {
-      tx.set(v, txLen);
-      txLen += v.length;
+  let major = MAJOR_SIMPLE;
+  let n = SIMPLE_NULL;
+  /** Bytes after the head: a byte or text string's. */
+  let len = 0;
+  if (typeof v === 'number') {
+    if (v >= 0) {
+      major = MAJOR_UINT;
+      n = v;
     }
-  } else head(MAJOR_SIMPLE, SIMPLE_NULL);
-}
-
-/** Writes an item's head, if it and the `n` bytes of a byte or text string after it fit the body; else
- *  marks the body overflowed and returns false. */
-function head(major: number, n: number): boolean {
+  } else if (typeof v === 'string' || v instanceof Uint8Array) {
+    major = typeof v === 'string' ? MAJOR_TEXT : MAJOR_BYTES;
+    n = len = v.length;
+  }
   const ai = n < 24 ? n : n < 0x100 ? 24 : n < 0x10000 ? 25 : n < 0x100000000 ? 26 : 27;
   const k = ai < 24 ? 0 : 1 << (ai - 24);
-  if (txLen + 1 + k + (major === MAJOR_BYTES || major === MAJOR_TEXT ? n : 0) > BODY_END) {
-    txLen = BODY_END + 1;
-    return false;
+  if (txLen + 1 + k + len > BODY_END) {
+    txLen = BODY_END + 1; // overflowed: nothing more is written, and wClose says so
+    return;
   }
   tx[txLen] = (major << 5) | ai;
-  // Big-endian, by division: exact for every integer below 2^53 (bit operators stop at 32 bits).
+  // The argument big-endian, by division: exact for every integer below 2^53 (bit operators stop at 32 bits).
   let x = n;
   for (let i = txLen + k; i > txLen; i--) {
     tx[i] = x % 256;
     x = Math.floor(x / 256);
   }
   txLen += 1 + k;
-  return true;
+  if (typeof v === 'string') for (let i = 0; i < len; i++) tx[txLen++] = v.charCodeAt(i);
+  else if (len > 0) {
+    tx.set(v as Uint8Array, txLen);
+    txLen += len;
+  }
 }
 
 /** Completes the frame: sync, length, item count and CRC. Returns it as a view of the shared buffer, valid

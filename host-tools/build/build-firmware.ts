@@ -33,6 +33,11 @@ export interface BuildOptions {
   es5Dir?: string;
   /** Print progress lines (default true). */
   log?: (line: string) => void;
+  /** An ES5 compile to reuse (compileFirmwareEs5's result) instead of running tsc again: several boards or
+   *  entries built from one source (make bench's footprint). */
+  es5?: { outDir: string; program: ts.Program };
+  /** Keep esbuild's metafile of the bundle step in the result (per-module bytesInOutput, for make bench). */
+  metafile?: boolean;
 }
 
 export interface BuildResult {
@@ -45,6 +50,8 @@ export interface BuildResult {
   sourceBytes: number;
   /** Whether the bundle fits the board's Storage as .bootcde with room for the hub's state (fitsStorage). */
   fitsStorage: boolean;
+  /** esbuild's metafile of the bundle step, before minifying and pretokenising (with `metafile`). */
+  metafile?: esbuild.Metafile;
 }
 
 /** Espruino Storage's file header: size and a 28-byte name (jsflash.h JsfFileHeader, 2v29). */
@@ -118,9 +125,9 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildResult> {
 
   const fw = packageVersion();
   // A private ES5 directory unless the caller names one: builds may run side by side (tests, chub emulate).
-  const privateEs5 = opts.es5Dir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'chub-es5-')) : undefined;
+  const privateEs5 = opts.es5 === undefined && opts.es5Dir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'chub-es5-')) : undefined;
   try {
-    return await bundle(opts, board, entry, outFile, fw, compileFirmwareEs5(opts.es5Dir ?? privateEs5), log);
+    return await bundle(opts, board, entry, outFile, fw, opts.es5 ?? compileFirmwareEs5(opts.es5Dir ?? privateEs5), log);
   } finally {
     if (privateEs5) fs.rmSync(privateEs5, { recursive: true, force: true });
   }
@@ -154,6 +161,7 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
       legalComments: 'none',
       write: false,
       logLevel: 'silent',
+      metafile: opts.metafile === true,
       mangleProps: new RegExp(`^(?:${short.join('|')})$`),
       plugins: [pureClasses],
       define: {
@@ -222,7 +230,7 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
     `firmware: ${path.relative(process.cwd(), outFile) || outFile}: ${bytes} bytes pretokenised (${sourceBytes} bytes of minified ES5, ${lifted.unwrapped} classes lifted, ${inlined.length} constants inlined; ` +
       `board ${board.name}: ${board.jsvars} JsVars, ${board.storageBytes} bytes Storage, ${board.imageMode} images)`,
   );
-  return { board, outFile, bytes, source, sourceBytes, fitsStorage: fits };
+  return { board, outFile, bytes, source, sourceBytes, fitsStorage: fits, ...(result.metafile ? { metafile: result.metafile } : {}) };
 }
 
 async function cli(argv: string[]): Promise<number> {

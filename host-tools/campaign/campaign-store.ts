@@ -2,7 +2,7 @@
 // with its tracking stage, every stage a target entered and when, and every alert recorded. Everything the
 // runner does is written here before (or as) it happens, so a killed runner resumes where it stopped.
 import Database from 'better-sqlite3';
-import { Alert } from '../../firmware/core/alert-queue';
+import { Alert } from '../link/hub-protocol';
 import { DeviceType } from './fleet-inventory';
 import { DeviceStage, Goal, isFinal, Report, stagesEntered } from './device-stage';
 import { GateResult } from './stage-gate';

@@ -3,9 +3,7 @@
 // activate HCALCSs if the plan says so, and read versions until they are confirmed (0x8F8B).
 // Every step first looks at what the hub already has, so running it again after a crash repeats nothing:
 // jobs started before the crash are adopted, alerts already recorded are not counted again.
-import { Alert, ALERT_VERSION_READ } from '../../firmware/core/alert-queue';
-import { Device } from '../../firmware/core/device-log';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, ALERT_VERSION_READ, Device, Job } from '../link/hub-protocol';
 import { bytes } from '../format';
 import { HubClient, HubError } from '../link/hub-client';
 import { DeviceImageDeploy } from './campaign-plan';

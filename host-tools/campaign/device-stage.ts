@@ -1,8 +1,7 @@
 // Where one target of a campaign is: the tracking stages of the issue, in order, and the rules that move a
 // target forward from what its hub reports (jobs and GBCS alerts). Stages only ever advance, so a late or
 // repeated report (an event and a poll of the same job, an alert seen again after a restart) changes nothing.
-import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, ALERT_VERSION_READ } from '../../firmware/core/alert-queue';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, ALERT_VERSION_READ, Job } from '../link/hub-protocol';
 import { responseCodeName, version } from '../format';
 
 /** pending: its hub's stage has not started. The success path runs up to the target's goal; failed ends it anywhere. */

@@ -1,6 +1,6 @@
 // `chub fleet status`: each hub of the inventory asked for its firmware version and device log, side by side
 // with what the inventory says it serves.
-import { Device } from '../../firmware/core/device-log';
+import { Device } from '../link/hub-protocol';
 import { runPool } from './async-pool';
 import { FleetLinks } from './fleet-links';
 

@@ -1,7 +1,7 @@
 // `chub activate`: tell a device holding a transferred image (an HCALCS) to run it, now or at a set time.
 import { Command } from 'commander';
 import { printJson, time, version } from '../format';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Job } from '../link/hub-protocol';
 import { UsageError, withHub, withPort } from '../link/port-option';
 import { euiArg } from './devices';
 

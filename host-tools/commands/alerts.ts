@@ -1,6 +1,6 @@
 // `chub alerts`: GBCS firmware alerts the hub holds until the host acknowledges them.
 import { Command } from 'commander';
-import { Alert } from '../../firmware/core/alert-queue';
+import { Alert } from '../link/hub-protocol';
 import { alertLine, printJson } from '../format';
 import { UsageError, withHub, withPort } from '../link/port-option';
 

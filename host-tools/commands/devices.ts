@@ -1,7 +1,7 @@
 // `chub devices`: the hub's device log (whitelist). Only devices in it are given firmware.
 import { Command, Option } from 'commander';
 import { normaliseEui } from '../../firmware/core/bytes';
-import { Device } from '../../firmware/core/device-log';
+import { Device } from '../link/hub-protocol';
 import { deviceTable, printJson } from '../format';
 import { UsageError, withHub, withPort } from '../link/port-option';
 

@@ -2,10 +2,7 @@
 // from this process, optionally waiting.
 import { Command } from 'commander';
 import * as path from 'path';
-import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED } from '../../firmware/core/alert-queue';
-import { Device } from '../../firmware/core/device-log';
-import { PAGE as JOB_START_BATCH } from '../../firmware/core/hub';
-import { isFinal, Job } from '../../firmware/core/transfer-jobs';
+import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, Device, isFinal, Job, JOB_START_MAX as JOB_START_BATCH } from '../link/hub-protocol';
 import { jobTable, printJson } from '../format';
 import { interrupted } from '../interrupted';
 import { repeatable } from '../repeatable';

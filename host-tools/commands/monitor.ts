@@ -2,9 +2,7 @@
 // are raised. `chub distribute --wait` shows its jobs the same way (watchJobs).
 import { Command } from 'commander';
 import { MultiBar, SingleBar } from 'cli-progress';
-import { Alert } from '../../firmware/core/alert-queue';
-import { Device } from '../../firmware/core/device-log';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, Device, Job } from '../link/hub-protocol';
 import { alertLine, bytes, percent, printJson, rate, responseCodeName, version } from '../format';
 import { interrupted } from '../interrupted';
 import { HubClient } from '../link/hub-client';

@@ -1,9 +1,6 @@
 // `chub status`: what the hub is, holds and is doing, on one screen.
 import { Command } from 'commander';
-import { Alert } from '../../firmware/core/alert-queue';
-import { Device } from '../../firmware/core/device-log';
-import { ImageMeta } from '../../firmware/core/image-catalog';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, Device, ImageInfo, Job } from '../link/hub-protocol';
 import { deviceTable, imageTable, jobTable, printJson, time } from '../format';
 import { withHub, withPort } from '../link/port-option';
 
@@ -14,7 +11,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ chub status --port /tmp/chub-x/host-1-b')
     .action(async (opts) => {
       await withHub(opts, async (hub) => {
-        const images = (await hub.request('img.list')).images as unknown as ImageMeta[];
+        const images = (await hub.request('img.list')).images as unknown as ImageInfo[];
         const devices = (await hub.request('dev.list')).devices as unknown as Device[];
         const jobs = (await hub.request('job.list')).jobs as unknown as Job[];
         const alerts = (await hub.request('alert.list')).alerts as unknown as Alert[];

@@ -1,7 +1,6 @@
 // `chub version`: read a device's running firmware version over the HAN (CS08 → alert 0x8F8B).
 import { Command } from 'commander';
-import { Alert, ALERT_VERSION_READ } from '../../firmware/core/alert-queue';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, ALERT_VERSION_READ, Job } from '../link/hub-protocol';
 import { ACTIVATION_STATUS_NAMES, printJson, version } from '../format';
 import { HubClient } from '../link/hub-client';
 import { UsageError, withHub, withPort } from '../link/port-option';

@@ -1,12 +1,12 @@
 // The host side of the host link (docs/host-link.md): requests with replies matched by id, hub events
-// re-emitted, and pipelined, resumable image uploads.
+// re-emitted, and pipelined, resumable image uploads. Frames as the hub does (firmware/core/wire.ts), bodies
+// by cbor-x (cbor-codec.ts), arrays ⇄ named messages by hub-protocol.ts.
 import { EventEmitter } from 'events';
 import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
-import { Alert } from '../../firmware/core/alert-queue';
-import { HostLink, Message } from '../../firmware/core/host-link';
-import { Job } from '../../firmware/core/transfer-jobs';
-import { hostCodec } from './cbor-codec';
+import { encodeFrame, FrameReader } from '../../firmware/core/wire';
+import { decodeBody, encodeBody } from './cbor-codec';
+import { Alert, decodeMessage, encodeRequest, Job, Message, RequestError } from './hub-protocol';
 
 export const BAUD_RATE = 115200;
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -62,6 +62,8 @@ export type Progress = (done: number, total: number) => void;
 
 interface Pending {
   op: string;
+  /** The request: its reply's results are named by its op, and error texts name its device or image. */
+  request: Message;
   resolve(m: Message): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
@@ -107,18 +109,19 @@ export interface ImageStreamer {
 }
 
 export class HubClient extends EventEmitter {
-  private link: HostLink;
+  private reader = new FrameReader(crc32);
+  /** Frames whose body was not a hub message (not CBOR, or not [i, code, ...]). */
+  undecodable = 0;
   private pending = new Map<number, Pending>();
   // Random start: replies meant for an earlier client on the same port cannot match ours.
-  private nextId = Math.floor(Math.random() * 0x7fffffff);
+  private nextId = 1 + Math.floor(Math.random() * 0x7fffffff);
   private closed = false;
   info: HelloInfo = { fw: '?', board: '?', mode: '?', time: 0, maxChunk: 256 };
 
   private constructor(private port: SerialPort, private timeoutMs: number) {
     super();
-    this.link = new HostLink((b) => port.write(b), crc32, hostCodec);
     port.on('data', (d: Buffer) => {
-      for (const m of this.link.onBytes(new Uint8Array(d))) this.dispatch(m);
+      for (const body of this.reader.push(new Uint8Array(d))) this.receive(body);
     });
     port.on('close', () => this.failAll('CLOSED', 'port ' + port.path + ' closed'));
     port.on('error', (e) => this.failAll('PORT', 'port ' + port.path + ': ' + e.message));
@@ -185,14 +188,23 @@ export class HubClient extends EventEmitter {
   private requestOnce(op: string, args: Message, timeoutMs: number): Promise<Message> {
     if (this.closed) return Promise.reject(new HubError('CLOSED', 'cannot send ' + op + ': port ' + this.path + ' is closed'));
     const i = this.nextId;
-    this.nextId = (this.nextId + 1) % 0x100000000;
+    this.nextId = (this.nextId % 0xffffffff) + 1; // u32 from 1: 0 marks an event
+    const request: Message = { ...args, i, op };
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(encodeBody(encodeRequest(request)), crc32);
+    } catch (e) {
+      // Refused here, as the hub would have refused it: an EUI that is not one, a body past MAX_BODY (RangeError).
+      if (e instanceof RequestError) return Promise.reject(new HubError(e.code, e.message));
+      return Promise.reject(e instanceof RangeError ? new HubError('TOO_BIG', e.message) : e);
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(i);
         reject(new HubError('TIMEOUT', 'no reply to ' + op + ' from the hub on ' + this.path + ' within ' + timeoutMs + ' ms'));
       }, timeoutMs);
-      this.pending.set(i, { op, resolve, reject, timer });
-      this.link.send({ ...args, i, op });
+      this.pending.set(i, { op, request, resolve, reject, timer });
+      this.port.write(frame);
     });
   }
 
@@ -311,6 +323,21 @@ export class HubClient extends EventEmitter {
     this.closed = true;
     this.failAll('CLOSED', 'client closed');
     if (this.port.isOpen) await new Promise<void>((resolve) => this.port.close(() => resolve()));
+  }
+
+  /** A frame body from the hub: a reply to a pending request, or an event. */
+  private receive(body: Uint8Array): void {
+    let m: Message;
+    try {
+      const a = decodeBody(body);
+      if (!Array.isArray(a)) throw new RequestError('MALFORMED', 'not an array');
+      const i = a[0];
+      m = decodeMessage(a, typeof i === 'number' && i > 0 ? this.pending.get(i)?.request : undefined);
+    } catch {
+      this.undecodable++;
+      return;
+    }
+    this.dispatch(m);
   }
 
   private dispatch(m: Message): void {

@@ -334,14 +334,10 @@ function argAt(q: Message, index: unknown): string {
   return `"${spec[0]}" must be ${MUST_BE[spec[1]]}`;
 }
 
-/** Why the hub found an uploaded file unservable (img.end BAD_IMAGE; image-header.ts problems, by number). */
+/** Why the hub found an uploaded file unservable (img.end BAD_IMAGE's reason: firmware/core/image-upload.ts). */
 export const IMAGE_PROBLEMS: { [reason: number]: string } = {
-  1: 'no OTA file magic 0x0BEEF11E',
-  2: 'the file is truncated',
-  3: 'unknown header version',
-  4: 'the header length is shorter than its fields',
-  5: 'the total image size is smaller than the header',
-  6: 'the OTA magic is not at offset 0',
+  0: 'the OTA magic is not at offset 0',
+  1: 'its OTA header is not valid (chub image <file> says why)',
 };
 
 /**

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Alert } from '../../firmware/core/alert-queue';
+import { Alert } from '../../host-tools/link/hub-protocol';
 import { CampaignStore } from '../../host-tools/campaign/campaign-store';
 import { TargetHub } from '../../host-tools/campaign/stage-assignment';
 

@@ -1,9 +1,8 @@
 // Tracking one target: stages only advance, and what jobs and GBCS alerts say moves them.
-import { Alert } from '../../firmware/core/alert-queue';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { alertReport, isFinal, jobReport, stagesEntered, unconfirmedReason } from '../../host-tools/campaign/device-stage';
 
-const job = (j: Partial<Job>): Job => ({ id: 1, eui: '000D6F0000000001', image: 'fw', manufacturerCode: 0x1234, imageType: 1, fileVersion: 2, state: 'queued', off: 0, size: 1000, started: 0, updated: 0, contact: 0, ...j });
+const job = (j: Partial<Job>): Job => ({ id: 1, eui: '000D6F0000000001', image: 'fw', manufacturerCode: 0x1234, imageType: 1, fileVersion: 2, state: 'queued', off: 0, size: 1000, started: 0, updated: 0, ...j });
 const alert = (a: Partial<Alert>): Alert => ({ id: 1, code: 0x8f8a, eui: '000D6F0000000001', time: 0, ...a });
 
 test('a report later on the success path enters every stage up to it; a late or repeated one enters none', () => {

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Job } from '../../host-tools/link/hub-protocol';
 import { CampaignStore } from '../../host-tools/campaign/campaign-store';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { makeImage } from '../helpers/images';

@@ -1,7 +1,6 @@
 // OTA server semantics a real client relies on: page runs, pacing with WAIT_FOR_DATA, session slots,
 // fair use of the radio, client quirks, version matching and activation (FACTS §2).
-import { Alert } from '../../firmware/core/alert-queue';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { CMD_DEFAULT_RESPONSE, decodeDefaultResponse, FRAME_TYPE_GLOBAL } from '../../firmware/core/zcl-frame';
 import { ImageBlockResponse, STATUS, zigbeeTime } from '../../firmware/core/zcl-ota';
 import { Bench, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, readyWith, TYPE } from '../helpers/core-bench';

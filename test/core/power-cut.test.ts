@@ -1,18 +1,15 @@
 // State that survives: the hub loses power at random writes during an upload and during HAN transfers,
 // restarts from what reached its files, and still keeps every promise (DESIGN "What the hub promises"):
 // no image served that fails its hash, no alert lost or duplicated, every job ends in exactly one
-// 0x8F8A or 0x8F89.
-import { parseImageHeader } from '../../firmware/core/image-header';
-import { ImageUploads } from '../../firmware/core/image-upload';
+// 0x8F8A or 0x8F89. What the hub holds is seen as a user sees it: through the host link.
 import * as zlib from 'zlib';
-import { Alert } from '../../firmware/core/alert-queue';
-import { Message } from '../../firmware/core/host-link';
 import { DEFAULT_CONFIG, Hub, HubConfig } from '../../firmware/core/hub';
-import { ImageMeta } from '../../firmware/core/image-catalog';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { uploads } from '../../firmware/core/image-upload';
 import { OTA_CLUSTER } from '../../firmware/core/zcl-ota';
-import { Radio, RadioAddress, RadioEvent } from '../../firmware/ports/radio';
 import { ImageStore } from '../../firmware/ports/image-store';
+import { Radio, RadioEv } from '../../firmware/ports/radio';
+import { CoreLink } from '../../host-tools/link/core-link';
+import { Alert, euiToWire, ImageInfo, Job, Message } from '../../host-tools/link/hub-protocol';
 import { ManualScheduler } from '../../host-tools/sim/scheduler';
 import { SimOtaClient } from '../../host-tools/sim/ota-client';
 import { makeImage } from '../helpers/images';
@@ -25,30 +22,55 @@ const IMAGE = makeImage({ manufacturerCode: MFR, imageType: TYPE, fileVersion: 2
 const CRC = zlib.crc32(IMAGE) >>> 0;
 const CFG: HubConfig = { ...DEFAULT_CONFIG, uploadCheckpointBytes: 4096, silenceTimeoutMs: 120000 };
 
+/** A hub booting on what reached `flash`, its writes counted by `sw`. Once the power has died, nothing it
+ *  does reaches the host link (or, through Air, the radio): the port throws, which also ends a request
+ *  whose cut write the hub caught as a failed request. */
+function hubOn(flash: Flash, sw: CutSwitch, radio: Radio, link: CoreLink): Hub {
+  const sendHost = (f: Uint8Array) => {
+    sw.alive();
+    link.fromHub(f);
+  };
+  return new Hub({ ...flash.open(sw), uploads, radio, sendHost, crc32: (b) => zlib.crc32(b) >>> 0 }, CFG);
+}
 
-/** Every complete image on the hub matches the CRC-32 it was uploaded with: nothing else is ever served. */
-function expectCompleteImagesIntact(hub: Hub, images: ImageStore): void {
-  for (const m of hub.images.list()) if (m.complete) expect(images.crc32(m.name, m.size)).toBe(m.crc);
+/** One request over the host link; null if the power died during it (no answer reaches the host). */
+function ask(link: CoreLink, hub: Hub, op: string, args: Message, now: number): Message | null {
+  try {
+    return link.request(hub, op, args, now);
+  } catch (e) {
+    if (e instanceof PowerCut) return null;
+    throw e;
+  }
+}
+
+/** Every record of a list request (img.list, job.list, alert.list), page by page. */
+function listAll<T>(link: CoreLink, hub: Hub, op: string, key: string, now: number): T[] {
+  const out: T[] = [];
+  for (let from = 0; ; ) {
+    const r = link.request(hub, op, { from }, now);
+    expect(r.ok).toBe(true);
+    out.push(...(r[key] as unknown as T[]));
+    if (typeof r.more !== 'number') return out;
+    from = r.more;
+  }
+}
+
+/** Every complete image the hub lists matches the CRC-32 it was uploaded with: nothing else is ever served. */
+function expectCompleteImagesIntact(link: CoreLink, hub: Hub, images: ImageStore, now: number): void {
+  for (const m of listAll<ImageInfo>(link, hub, 'img.list', 'images', now)) if (m.complete) expect(images.crc32(m.name, m.size)).toBe(m.crc);
 }
 
 describe('power cut during an upload', () => {
   /** Runs the host's upload loop against a hub that dies at write `cutAt`, restarting it until the upload ends. */
-  function uploadThroughCut(cutAt: number): { restarts: number; image: ImageMeta; totalWrites: number } {
+  function uploadThroughCut(cutAt: number): { restarts: number; image: ImageInfo | undefined; totalWrites: number } {
     const flash = new Flash();
+    const link = new CoreLink(() => undefined);
     try {
       let sw = new CutSwitch(cutAt);
       let restarts = 0;
       let totalWrites = 0;
-      let stores = flash.open(sw);
-      let replies: Message[] = [];
-      let hub = new Hub({ ...stores, uploads: new ImageUploads(parseImageHeader), radio: idleRadio(), sendHost: (m) => replies.push(m) }, CFG);
-      let id = 0;
-      const call = (op: string, args: Message): Message | null => {
-        replies = [];
-        hub.onHostMessage({ ...args, op, i: ++id }, 0);
-        if (sw.writes >= sw.cutAt) return null; // died inside this request: no answer reaches the host
-        return replies.find((r) => r.i === id)!;
-      };
+      let hub = hubOn(flash, sw, idleRadio(), link);
+      const call = (op: string, args: Message): Message | null => ask(link, hub, op, args, 0);
       for (;;) {
         const done = (() => {
           const begin = call('img.begin', { name: 'fw', size: IMAGE.length, crc: CRC });
@@ -65,13 +87,12 @@ describe('power cut during an upload', () => {
           return true;
         })();
         totalWrites += sw.writes;
-        if (done) return { restarts, image: hub.images.get('fw'), totalWrites };
+        if (done) return { restarts, image: listAll<ImageInfo>(link, hub, 'img.list', 'images', 0).find((m) => m.name === 'fw'), totalWrites };
         // Power back: a new hub on what reached the files.
         restarts++;
         sw = new CutSwitch();
-        stores = flash.open(sw);
-        hub = new Hub({ ...stores, uploads: new ImageUploads(parseImageHeader), radio: idleRadio(), sendHost: (m) => replies.push(m) }, CFG);
-        expectCompleteImagesIntact(hub, stores.images);
+        hub = hubOn(flash, sw, idleRadio(), link);
+        expectCompleteImagesIntact(link, hub, flash.open(new CutSwitch()).images, 0);
       }
     } finally {
       flash.destroy();
@@ -92,30 +113,42 @@ describe('power cut during an upload', () => {
 
 /** A radio that carries nothing (upload tests) — the host link is all that matters there. */
 function idleRadio(): Radio {
-  return { start: () => undefined, send: () => 0, lookup: () => undefined, onBytes: () => [], tick: () => [] };
+  return { start: () => undefined, send: () => 0, lookup: () => 0, onBytes: () => undefined, tick: () => undefined };
 }
+
+/** What the co-processor has heard and not yet handed to the hub. */
+type AirEvent =
+  | { type: 'announce'; nwk: number; eui: string }
+  | { type: 'message'; nwk: number; endpoint: number; cluster: number; data: Uint8Array }
+  | { type: 'confirm'; handle: number; status: number };
 
 /** The air between whichever hub is alive and the simulated clients, on one manual clock. */
 class Air implements Radio {
-  private events: RadioEvent[] = [];
+  private events: AirEvent[] = [];
   private handle = 0;
   hub: Hub | null = null;
+  /** The live hub's switch: a dead hub sends nothing. */
+  sw = new CutSwitch();
   readonly clients = new Map<number, SimOtaClient>();
   constructor(private clock: ManualScheduler) {}
   /** Like the simulated stick, joined devices are announced again when a (restarted) hub registers. */
   start(): void {
-    this.events.push({ type: 'ready' });
     for (const [nwk, c] of this.clients) this.events.push({ type: 'announce', nwk, eui: c.spec.eui });
   }
-  send(dst: RadioAddress, clusterId: number, data: Uint8Array): number {
+  send(nwk: number, _endpoint: number, cluster: number, data: Uint8Array, len: number): number {
+    this.sw.alive();
+    const frame = data.slice(0, len); // the hub reuses its buffer
     const handle = (this.handle = (this.handle + 1) & 0xff);
-    const client = this.clients.get(dst.nwk);
-    this.clock.setTimer(3, () => client?.receive(clusterId, data));
+    const client = this.clients.get(nwk);
+    this.clock.setTimer(3, () => client?.receive(cluster, frame));
     this.events.push({ type: 'confirm', handle, status: 0 });
     return handle;
   }
   /** Every device is announced: no address is unknown. */
-  lookup(): void {}
+  lookup(): number {
+    this.sw.alive();
+    return 0;
+  }
   /** Runs hub code; a power cut inside it turns the hub off (nothing after the cut happens). */
   alive(run: () => void): void {
     try {
@@ -125,20 +158,27 @@ class Air implements Radio {
       this.hub = null;
     }
   }
-  onBytes(): RadioEvent[] {
+  /** What was heard goes to the hub that asked (its radioBytes or tick). */
+  onBytes(_b: Uint8Array, now: number): void {
     const e = this.events;
     this.events = [];
-    return e;
+    const sink = this.hub;
+    if (!sink) return;
+    for (const ev of e) {
+      if (ev.type === 'announce') sink.radio(RadioEv.Announce, ev.nwk, 0, euiToWire(ev.eui), now);
+      else if (ev.type === 'message') sink.radio(RadioEv.Message, ev.nwk, ev.endpoint | (ev.cluster << 8), ev.data, now);
+      else sink.radio(RadioEv.Confirm, ev.handle, ev.status, null, now);
+    }
   }
-  tick(): RadioEvent[] {
-    return this.onBytes();
+  tick(now: number): void {
+    this.onBytes(new Uint8Array(0), now);
   }
-  fromDevice(ev: RadioEvent): void {
+  fromDevice(ev: AirEvent): void {
     this.clock.setTimer(3, () => {
       if (!this.hub) return; // the hub is off: the frame is lost
       this.events.push(ev);
       const hub = this.hub;
-      this.alive(() => hub.onRadioBytes(new Uint8Array(0), this.clock.now()));
+      this.alive(() => hub.radioBytes(new Uint8Array(0), this.clock.now()));
     });
   }
 }
@@ -153,22 +193,30 @@ describe('power cut during HAN transfers', () => {
     const flash = new Flash();
     const clock = new ManualScheduler(1_700_000_000_000);
     const air = new Air(clock);
-    const replies: Message[] = [];
+    const link = new CoreLink(() => undefined);
     let sw = new CutSwitch(); // no cut while the host sets the hub up
     let cutIndex = 0;
     let totalWrites = 0;
     let hub!: Hub;
     const power = () => {
-      hub = new Hub({ ...flash.open(sw), uploads: new ImageUploads(parseImageHeader), radio: air, sendHost: (m) => replies.push(m) }, CFG);
+      hub = hubOn(flash, sw, air, link);
       air.hub = hub;
+      air.sw = sw;
       hub.start(clock.now());
     };
+    /** A request; a power cut inside it turns the hub off. */
+    const request = (op: string, args: Message): Message | null => {
+      const r = ask(link, hub, op, args, clock.now());
+      if (!r) air.hub = null;
+      return r;
+    };
+    const ok = (op: string, args: Message) => expect(request(op, args)).toMatchObject({ ok: true });
     power();
     // Devices and the image are set up before any cut can land (upload cuts are tested above).
-    for (const d of DEVICES) hub.onHostMessage({ op: 'dev.add', i: 1, eui: d.eui, type: d.type }, clock.now());
-    hub.onHostMessage({ op: 'img.begin', i: 2, name: 'fw', size: IMAGE.length, crc: CRC }, clock.now());
-    for (let off = 0; off < IMAGE.length; off += 1024) hub.onHostMessage({ op: 'img.data', i: 3, name: 'fw', off, d: IMAGE.subarray(off, off + 1024) }, clock.now());
-    hub.onHostMessage({ op: 'img.end', i: 4, name: 'fw' }, clock.now());
+    for (const d of DEVICES) ok('dev.add', { eui: d.eui, type: d.type });
+    ok('img.begin', { name: 'fw', size: IMAGE.length, crc: CRC });
+    for (let off = 0; off < IMAGE.length; off += 1024) ok('img.data', { name: 'fw', off, d: IMAGE.subarray(off, off + 1024) });
+    ok('img.end', { name: 'fw' });
     // Reboot on an armed switch, so cuts count from the transfer's first write.
     sw = new CutSwitch(cuts[0] ?? Infinity);
     power();
@@ -176,7 +224,7 @@ describe('power cut during HAN transfers', () => {
       const c = new SimOtaClient(
         { ...d, manufacturerCode: MFR, imageType: TYPE, fileVersion: 1, hardwareVersion: 2, queryIntervalMs: 5000 },
         {
-          send: (zcl) => air.fromDevice({ type: 'message', src: { nwk: d.nwk, endpoint: 1 }, dstEndpoint: 1, clusterId: OTA_CLUSTER, data: zcl, linkQuality: 200 }),
+          send: (zcl) => air.fromDevice({ type: 'message', nwk: d.nwk, endpoint: 1, cluster: OTA_CLUSTER, data: zcl }),
           announce: () => air.fromDevice({ type: 'announce', nwk: d.nwk, eui: d.eui }),
         },
         clock,
@@ -188,8 +236,9 @@ describe('power cut during HAN transfers', () => {
     // The host starts the jobs, and asks again after a reset until a request was answered.
     let jobsStarted = false;
     const startJobs = () => {
-      hub.onHostMessage({ op: 'job.start', i: 5, image: 'fw', devices: DEVICES.map((d) => d.eui) }, clock.now());
-      jobsStarted = sw.writes < sw.cutAt && replies.some((m) => m.i === 5 && m.ok === true);
+      const r = request('job.start', { image: 'fw', devices: DEVICES.map((d) => d.eui) });
+      if (r) expect(r).toMatchObject({ ok: true });
+      jobsStarted = r !== null && r.ok === true;
     };
     startJobs();
     const tick = () => {
@@ -200,32 +249,34 @@ describe('power cut during HAN transfers', () => {
     clock.setTimer(100, tick);
     /** If the hub died at its cut write, it stays off for a second, then boots from its files. */
     const survivePowerCut = () => {
-      if (sw.writes < sw.cutAt) return;
-      totalWrites += sw.writes;
-      air.hub = null;
-      clock.advance(1000);
-      sw = new CutSwitch(cuts[++cutIndex] ?? Infinity);
-      power();
-      expectCompleteImagesIntact(hub, flash.open(new CutSwitch()).images);
-      if (!jobsStarted) startJobs();
+      while (sw.dead) {
+        totalWrites += sw.writes;
+        air.hub = null;
+        clock.advance(1000);
+        sw = new CutSwitch(cuts[++cutIndex] ?? Infinity);
+        power();
+        expectCompleteImagesIntact(link, hub, flash.open(new CutSwitch()).images, clock.now());
+        if (!jobsStarted) startJobs();
+      }
+    };
+    const jobs = () => listAll<Job>(link, hub, 'job.list', 'jobs', clock.now());
+    const allEnded = () => {
+      const js = jobs();
+      return js.length > 0 && js.every((j) => j.state === 'done' || j.state === 'failed');
     };
     survivePowerCut();
-    for (let t = 0; t < 600 && !allEnded(hub); t++) {
+    for (let t = 0; t < 600 && !allEnded(); t++) {
       clock.advance(1000);
       survivePowerCut();
-      const held = hub.jobs.holding(DEVICES[1].eui);
-      if (held && held.state === 'transferred') hub.onHostMessage({ op: 'activate', i: 6, eui: DEVICES[1].eui }, clock.now());
+      // The host activates the HCALCS's image once it holds it.
+      if (jobs().some((j) => j.eui === DEVICES[1].eui && j.state === 'transferred')) request('activate', { eui: DEVICES[1].eui });
+      survivePowerCut();
     }
     totalWrites += sw.writes;
-    const alerts = hub.alerts.list();
-    const jobs = hub.jobs.list();
+    const alerts = listAll<Alert>(link, hub, 'alert.list', 'alerts', clock.now());
+    const result = { alerts, jobs: jobs(), clients: [...air.clients.values()], totalWrites };
     flash.destroy();
-    return { alerts, jobs, clients: [...air.clients.values()], totalWrites };
-
-    function allEnded(h: Hub): boolean {
-      const jobs = h.jobs.list();
-      return jobs.length > 0 && jobs.every((j) => j.state === 'done' || j.state === 'failed');
-    }
+    return result;
   }
 
   /** Exactly one transfer alert per job, and every job in an end state. */

@@ -5,8 +5,7 @@
 //   board     a real board on a bench: its host link on $CHUB_PORT, its radio UART wired to $CHUB_RADIO_PORT
 // The HAN simulator always runs in this process behind the hub's radio port, so a test can watch the devices.
 import * as fs from 'fs';
-import { Alert } from '../../firmware/core/alert-queue';
-import { Job, isFinal } from '../../firmware/core/transfer-jobs';
+import { Alert, isFinal, Job } from '../../host-tools/link/hub-protocol';
 import { BOARDS_DIR, loadBoard } from '../../host-tools/boards/board-file';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';

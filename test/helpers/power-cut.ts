@@ -1,7 +1,8 @@
 // Power cuts for the hub: stores that die at a chosen write. Every write before the cut reaches the
-// real files (firmware/node stores in a temp dir); the cut write is torn (image data) or lost (a
-// key-value record is written whole or not at all, as FileKeyValueStore's rename guarantees); after it
-// the hub is dead, and only a new Hub built on the same files carries on — as after a reset.
+// real files (firmware/node stores in a temp dir); the cut write is torn (image data) or lost (a state
+// file is written whole or not at all, as FileKeyValueStore's rename guarantees — the hub rewrites a whole
+// table each time); after it the hub is dead, and only a new Hub built on the same files carries on — as
+// after a reset.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -26,13 +27,22 @@ export class CutSwitch {
     if (this.writes > this.cutAt) throw new PowerCut(this.cutAt);
     return this.writes === this.cutAt;
   }
+  /** Whether the power has died. */
+  get dead(): boolean {
+    return this.writes >= this.cutAt;
+  }
+  /** For the hub's other ports (host link, radio): after the cut nothing the hub does reaches the outside.
+   *  Throwing also stops a hub that caught the cut write's PowerCut as a failed request. */
+  alive(): void {
+    if (this.dead) throw new PowerCut(this.cutAt);
+  }
 }
 
 export class CuttableImages implements ImageStore {
   constructor(private inner: ImageStore, private sw: CutSwitch) {}
-  create(name: string, size: number): void {
+  create(name: string, size: number): number {
     if (this.sw.next()) throw new PowerCut(this.sw.cutAt);
-    this.inner.create(name, size);
+    return this.inner.create(name, size);
   }
   write(name: string, offset: number, data: Uint8Array): void {
     if (this.sw.next()) {
@@ -51,17 +61,15 @@ export class CuttableImages implements ImageStore {
     if (this.sw.next()) throw new PowerCut(this.sw.cutAt);
     this.inner.remove(name);
   }
-  free(): number {
-    return this.inner.free();
-  }
 }
 
+/** A state file (one whole table) is written whole or not at all. */
 export class CuttableKv implements KeyValueStore {
   constructor(private inner: KeyValueStore, private sw: CutSwitch) {}
-  get(key: string): unknown {
+  get(key: string): Uint8Array | undefined {
     return this.inner.get(key);
   }
-  set(key: string, value: unknown): void {
+  set(key: string, value: Uint8Array): void {
     if (this.sw.next()) throw new PowerCut(this.sw.cutAt);
     this.inner.set(key, value);
   }

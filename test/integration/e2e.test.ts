@@ -1,7 +1,6 @@
 // The whole product path: HubClient → host link → hub → ZNP → simulated HAN, on every hub target
 // (test/helpers/hub-target.ts): the hub core in Node, the bundle on the Espruino interpreter, a real board.
-import { Alert } from '../../firmware/core/alert-queue';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { readVersion } from '../../host-tools/commands/version';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { HanSimulator } from '../../host-tools/sim/han-simulator';

@@ -7,9 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { ChildProcess } from 'child_process';
-import { Alert } from '../../firmware/core/alert-queue';
-import { ImageMeta } from '../../firmware/core/image-catalog';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, ImageInfo, Job } from '../../host-tools/link/hub-protocol';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
@@ -74,7 +72,7 @@ test(`an upload killed ${KILLS} times resumes each time and ends with the exact 
     await (killing ?? killHard(victim));
     if (r instanceof Error) cutShort++;
     c = await powerOn();
-    const listed = ((await c.request('img.list')).images as unknown as ImageMeta[]).find((m) => m.name === 'fw');
+    const listed = ((await c.request('img.list')).images as unknown as ImageInfo[]).find((m) => m.name === 'fw');
     if (listed?.complete) expect(listed.crc).toBe(zlib.crc32(IMAGE) >>> 0); // complete only when intact
     else if (listed && listed.next > 0) resumed++;
     if (listed?.complete) break;

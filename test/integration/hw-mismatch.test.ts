@@ -1,7 +1,6 @@
 // An image made for other hardware is refused before a single block: the device gets nothing and the
 // host gets 0x8F89 with response code 2 (Hardware Version Mismatch).
-import { Alert } from '../../firmware/core/alert-queue';
-import { Job } from '../../firmware/core/transfer-jobs';
+import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { makeImage } from '../helpers/images';
 import { Bench, startBench, waitFor } from '../helpers/hub-bench';
 

@@ -2,7 +2,7 @@
 // host (over a 115200-baud link's worth of delay) ahead of five clients downloading at once, answers
 // WAIT_FOR_DATA while a range is on its way, and every client ends with an image that passes its check.
 import { crc32 } from 'zlib';
-import { ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED } from '../../firmware/core/alert-queue';
+import { ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED } from '../../host-tools/link/hub-protocol';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
 import { VirtualBench } from '../../host-tools/sim/virtual-bench';
 import { makeImage } from '../helpers/images';
