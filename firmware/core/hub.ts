@@ -59,7 +59,7 @@ export interface HubConfig {
 
 // Plain numbers, no arithmetic: esbuild keeps an unused `16 * 1024` (it might have side effects).
 export const DEFAULT_CONFIG: HubConfig = {
-  fw: '0.2.0',
+  fw: '0.1.0',
   board: 'node',
   mode: 'stored',
   maxChunk: 1024,

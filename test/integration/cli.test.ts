@@ -153,8 +153,8 @@ test('a port where no hub answers fails with exit 1 naming the port', async () =
 
 /** `chub emulate --board <board>` with three simulated PPMIDs (prefix + 1..3) in its device log, and an
  *  image file of version `version`; `f` gets the hub's port, the EUIs and the file. */
-async function withBoardHub(board: string, prefix: string, version: number, f: (port: string, euis: string[], file: string) => Promise<void>): Promise<void> {
-  const euis = [1, 2, 3].map((n) => `${prefix}${n}`);
+async function withBoardHub(board: string, prefix: string, version: number, f: (port: string, euis: string[], file: string) => Promise<void>, devices = 3): Promise<void> {
+  const euis = Array.from({ length: devices }, (_, n) => `${prefix}${n + 1}`);
   const hub = await startEmulate(['--board', board, ...euis.flatMap((e) => ['--sim-device', `PPMID:${e}`])]);
   try {
     for (const e of euis) expect((await chub(['devices', 'add', e, '--type', 'PPMID'], hub.port)).code).toBe(0);
@@ -166,27 +166,26 @@ async function withBoardHub(board: string, prefix: string, version: number, f: (
   }
 }
 
-test('a hub that holds few transfers and alerts (chub emulate --board puckjs: 2 and 2): distribute --stream sends the devices in waves, and --ack lets every wave go', async () => {
-  await withBoardHub('puckjs', '000D6F00000000A', 5, async (hub, euis, file) => {
-    // A streamed board stores no image: an upload is refused, and says what to do instead.
-    const up = await chub(['upload', file, '--name', 'fw-v5'], hub);
-    expect(up.code).not.toBe(0);
-    expect(up.stderr).toMatch(/NOT_STORED|--stream/);
-    // It holds 2 transfers and 2 alerts: the first wave runs, then without --ack the third device is not
-    // started, and the message says why.
-    const held = await chub(['distribute', '--stream', file, ...euis.flatMap((e) => ['--device', e])], hub, 90000);
-    expect(held.stdout).toMatch(/2 at once \(the hub's limit\); 1 start as these end/);
-    expect(held.code).toBe(1);
-    expect(held.stderr).toMatch(/room for 0 more transfer\(s\) now: 0 of at most 2 unfinished, and 2 of at most 2 alerts held .*1 device\(s\) not started: acknowledge the alerts \(or give --ack\)/);
-    expect((await chub(['alerts', '--ack'], hub)).code).toBe(0);
-    // With --ack each wave's alerts are taken as it ends: all three go (again: --force).
-    const dist = await chub(['distribute', '--stream', file, '--ack', '--force', '--json', ...euis.flatMap((e) => ['--device', e])], hub, 90000);
-    expect(dist).toMatchObject({ code: 0 });
-    expect((JSON.parse(dist.stdout) as { eui: string; state: string }[]).map((j) => [j.eui, j.state])).toEqual(euis.map((e) => [e, 'done']));
-    expect(JSON.parse((await chub(['alerts', '--json'], hub)).stdout)).toEqual([]);
-    const status = await chub(['status', '--json'], hub);
-    expect(JSON.parse(status.stdout).hub).toMatchObject({ board: 'puckjs', mode: 'streamed', maxJobs: 2, maxAlerts: 2 });
-  });
+test('a Puck.js-class hub (chub emulate --board puckjs: 5 transfers, 32 alerts) refuses uploads, and distribute --stream --wait sends 7 devices in waves as transfers end', async () => {
+  await withBoardHub(
+    'puckjs',
+    '000D6F00000000A',
+    5,
+    async (hub, euis, file) => {
+      // A streamed board stores no image: an upload is refused, and says what to do instead.
+      const up = await chub(['upload', file, '--name', 'fw-v5'], hub);
+      expect(up.code).not.toBe(0);
+      expect(up.stderr).toMatch(/NOT_STORED|--stream/);
+      // It holds 5 transfers: the first 5 devices run, the other 2 start as those end.
+      const dist = await chub(['distribute', '--stream', file, '--wait', ...euis.flatMap((e) => ['--device', e])], hub, 90000);
+      expect(dist.stdout).toMatch(/5 at once \(the hub's limit\); 2 start as these end/);
+      expect(dist.code).toBe(0);
+      const jobs = JSON.parse((await chub(['status', '--json'], hub)).stdout);
+      expect(jobs.hub).toMatchObject({ board: 'puckjs', mode: 'streamed', maxJobs: 5, maxAlerts: 32 });
+      expect((JSON.parse((await chub(['alerts', '--json'], hub)).stdout) as { eui: string; code: number }[]).map((a) => [a.eui, a.code]).sort()).toEqual(euis.map((e) => [e, 0x8f8a]).sort());
+    },
+    7,
+  );
 }, 120000);
 
 test('distribute without --wait to more devices than the hub holds (chub emulate --board linux: 2) starts none and says to add --wait', async () => {
