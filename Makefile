@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= linux
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: all install demo test test-flash soak firmware bench typecheck clean
+.PHONY: all install demo test test-flash soak firmware bench bench-footprint typecheck clean
 
 all: firmware
 
@@ -36,10 +36,14 @@ soak: install
 firmware: $(NPM_STAMP)
 	npx ts-node --transpile-only host-tools/build/build-firmware.ts $(BOARD)
 
-## make bench: one JSON document on stdout: simEfficiency (hub ÷ airtime floor, 1/10 devices at 0/10% loss; simulator frames/s) and uploadSpeed (image upload over a 115200-baud relay: Node hub, Espruino hub, espruino CLI). Rebuilds the linux bundle first (log on stderr) so the Espruino figures are for this source
-bench: $(NPM_STAMP)
+## make bench: one JSON document on stdout: simEfficiency (hub ÷ airtime floor, 1/10 devices at 0/10% loss; simulator frames/s), uploadSpeed (image upload over a 115200-baud relay: Node hub, Espruino hub, espruino CLI) and footprint (make bench-footprint). Rebuilds the linux bundle first (log on stderr) so the Espruino figures are for this source
+bench: install
 	@npx ts-node --transpile-only host-tools/build/build-firmware.ts linux >&2
 	@npx ts-node --transpile-only bench/run.ts
+
+## make bench-footprint: make bench's footprint section alone, as one JSON document (~4 min): every board's bundle bytes and Storage left, bytes and resident JsVars per module, JsVars on espruino-2500-i386 (code, idle, 5 transfers at once, per transfer/alert/finished job), blocks served per second, and issue 13's targets beside them
+bench-footprint: install
+	@npx ts-node --transpile-only bench/footprint.ts
 
 typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.json --noEmit

@@ -1,12 +1,19 @@
 // `make bench`: every bench, one after the other (the upload bench times real ptys and processes, so it
 // must not share the CPU with the simulator bench), printed as one JSON document.
+import { footprint } from './footprint';
 import { simEfficiency } from './sim-efficiency';
 import { uploadSpeed } from './upload-speed';
 
 async function main(): Promise<void> {
   const sim = simEfficiency();
   const upload = await uploadSpeed();
-  console.log(JSON.stringify({ simEfficiency: sim, uploadSpeed: upload }, null, 2));
+  const fp = await footprint();
+  console.log(JSON.stringify({ simEfficiency: sim, uploadSpeed: upload, footprint: fp.footprint }, null, 2));
+  // The document is printed whole; a footprint figure that could not be taken says why in it, and fails the run.
+  if (fp.errors.length) {
+    console.error(`make bench: footprint: ${fp.errors.length} figure(s) not taken:\n  ${fp.errors.join('\n  ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((e) => {

@@ -231,3 +231,101 @@ export async function runFromStorage(
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The 32-bit interpreter and a board whose REPL can be typed at (make bench's footprint, bench/footprint*.ts).
+
+/** How espruino-2500-i386 runs here: a command for bootBoard's `binary`, or why it cannot run. */
+export type I386Runner = { binary: string; via: 'native' | 'qemu-i386' } | { binary: null; why: string };
+
+/** Whether `bin -e ''` boots and exits in an empty directory (a fresh Storage). */
+function runsHere(bin: string): { ok: boolean; why: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-i386-'));
+  try {
+    const r = spawnSync(bin, ['-e', ''], { cwd: dir, encoding: 'latin1', timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (r.error) return { ok: false, why: `${bin}: ${r.error.message}` };
+    if (r.status !== 0) return { ok: false, why: `${bin} -e '' exited with ${r.status ?? r.signal}: ${cleanOutput(`${r.stdout}${r.stderr}`).trim().slice(-300)}` };
+    return { ok: true, why: '' };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * espruino-2500-i386 (2500 JsVars of 13 bytes, as on nRF52): natively where the kernel has IA32 emulation,
+ * else under qemu-i386 (Debian qemu-user) through a wrapper script written to `scratchDir`.
+ */
+export function espruinoI386(tools: EspruinoTools, scratchDir: string): I386Runner {
+  const bin = path.join(tools.dir, 'espruino-2500-i386');
+  if (!fs.existsSync(bin)) return { binary: null, why: `${bin} is missing` };
+  const native = runsHere(bin);
+  if (native.ok) return { binary: bin, via: 'native' };
+  if (spawnSync('sh', ['-c', 'command -v qemu-i386'], { stdio: 'ignore' }).status !== 0)
+    return { binary: null, why: `${native.why}; and qemu-i386 is not installed (Debian qemu-user; .ci/system-deps installs it)` };
+  const wrapper = path.join(scratchDir, 'espruino-2500-i386-qemu');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec qemu-i386 ${JSON.stringify(bin)} "$@"\n`, { mode: 0o755 });
+  const emulated = runsHere(wrapper);
+  return emulated.ok ? { binary: wrapper, via: 'qemu-i386' } : { binary: null, why: `${native.why}; under qemu-i386: ${emulated.why}` };
+}
+
+/** process.memory() as read at the REPL. */
+export interface ReplMemory {
+  /** JsVars in use, as process.memory() gives it. The probe line and the REPL's history count: on
+   *  espruino-2500-i386 the first read is 2 lower than later ones, which then stay level (measured), so
+   *  read twice and keep the second for a figure comparable with other boards' and runs'. */
+  usage: number;
+  /** process.memory().history (it grows with every line typed while `usage` stays level). */
+  history: number;
+  free: number;
+  total: number;
+  blocksize: number;
+}
+
+export interface ReplBoard extends BootedBoard {
+  /** Types `line` (a newline is added) at the interpreter's REPL, which is its stdin here. */
+  type(line: string): void;
+  /** process.memory() typed at the REPL: after a garbage collection unless `gc` is false. The probe line's
+   *  own few JsVars are counted (the same for every probe, so they cancel in differences). */
+  memory(gc?: boolean, timeoutMs?: number): Promise<ReplMemory>;
+}
+
+let replProbes = 0;
+
+/**
+ * bootBoard with the REPL on a FIFO the caller types into, so memory can be read at any moment without
+ * code of the caller's in the board (a timer or a .boot file would hold JsVars of its own). The board
+ * boots as with bootBoard (.boot0-3, .bootcde from Storage) and runs until killed.
+ */
+export function bootBoardRepl(tools: EspruinoTools, dir: string, opts: Omit<BootOptions, 'quitAfterMs'> = {}): ReplBoard {
+  const bin = opts.binary === 'big' ? tools.big : opts.binary === 'small' || opts.binary === undefined ? tools.small : opts.binary;
+  const fifo = path.join(dir, 'repl-in');
+  const mk = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+  if (mk.status !== 0) throw new Error(`mkfifo ${fifo} failed: ${mk.stderr || mk.error}`);
+  // Opened read-write so neither side blocks on open, and the interpreter never sees end of input.
+  const fd = fs.openSync(fifo, 'r+');
+  // bootBoard passes -e (which would make the interpreter exit when idle instead of reading its REPL).
+  const wrapper = path.join(dir, 'repl-boot.sh');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ${JSON.stringify(bin)} < ${JSON.stringify(fifo)}\n`, { mode: 0o755 });
+  const board = bootBoard(tools, dir, { ...opts, binary: wrapper });
+  board.exited.then(() => {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // closed already
+    }
+  });
+  const type = (line: string) => {
+    fs.writeSync(fd, line + '\n');
+  };
+  return {
+    ...board,
+    type,
+    async memory(gc = true, timeoutMs = 20000): Promise<ReplMemory> {
+      const n = ++replProbes;
+      const got = board.waitFor(new RegExp(`BENCHMEM${n}(\\{[^}]*\\})`), timeoutMs);
+      type(`print("BENCHMEM"+${n}+JSON.stringify(process.memory(${gc ? 1 : 0})))`);
+      const m = JSON.parse(new RegExp(`BENCHMEM${n}(\\{[^}]*\\})`).exec(await got)![1]) as { usage: number; history?: number; free: number; total: number; blocksize: number };
+      return { usage: m.usage, history: m.history ?? 0, free: m.free, total: m.total, blocksize: m.blocksize };
+    },
+  };
+}
