@@ -109,7 +109,8 @@ export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Pr
 const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, W }
 /** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
 const enum J { Id, Dev, State, Off, Size, Code, Force, Started, Updated, Contact, Mfr, Type, Ver, Img, Progress, MinPeriod, LastBlock, Seen, Asked, InSeconds, Admitted, PageOff, PageEnd, PageMax, PageGap, PageAt, PageSeq, Activates, Due, Check, W }
-/** Alerts held, oldest first (id 0: free). */
+/** Alerts held, oldest first (id 0: free): 32-bit cells, the time in unix seconds, 0xFFFFFFFF for a field
+ *  the alert does not carry (a reserved file version in the OTA spec). */
 const enum A { Id, Code, Time, Ver, Resp, Act, W }
 /** Images (size 0: free row). */
 export const enum I { Size, Crc, Complete, Streamed, Next, Mfr, Type, Ver, MinHw, MaxHw, W }
@@ -168,9 +169,16 @@ function put(b: Uint8Array, o: number, v: number, n: number): number {
   return o + n;
 }
 
-/** A table cell as a record item: -1 (unknown) is null. */
+/** A state file's buffer: [rows u32, width u32], rows × width float64 cells, then `per` bytes a row. */
+function file(rows: number, width: number, per: number): Uint8Array {
+  const b = new Uint8Array(8 + rows * (width * 8 + per));
+  put(b, put(b, 0, rows, 4), width, 4);
+  return b;
+}
+
+/** A table cell as a record item: -1 (Float64 tables) or 0xFFFFFFFF (alerts) is unknown, null. */
 function nul(x: number): number | null {
-  return x < 0 ? null : x;
+  return x < 0 || x === 0xffffffff ? null : x;
 }
 
 /** Whether n bytes at a[ao] and b[bo] are the same. */
@@ -188,10 +196,13 @@ export class Hub implements RadioSink {
   private de: Uint8Array;
   /** Ledger: jobs and alerts in one buffer, saved as one file so a reset never keeps one without the other. */
   private lg: Uint8Array;
+  /** The device log's and the images' state-file buffers (their tables are views of them). */
+  private db: Uint8Array;
+  private ib: Uint8Array;
   private lh: Float64Array;
   private jb: Float64Array;
   private je: Uint8Array;
-  private al: Float64Array;
+  private al: Uint32Array;
   private ae: Uint8Array;
   /** Image names of the jobs (kept in the ledger as bytes). */
   private jn: string[] = [];
@@ -243,25 +254,30 @@ export class Hub implements RadioSink {
     k[K.Window] = c.radioWindow;
     k[K.ConfirmMs] = c.confirmTimeoutMs;
     const nd = c.maxDevices;
-    this.dv = new Float64Array(nd * D.W);
-    this.de = new Uint8Array(nd * 8);
+    // Each table lives in the buffer of its state file, so saving it writes that buffer and copies nothing.
+    const db = (this.db = file(nd, D.W, 8));
+    this.dv = new Float64Array(db.buffer, 8, nd * D.W);
+    this.de = new Uint8Array(db.buffer, 8 + nd * D.W * 8, nd * 8);
     // A job row for each transfer held, each finished job kept, and the one that finishes next.
     const nj = c.maxJobs + c.keepFinishedJobs + 1;
     // Alerts: the cap on job.start, and room for version reads (refused with FULL beyond it).
     const na = c.maxAlerts + 4;
-    const f = 8 * (L.W + nj * J.W + na * A.W);
-    const lg = (this.lg = new Uint8Array(f + nj * (8 + NAME_BYTES) + na * 8));
-    this.lh = new Float64Array(lg.buffer, 0, L.W);
-    this.jb = new Float64Array(lg.buffer, 8 * L.W, nj * J.W);
-    this.al = new Float64Array(lg.buffer, 8 * (L.W + nj * J.W), na * A.W);
+    // The ledger is one row of all its cells (header, jobs, alerts), then the jobs' EUI-64s and image
+    // names and the alerts' EUI-64s.
+    const f = 8 + 8 * (L.W + nj * J.W) + 4 * na * A.W;
+    const lg = (this.lg = file(1, L.W + nj * J.W, 4 * na * A.W + nj * (8 + NAME_BYTES) + na * 8));
+    this.lh = new Float64Array(lg.buffer, 8, L.W);
+    this.jb = new Float64Array(lg.buffer, 8 + 8 * L.W, nj * J.W);
+    this.al = new Uint32Array(lg.buffer, 8 + 8 * (L.W + nj * J.W), na * A.W);
     this.je = new Uint8Array(lg.buffer, f, nj * 8);
     this.ae = new Uint8Array(lg.buffer, f + nj * (8 + NAME_BYTES), na * 8);
     const ni = k[K.Images];
-    this.im = new Float64Array(ni * I.W);
+    const ib = (this.ib = file(ni, I.W, NAME_BYTES));
+    this.im = new Float64Array(ib.buffer, 8, ni * I.W);
     const nr = c.streamRanges;
     this.rg = new Float64Array(nr * R.W);
     this.rp = new Uint8Array(nr * c.streamRangeBytes);
-    this.ak = new Float64Array(2 * nr * Q.W);
+    this.ak = new Float64Array(nr * Q.W);
     this.ow = new Float64Array(OWED_ROWS * O.W);
     this.se = new Uint8Array(STRANGERS * 8);
     this.sn = new Float64Array(2 * STRANGERS * 2);
@@ -308,18 +324,21 @@ export class Hub implements RadioSink {
         const ar = tb[L.Alerts];
         this.lh[L.NextJob] = tb[L.NextJob];
         this.lh[L.NextAlert] = tb[L.NextAlert];
-        const jw = (wd - L.W - ar * A.W) / jr;
-        let o = L.W;
-        for (let r = 0, m = 0; r < jr; r++, o += jw) {
+        const jw = (wd - L.W) / jr;
+        // The alerts' cells lead the bytes, then the jobs' EUI-64s and names, then the alerts' EUI-64s.
+        const ab = new Uint32Array(ar * A.W);
+        new Uint8Array(ab.buffer).set(bytes.subarray(0, ar * A.W * 4));
+        const e = ar * A.W * 4;
+        for (let r = 0, m = 0, o = L.W; r < jr; r++, o += jw) {
           if (!tb[o + J.Id] || m * J.W >= this.jb.length) continue;
           this.jb.set(tb.subarray(o, o + J.W), m * J.W);
-          this.je.set(bytes.subarray(r * 8, r * 8 + 8), m * 8);
-          this.jn[m++] = this.str(bytes, jr * 8 + r * NAME_BYTES);
+          this.je.set(bytes.subarray(e + r * 8, e + r * 8 + 8), m * 8);
+          this.jn[m++] = this.str(bytes, e + jr * 8 + r * NAME_BYTES);
         }
-        for (let r = 0, m = 0; r < ar; r++, o += A.W) {
-          if (!tb[o + A.Id] || m * A.W >= this.al.length) continue;
-          this.al.set(tb.subarray(o, o + A.W), m * A.W);
-          this.ae.set(bytes.subarray(jr * (8 + NAME_BYTES) + r * 8, jr * (8 + NAME_BYTES) + r * 8 + 8), m * 8);
+        for (let r = 0, m = 0, o = 0; r < ar; r++, o += A.W) {
+          if (!ab[o + A.Id] || m * A.W >= this.al.length) continue;
+          this.al.set(ab.subarray(o, o + A.W), m * A.W);
+          this.ae.set(bytes.subarray(e + jr * (8 + NAME_BYTES) + r * 8, e + jr * (8 + NAME_BYTES) + r * 8 + 8), m * 8);
           m++;
         }
       }
@@ -335,31 +354,15 @@ export class Hub implements RadioSink {
 
   /** Makes one table durable: devices (0), images (1) or the ledger of jobs and alerts (2). */
   save(t: number): void {
-    const n = t === 0 ? this.k[K.MaxDevices] : t === 1 ? this.k[K.Images] : 1;
-    const tb = t === 0 ? this.dv : t === 1 ? this.im : null;
-    const names = t === 1 ? this.nm : this.jn;
+    if (t === 1) for (let r = 0; r < this.k[K.Images]; r++) this.name(this.ib, 8 + this.im.length * 8 + r * NAME_BYTES, this.nm[r]);
     if (t === 2) {
-      // Headers say the layout, so a build with other capacities reads it back.
+      // The header says the layout, so a build with other capacities reads it back.
       const jr = this.jb.length / J.W;
       this.lh[L.Jobs] = jr;
       this.lh[L.Alerts] = this.al.length / A.W;
-      for (let r = 0; r < jr; r++) this.name(this.lg, (this.lh.length + this.jb.length + this.al.length) * 8 + jr * 8 + r * NAME_BYTES, names[r]);
-      const b = new Uint8Array(8 + this.lg.length);
-      put(b, 0, 1, 4);
-      put(b, 4, (this.lh.length + this.jb.length + this.al.length), 4);
-      b.set(this.lg, 8);
-      return this.p.kv.set('ledger', b);
+      for (let r = 0; r < jr; r++) this.name(this.lg, 8 + (this.lh.length + this.jb.length) * 8 + this.al.length * 4 + jr * 8 + r * NAME_BYTES, this.jn[r]);
     }
-    const t64 = tb as Float64Array;
-    const wd = t64.length / n;
-    const per = t === 0 ? 8 : NAME_BYTES;
-    const b = new Uint8Array(8 + t64.length * 8 + n * per);
-    put(b, 0, n, 4);
-    put(b, 4, wd, 4);
-    b.set(new Uint8Array(t64.buffer), 8);
-    if (t === 0) b.set(this.de, 8 + t64.length * 8);
-    else for (let r = 0; r < n; r++) this.name(b, 8 + t64.length * 8 + r * NAME_BYTES, names[r]);
-    this.p.kv.set(t === 0 ? 'devices' : 'images', b);
+    this.p.kv.set(t === 0 ? 'devices' : t === 1 ? 'images' : 'ledger', t === 0 ? this.db : t === 1 ? this.ib : this.lg);
   }
 
   /** Writes an ASCII name into a NAME_BYTES field (zero-filled). */
@@ -591,7 +594,7 @@ export class Hub implements RadioSink {
   }
 
   /** The i-th used row of a table. */
-  private nthRow(t: Float64Array, wd: number, i: number): number {
+  private nthRow(t: Float64Array | Uint32Array, wd: number, i: number): number {
     for (let o = 0; o < t.length; o += wd) if (t[o] && !i--) return o / wd;
     return -1;
   }
@@ -1393,7 +1396,7 @@ export class Hub implements RadioSink {
     // Full only past the room job.start and version.read keep (they refuse first): the newest row then.
     al[o] = this.lh[L.NextAlert]++;
     al[o + A.Code] = code;
-    al[o + A.Time] = now + this.clock;
+    al[o + A.Time] = Math.floor((now + this.clock) / 1000);
     al[o + A.Ver] = ver;
     al[o + A.Resp] = resp;
     al[o + A.Act] = act;
@@ -1477,7 +1480,7 @@ export class Hub implements RadioSink {
       w(al[o]);
       w(al[o + A.Code]);
       w(this.ae.subarray(row * 8, row * 8 + 8));
-      w(al[o + A.Time]);
+      w(al[o + A.Time] * 1000);
       w(nul(al[o + A.Ver]));
       w(nul(al[o + A.Resp]));
       w(nul(al[o + A.Act]));

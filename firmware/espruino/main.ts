@@ -41,7 +41,7 @@ function openSerial(c: SerialConfig): EspruinoSerial {
 
 function main(): void {
   // The config is only needed here: nothing created below keeps it (JsVars are scarce on small boards).
-  const board: BoardConfig = overlayConfig(JSON.parse(__CHUB_BOARD__) as BoardConfig, storage().readJSON('chub.json', true));
+  let board: BoardConfig = overlayConfig(JSON.parse(__CHUB_BOARD__) as BoardConfig, storage().readJSON('chub.json', true));
   const hostPort = openSerial(board.host);
   const radioPort = openSerial(board.radio);
   const tickMs = board.tickMs || 100;
@@ -128,6 +128,8 @@ function main(): void {
     }, 500);
   hub.start(now());
   console.log('chub ' + __CHUB_FW__ + ' on ' + board.name + ' started');
+  // The closures above keep this scope for as long as the hub runs: not the config's tens of JsVars.
+  board = null as unknown as BoardConfig;
 }
 
 main();

@@ -36,7 +36,7 @@ export interface BoardFile {
   radio: SerialPortConfig;
   tickMs?: number;
   /** The hub core's limits for this board (firmware/core/hub.ts HubConfig). */
-  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxAlerts' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges'>>;
+  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxAlerts' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges' | 'maxImages'>>;
 }
 
 export class BoardFileError extends Error {
@@ -123,7 +123,10 @@ const HUB_LIMITS: [keyof NonNullable<BoardFile['hub']>, number, number][] = [
   ['maxJobs', 1, 1000],
   ['maxAlerts', 1, 10000],
   ['maxSessions', 1, 1000],
-  ['maxBlock', 1, 223],
+  // An Image Block Response carries 17 bytes besides the block, and the ZNP driver sends at most 96
+  // (firmware/radio/znp-driver.ts ZnpLimit.MAX_SEND); ~82 is the secured APS payload anyway (FACTS §3).
+  ['maxBlock', 1, 79],
+  ['maxImages', 1, 64],
   ['keepFinishedJobs', 0, 1000],
   ['streamRangeBytes', 16, 4096],
   ['streamRanges', 1, 256],
