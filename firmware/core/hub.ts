@@ -222,6 +222,8 @@ export class Hub implements RadioSink {
   private rd: FrameReader;
   private clock = 0;
   private seq = 0;
+  /** The time of the input being handled (every entry point sets it), so inner methods need no parameter. */
+  private now = 0;
   /** Owed frames leave in the order they were owed. */
   private order = 0;
   /** Error detail for the reply to the request being handled. */
@@ -258,8 +260,8 @@ export class Hub implements RadioSink {
     const db = (this.db = file(nd, D.W, 8));
     this.dv = new Float64Array(db.buffer, 8, nd * D.W);
     this.de = new Uint8Array(db.buffer, 8 + nd * D.W * 8, nd * 8);
-    // A job row for each transfer held, each finished job kept, and the one that finishes next.
-    const nj = c.maxJobs + c.keepFinishedJobs + 1;
+    // A job row for each transfer held and each finished job kept: job.start leaves a row free or finished.
+    const nj = c.maxJobs + c.keepFinishedJobs;
     // Alerts: the cap on job.start, and room for version reads (refused with FULL beyond it).
     const na = c.maxAlerts + 4;
     // The ledger is one row of all its cells (header, jobs, alerts), then the jobs' EUI-64s and image
@@ -371,6 +373,7 @@ export class Hub implements RadioSink {
   }
 
   start(now: number): void {
+    this.now = now;
     // After a restart silence is counted from now, and activations still pending get their version read.
     const jb = this.jb;
     for (let o = 0; o < jb.length; o += J.W) {
@@ -403,6 +406,7 @@ export class Hub implements RadioSink {
 
   /** Bytes from the host: each whole frame is a request, answered at once. */
   host(chunk: Uint8Array, now: number): void {
+    this.now = now;
     const bodies = this.rd.push(chunk);
     for (let n = 0; n < bodies.length; n++) {
       const a = decodeBody(bodies[n]);
@@ -410,7 +414,7 @@ export class Hub implements RadioSink {
       this.ed = [];
       try {
         this.ok(a);
-        this.req(a, now);
+        this.req(a);
         this.out(a[0] as number);
         if (a[1] === Op.Console) (this.p.console as () => void)();
       } catch (e) {
@@ -421,7 +425,7 @@ export class Hub implements RadioSink {
         this.out(0);
       }
     }
-    this.pump(now);
+    this.pump();
   }
 
   /** Starts the reply to request a: [i, 0, ...results]. A request whose work sends an event (which takes
@@ -459,7 +463,8 @@ export class Hub implements RadioSink {
   }
 
   /** One request (docs/host-link.md); its results are written after [i, 0]. */
-  private req(a: Item[], now: number): void {
+  private req(a: Item[]): void {
+    const now = this.now;
     const k = this.k;
     const op = a[1] as number;
     if (op === Op.Hello) {
@@ -512,10 +517,19 @@ export class Hub implements RadioSink {
       let n = 0;
       for (let o = 0; o < t.length; o += wd) if (t[o]) n++;
       w(from + PAGE < n ? from + PAGE : null);
-      // Jobs are listed oldest first, by id.
-      for (let i = 0, r = 0; i < n && r < from + PAGE; i++) {
-        const row = kind === 2 ? this.nth(i) : this.nthRow(t, wd, i);
-        if (r++ >= from) this.rec(kind, row);
+      // Each next used row: jobs by id (oldest first, as rows are reused), the rest in table order.
+      for (let i = 0, last = 0; i < n && i < from + PAGE; i++) {
+        let row = -1;
+        let best = 0;
+        for (let o = 0; o < t.length; o += wd) {
+          const key = kind === 2 ? t[o] : o / wd + 1;
+          if (t[o] && key > last && (row < 0 || key < best)) {
+            row = o / wd;
+            best = key;
+          }
+        }
+        last = best;
+        if (i >= from) this.rec(kind, row);
       }
     } else if (op === Op.ImgBegin || op === Op.ImgData || op === Op.ImgEnd) {
       if (!this.p.uploads) this.no(Err.NOT_STORED);
@@ -552,14 +566,14 @@ export class Hub implements RadioSink {
     } else if (op === Op.ImgRange) {
       const g = this.img(this.arg(a, 0, 1), 0);
       if (g < 0 || !this.im[g * I.W + I.Streamed]) this.no(Err.UNKNOWN_IMAGE);
-      this.range(g, this.arg(a, 1, 0), this.arg(a, 2, 2), now);
+      this.range(g, this.arg(a, 1, 0), this.arg(a, 2, 2));
     } else if (op === Op.ImgRm) {
       const g = this.img(this.arg(a, 0, 1), 0);
       if (g < 0) this.no(Err.UNKNOWN_IMAGE);
       if (this.inUse(g)) this.no(Err.IN_USE);
       this.discard(g);
     } else if (op === Op.JobStart) {
-      this.startJobs(a, now);
+      this.startJobs(a);
     } else if (op === Op.AlertAck) {
       let n = 0;
       for (let i = 2; i < a.length; i++) {
@@ -578,39 +592,30 @@ export class Hub implements RadioSink {
       this.save(2);
       w(n);
     } else if (op === Op.Activate) {
-      const d = this.joined(this.arg(a, 0, 3));
+      const d = this.dev(this.arg(a, 0, 3), 2);
       const j = this.job(d, 2);
       if (j < 0) this.no(Err.NOTHING_HELD);
+      // Tells the device holding the image (an HCALCS) to activate it at `at` (unix ms; now if not later)...
       const at = this.arg(a, 1, 0, true);
-      this.activate(d, j, at === null ? now + this.clock : at, now);
+      const cur = this.zt();
+      const up = Math.max(cur, Math.floor((at === null ? now + this.clock : at) / 1000) - ZIGBEE_EPOCH_S);
+      this.state(j, JobState.Activating);
+      this.owe(Owed.End, d, -1, j, cur, up);
+      // ...and reads its version once it has had time to reboot into it (GBCS: 0x8F8B after activation).
+      const o = j * J.W;
+      this.jb[o + J.Activates] = now + (up - cur) * 1000;
+      this.jb[o + J.Due] = this.jb[o + J.Activates] + k[K.Settle];
+      this.jb[o + J.Check] = 0;
       this.ok(a);
       this.rec(2, j);
     } else if (op === Op.VersionRead) {
-      const d = this.joined(this.arg(a, 0, 3));
-      this.readVersion(d, -1, now);
+      const d = this.dev(this.arg(a, 0, 3), 2);
+      this.readVersion(d, -1);
     } else if (op === Op.Console) {
       if (!this.p.console) this.no(Err.NO_CONSOLE);
     } else this.no(Err.BAD_OP, op);
   }
 
-  /** The i-th used row of a table. */
-  private nthRow(t: Float64Array | Uint32Array, wd: number, i: number): number {
-    for (let o = 0; o < t.length; o += wd) if (t[o] && !i--) return o / wd;
-    return -1;
-  }
-
-  /** The job row with the i-th smallest id (jobs are listed in the order they started). */
-  private nth(i: number): number {
-    const jb = this.jb;
-    let last = 0;
-    let row = -1;
-    for (; i >= 0; i--) {
-      row = -1;
-      for (let o = 0; o < jb.length; o += J.W) if (jb[o] > last && (row < 0 || jb[o] < jb[row * J.W])) row = o / J.W;
-      last = jb[row * J.W];
-    }
-    return row;
-  }
 
   /** A new image's name and size, or BAD_NAME / BAD_SIZE. */
   named(name: string, size: number): void {
@@ -662,20 +667,15 @@ export class Hub implements RadioSink {
 
   /**
    * The device row with EUI-64 `e` (bytes), or with `e` null the first free row; -1 if none. With
-   * `must`, an unknown device is UNKNOWN_DEVICE.
+   * `must`, an unknown device is UNKNOWN_DEVICE, and with `must` 2 one that has not joined is NOT_JOINED.
    */
   private dev(e: Uint8Array | null, must: number): number {
     const dv = this.dv;
-    for (let d = 0; d * D.W < dv.length; d++) if (e ? dv[d * D.W] && same(this.de, d * 8, e, 0, 8) : !dv[d * D.W]) return d;
+    for (let d = 0; d * D.W < dv.length; d++)
+      if (e ? dv[d * D.W] && same(this.de, d * 8, e, 0, 8) : !dv[d * D.W]) return must > 1 && dv[d * D.W + D.Nwk] < 0 ? this.no(Err.NOT_JOINED) : d;
     return must ? this.no(Err.UNKNOWN_DEVICE) : -1;
   }
 
-  /** A listed device the radio can reach. */
-  private joined(e: Uint8Array): number {
-    const d = this.dev(e, 1);
-    if (this.dv[d * D.W + D.Nwk] < 0) this.no(Err.NOT_JOINED);
-    return d;
-  }
 
   /** The device's job: `which` 0 unfinished, 1 latest, 2 holding an image for activation; -1 if none. */
   private job(d: number, which: number): number {
@@ -690,7 +690,8 @@ export class Hub implements RadioSink {
     return best;
   }
 
-  private startJobs(a: Item[], now: number): void {
+  private startJobs(a: Item[]): void {
+    const now = this.now;
     const k = this.k;
     const g = this.img(this.arg(a, 0, 1), 1);
     const force = this.arg(a, 1, 0);
@@ -713,7 +714,18 @@ export class Hub implements RadioSink {
       ds.push(d);
     }
     for (let i = 0; i < n; i++) {
-      const j = this.newJob();
+      // A free row; the oldest finished job past keepFinishedJobs gives its row up.
+      let free = -1;
+      let oldest = -1;
+      let finished = 0;
+      for (let o = 0; o < jb.length; o += J.W) {
+        if (!jb[o]) free = o / J.W;
+        else if (jb[o + J.State] >= JobState.Done) {
+          finished++;
+          if (oldest < 0 || jb[o] < jb[oldest * J.W]) oldest = o / J.W;
+        }
+      }
+      const j = free >= 0 && finished <= k[K.Keep] ? free : oldest >= 0 ? oldest : free;
       const o = j * J.W;
       const im = this.im;
       jb.fill(0, o, o + J.W);
@@ -737,29 +749,14 @@ export class Hub implements RadioSink {
     this.save(2);
   }
 
-  /** A free job row: the oldest finished job past keepFinishedJobs gives its row up. */
-  private newJob(): number {
-    const jb = this.jb;
-    let free = -1;
-    let oldest = -1;
-    let finished = 0;
-    for (let o = 0; o < jb.length; o += J.W) {
-      if (!jb[o]) free = o / J.W;
-      else if (jb[o + J.State] >= JobState.Done) {
-        finished++;
-        if (oldest < 0 || jb[o] < jb[oldest * J.W]) oldest = o / J.W;
-      }
-    }
-    if (free >= 0 && finished <= this.k[K.Keep]) return free;
-    return oldest >= 0 ? oldest : free;
-  }
 
   // ---- radio
 
   /** What the radio driver heard (RadioSink). */
   radio(ev: number, a: number, b: number, data: Uint8Array | null, now: number): void {
+    this.now = now;
     if (ev === RadioEv.Message) {
-      if (b >> 8 === OTA_CLUSTER) this.ota(a, b & 255, data as Uint8Array, now);
+      if (b >> 8 === OTA_CLUSTER) this.ota(a, b & 255, data as Uint8Array);
     } else if (ev === RadioEv.Confirm) {
       const fl = this.fl;
       for (let i = 0; i < fl.length; i += 2) if (fl[i] === a) fl[i] = -1;
@@ -787,19 +784,21 @@ export class Hub implements RadioSink {
       const j = this.job(d, 0);
       if (j >= 0 && this.jb[j * J.W + J.State] === JobState.Queued) this.owe(Owed.Notify, d, -1, 0, 0, 0);
       // A rejoin after the activation time means it has rebooted into its new image: read it now.
-      if (ev === RadioEv.Announce && j >= 0 && this.jb[j * J.W + J.Activates] >= 0 && now >= this.jb[j * J.W + J.Activates]) this.check(d, j, now);
+      if (ev === RadioEv.Announce && j >= 0 && this.jb[j * J.W + J.Activates] >= 0 && now >= this.jb[j * J.W + J.Activates]) this.check(d, j);
     } else if (ev === RadioEv.Reset) this.log(Log.RADIO_RESET, b);
     else if (ev === RadioEv.Error) this.log(Log.RADIO_ERROR, a, b);
   }
 
   /** Bytes from the co-processor: what they mean comes back through radio(). */
   radioBytes(b: Uint8Array, now: number): void {
+    this.now = now;
     this.p.radio.onBytes(b, now);
-    this.pump(now);
+    this.pump();
   }
 
   /** A frame on the OTA cluster from network address `nwk` (ZCL header, ZCL §2.4; OTA commands, FACTS §2). */
-  private ota(nwk: number, ep: number, z: Uint8Array, now: number): void {
+  private ota(nwk: number, ep: number, z: Uint8Array): void {
+    const now = this.now;
     const fc = z[0];
     const h = fc & 4 ? 5 : 3; // a manufacturer code after the frame control
     if (z.length < h || (fc & 3) > 1) return this.log(Log.MALFORMED_ZCL, nwk);
@@ -813,7 +812,20 @@ export class Hub implements RadioSink {
     if (d < 0) {
       // Not in the device log: NOT_AUTHORIZED and nothing else (GBCS Device Log); and who is it?
       this.log(Log.NOT_AUTHORIZED, nwk, cmd);
-      this.lookUp(nwk, now);
+      // Who is it? Asked at most once per lookupIntervalMs (ZDO IEEE_addr_req), as real coordinators learn
+      // addresses; recorded only when the driver took the request, else asked again at the next frame.
+      const sn = this.sn;
+      let free = -1;
+      let asked = false;
+      for (let i = 2 * STRANGERS; i < sn.length; i += 2) {
+        if (sn[i] >= 0 && now - sn[i + 1] >= this.k[K.Lookup]) sn[i] = -1;
+        if (sn[i] === nwk) asked = true;
+        else if (sn[i] < 0) free = i;
+      }
+      if (!asked && free >= 0 && this.p.radio.lookup(nwk, now) === 0) {
+        sn[free] = nwk;
+        sn[free + 1] = now;
+      }
       if (fc & 8) return; // never answer a response
       return this.owe(global || cmd !== 1 ? Owed.Default : Owed.Query, -1 - nwk, seq, global || cmd !== 1 ? cmd : Zs.NOT_AUTHORIZED, Zs.NOT_AUTHORIZED, ep);
     }
@@ -822,7 +834,7 @@ export class Hub implements RadioSink {
     dv[o + D.Seen] = now;
     if (global) {
       // Read Attributes Response (0x01): the version asked for; Default Responses need no answer.
-      if (cmd === 1) this.version(d, z, h, now);
+      if (cmd === 1) this.version(d, z, h);
       return;
     }
     // Server-to-client commands sent to the server, unknown ones and short ones get a Default Response.
@@ -852,7 +864,7 @@ export class Hub implements RadioSink {
         return this.owe(Owed.Default, d, seq, cmd, Zs.NO_IMAGE, 0);
       // The period the client states (it adopted ours, or has its own) decides whether it is paced enough.
       if (cmd === 3 && z[h] & 2 && n >= 16 + (z[h] & 1 ? 8 : 0)) jb[jo + J.MinPeriod] = le(z, h + 14 + (z[h] & 1 ? 8 : 0), 2);
-      if (!this.mayServe(d, j, off, seq, now)) return;
+      if (!this.mayServe(d, j, off, seq)) return;
       if (cmd === 3) {
         return this.owe(Owed.Block, d, seq, j, off, Math.min(z[h + 13], this.k[K.MaxBlock]));
       }
@@ -862,7 +874,7 @@ export class Hub implements RadioSink {
       jb[jo + J.PageGap] = Math.max(le(z, h + 16, 2), jb[jo + J.MinPeriod]);
       jb[jo + J.PageAt] = now;
       jb[jo + J.PageSeq] = seq;
-      return this.pages(now);
+      return this.pages();
     }
     this.cancel(j, d);
     if (cmd === 1) {
@@ -880,17 +892,17 @@ export class Hub implements RadioSink {
         // Refused before a single block is sent (DESIGN "What the hub promises").
         this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, le(z, id + 2, 2), hw < 0 ? null : hw);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
-        return this.fail(j, Resp.HW_MISMATCH, now);
+        return this.fail(j, Resp.HW_MISMATCH);
       }
       if (le(z, id + 4, 4) >= jb[jo + J.Ver] && !jb[jo + J.Force]) {
         // GBCS gives no response code for "already up to date"; Image Discarded is the closest (our choice).
         this.log(Log.UP_TO_DATE, this.de.subarray(d * 8, d * 8 + 8), le(z, id + 4, 4), jb[jo + J.Ver]);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
-        return this.fail(j, Resp.DISCARDED, now);
+        return this.fail(j, Resp.DISCARDED);
       }
       this.owe(Owed.Query, d, seq, Zs.SUCCESS, j, 0);
       jb[jo + J.Contact] = now;
-      if (st === JobState.Queued) this.state(j, JobState.Transferring, now);
+      if (st === JobState.Queued) this.state(j, JobState.Transferring);
       return;
     }
     // Upgrade End Request. A repeated one for a job that already ended well (its answer was lost, or the
@@ -908,7 +920,7 @@ export class Hub implements RadioSink {
     }
     const eo = e * J.W;
     if (status !== Zs.SUCCESS) {
-      if (jb[eo + J.State] === JobState.Transferring) this.fail(e, status === Zs.INVALID_IMAGE ? Resp.DISCARDED : Resp.FAILURE, now);
+      if (jb[eo + J.State] === JobState.Transferring) this.fail(e, status === Zs.INVALID_IMAGE ? Resp.DISCARDED : Resp.FAILURE);
       // After a failed Upgrade End the server answers with a Default Response (FACTS §2).
       return this.owe(Owed.Default, d, seq, cmd, Zs.SUCCESS, 0);
     }
@@ -918,15 +930,16 @@ export class Hub implements RadioSink {
       jb[eo + J.Off] = jb[eo + J.Size];
       jb[eo + J.State] = ppmid ? JobState.Done : JobState.Transferred;
       jb[eo + J.Updated] = now;
-      this.raise(Alert.SUCCEEDED, e, d, now, jb[eo + J.Ver], Resp.OK, -1);
-      this.changed(e, 1, now);
+      this.raise(Alert.SUCCEEDED, e, d, jb[eo + J.Ver], Resp.OK, -1);
+      this.changed(e, 1);
     }
-    const cur = this.zt(now);
+    const cur = this.zt();
     this.owe(Owed.End, d, seq, e, cur, ppmid ? cur : UPGRADE_TIME_WAIT);
   }
 
   /** Whether a block/page request for the job's image can be served now; answers ABORT or WAIT_FOR_DATA when not. */
-  private mayServe(d: number, j: number, off: number, seq: number, now: number): boolean {
+  private mayServe(d: number, j: number, off: number, seq: number): boolean {
+    const now = this.now;
     const jb = this.jb;
     const o = j * J.W;
     const k = this.k;
@@ -934,7 +947,7 @@ export class Hub implements RadioSink {
       this.owe(Owed.Abort, d, seq, 0, 0, 0);
       return false;
     }
-    if (jb[o + J.State] === JobState.Queued) this.state(j, JobState.Transferring, now); // resuming after our restart
+    if (jb[o + J.State] === JobState.Queued) this.state(j, JobState.Transferring); // resuming after our restart
     if (!jb[o + J.Admitted]) {
       // Slots held by sessions that asked recently; a client quiet for busyWaitS × 2 gives its slot up.
       let n = 0;
@@ -943,7 +956,7 @@ export class Hub implements RadioSink {
         if (jb[p] && jb[p + J.Admitted]) n++;
       }
       if (n >= k[K.Sessions]) {
-        this.wait(d, j, k[K.BusyS], seq, now);
+        this.wait(d, j, k[K.BusyS], seq);
         return false;
       }
     }
@@ -954,14 +967,14 @@ export class Hub implements RadioSink {
       if (!jb[o + J.InSeconds] && jb[o + J.Asked] > 0 && gap >= jb[o + J.Asked] * SECONDS_MISREAD) {
         // It paused about our period read as seconds (FACTS §2: some clients do): say it again in seconds.
         jb[o + J.InSeconds] = 1;
-        this.wait(d, j, 0, seq, now);
+        this.wait(d, j, 0, seq);
         return false;
       }
       if (gap < min && jb[o + J.MinPeriod] < min) {
         // Too fast for the hub: ask for a longer block period, which the client adopts — in ms, as a
         // client this fast evidently counts that way.
         jb[o + J.InSeconds] = 0;
-        this.wait(d, j, 0, seq, now);
+        this.wait(d, j, 0, seq);
         return false;
       }
     }
@@ -969,7 +982,7 @@ export class Hub implements RadioSink {
   }
 
   /** WAIT_FOR_DATA: ask again in `s` seconds, with the block period the hub wants. */
-  private wait(d: number, j: number, s: number, seq: number, now: number): void {
+  private wait(d: number, j: number, s: number, seq: number): void {
     const o = j * J.W;
     const period = Math.max(this.k[K.MinPeriod], this.jb[o + J.MinPeriod]);
     this.jb[o + J.Asked] = period;
@@ -985,7 +998,8 @@ export class Hub implements RadioSink {
   }
 
   /** Sends each page run's next block when its spacing has passed and nothing else is owed to the device. */
-  private pages(now: number): void {
+  private pages(): void {
+    const now = this.now;
     const jb = this.jb;
     for (let o = 0; o < jb.length; o += J.W) {
       if (!jb[o] || !jb[o + J.PageEnd]) continue;
@@ -994,7 +1008,9 @@ export class Hub implements RadioSink {
         jb[o + J.PageEnd] = 0;
         continue;
       }
-      if (now < jb[o + J.PageAt] || this.owed(d)) continue;
+      let owed = now < jb[o + J.PageAt];
+      for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p] && this.ow[p + O.Dev] === d) owed = true;
+      if (owed) continue;
       const off = jb[o + J.PageOff];
       const n = Math.min(jb[o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
       jb[o + J.PageOff] = off + n;
@@ -1004,12 +1020,6 @@ export class Hub implements RadioSink {
     }
   }
 
-  /** Frames still owed to a device. */
-  private owed(d: number): number {
-    let n = 0;
-    for (let o = 0; o < this.ow.length; o += O.W) if (this.ow[o] && this.ow[o + O.Dev] === d) n++;
-    return n;
-  }
 
   /** Owes a frame to device row d (or, for a device not in the log, -1 - its network address). A full
    *  table drops it: the client asks again (OTA clients retry), and nothing the hub holds is lost. */
@@ -1030,7 +1040,8 @@ export class Hub implements RadioSink {
 
   /** Sends what is owed, oldest first, while the radio window has room: each frame is built into the one
    *  shared buffer just before it leaves. */
-  pump(now: number): void {
+  pump(): void {
+    const now = this.now;
     const fl = this.fl;
     const ow = this.ow;
     const zb = this.zb;
@@ -1081,10 +1092,10 @@ export class Hub implements RadioSink {
       } else if (kind === Owed.Block) {
         const j = a * J.W;
         // A range on its way (streamed image), or a job that ended meanwhile: the client asks again.
-        const data = jb[j] && jb[j + J.State] === JobState.Transferring ? this.read(jb[j + J.Img], b, Math.min(ow[o + O.C], jb[j + J.Size] - b), now) : null;
+        const data = jb[j] && jb[j + J.State] === JobState.Transferring ? this.read(jb[j + J.Img], b, Math.min(ow[o + O.C], jb[j + J.Size] - b)) : null;
         if (!data) {
           jb[j + J.PageEnd] = 0;
-          n = this.waitFrame(STREAM_WAIT_S, Math.max(this.k[K.MinPeriod], jb[j + J.MinPeriod]), now);
+          n = this.waitFrame(STREAM_WAIT_S, Math.max(this.k[K.MinPeriod], jb[j + J.MinPeriod]));
         } else {
           zb[3] = Zs.SUCCESS;
           n = put(zb, this.ids(a, 4), b, 4);
@@ -1095,10 +1106,10 @@ export class Hub implements RadioSink {
           if (b + data.length > jb[j + J.Off]) {
             jb[j + J.Off] = b + data.length;
             jb[j + J.Updated] = now;
-            this.changed(a, 0, now);
+            this.changed(a, 0);
           }
         }
-      } else if (kind === Owed.Wait) n = this.waitFrame(a, b, now);
+      } else if (kind === Owed.Wait) n = this.waitFrame(a, b);
       else if (kind === Owed.Abort) {
         zb[3] = Zs.ABORT;
         n = 4;
@@ -1128,33 +1139,20 @@ export class Hub implements RadioSink {
   }
 
   /** An Image Block Response WAIT_FOR_DATA into the frame buffer (always with minimumBlockPeriod, FACTS §2). */
-  private waitFrame(s: number, period: number, now: number): number {
-    const cur = this.zt(now);
+  private waitFrame(s: number, period: number): number {
+    const cur = this.zt();
     this.zb[2] = 5;
     this.zb[3] = Zs.WAIT;
     return put(this.zb, put(this.zb, put(this.zb, 4, cur, 4), cur + s, 4), period, 2);
   }
 
   /** ZigBee UTCTime now: seconds since 2000 (ZCL §2.6.2.19). */
-  private zt(now: number): number {
+  private zt(): number {
+    const now = this.now;
     return Math.floor((now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
   }
 
-  /** Asks who an unknown network address is, at most once per lookupIntervalMs (ZDO IEEE_addr_req). */
-  private lookUp(nwk: number, now: number): void {
-    const sn = this.sn;
-    let free = -1;
-    for (let i = 2 * STRANGERS; i < sn.length; i += 2) {
-      if (sn[i] >= 0 && now - sn[i + 1] >= this.k[K.Lookup]) sn[i] = -1;
-      if (sn[i] === nwk) return;
-      if (sn[i] < 0) free = i;
-    }
-    // Recorded only when asked: a lookup the driver had no room for is asked again at the next request.
-    if (free >= 0 && this.p.radio.lookup(nwk, now) === 0) {
-      sn[free] = nwk;
-      sn[free + 1] = now;
-    }
-  }
+
 
   // ---- streamed images: a few ranges of each image's bytes, asked of the host ahead of its clients
 
@@ -1162,7 +1160,8 @@ export class Hub implements RadioSink {
    * Up to `len` bytes of image g from `off`, never past the end of the range holding `off`; null while it
    * is on its way (or, stored, if the store has none).
    */
-  read(g: number, off: number, len: number, now: number): Uint8Array | null {
+  read(g: number, off: number, len: number): Uint8Array | null {
+    const now = this.now;
     const im = this.im;
     if (im[g * I.W + I.Streamed] !== 1) {
       const b = (this.p.images as ImageStore).read(this.nm[g], off, len);
@@ -1172,10 +1171,10 @@ export class Hub implements RadioSink {
     const size = im[g * I.W + I.Size];
     const start = off - (off % rb);
     // Read ahead of the client while there is room, so it rarely waits: a range takes a host round trip.
-    if (start + rb < size && this.slot(now, 0) >= 0) this.want(g, start + rb, now, 1);
+    if (start + rb < size && this.slot(0) >= 0) this.want(g, start + rb, 1);
     const s = this.find(g, start);
     if (s < 0) {
-      this.want(g, start, now, 0);
+      this.want(g, start, 0);
       return null;
     }
     this.rg[s * R.W + R.Used] = now;
@@ -1185,7 +1184,8 @@ export class Hub implements RadioSink {
   }
 
   /** A range from the host: on a range boundary, to the next one (or the image's end). */
-  private range(g: number, off: number, d: Uint8Array, now: number): void {
+  private range(g: number, off: number, d: Uint8Array): void {
+    const now = this.now;
     const rb = this.k[K.RangeBytes];
     const size = this.im[g * I.W + I.Size];
     if (off % rb !== 0 || off >= size || d.length !== Math.min(rb, size - off)) this.no(Err.BAD_RANGE, rb, off, d.length);
@@ -1198,7 +1198,7 @@ export class Hub implements RadioSink {
       }
     if (this.find(g, off) >= 0) return;
     // No room (every range still awaited by a client): dropped, and asked for again when its client is back.
-    const s = this.slot(now, ahead ? 0 : 1);
+    const s = this.slot(ahead ? 0 : 1);
     if (s < 0) return;
     this.rp.set(d, s * rb);
     const r = s * R.W;
@@ -1211,7 +1211,8 @@ export class Hub implements RadioSink {
 
   /** Where a new range goes: a free slot, else the least recently used one clients have had (or none came
    *  for lately), else, for a range a client waits for, one fetched ahead; -1 if none. */
-  private slot(now: number, forClient: number): number {
+  private slot(forClient: number): number {
+    const now = this.now;
     const rg = this.rg;
     let lru = -1;
     let ahead = -1;
@@ -1230,7 +1231,8 @@ export class Hub implements RadioSink {
   }
 
   /** Asks the host for a range (a `need` event), unless it is here or already asked for lately. */
-  private want(g: number, off: number, now: number, ahead: number): void {
+  private want(g: number, off: number, ahead: number): void {
+    const now = this.now;
     const s = this.find(g, off);
     if (s >= 0) {
       this.rg[s * R.W + R.Ahead] = this.rg[s * R.W + R.Ahead] && ahead; // a client now waits for it
@@ -1268,27 +1270,17 @@ export class Hub implements RadioSink {
 
   // ---- activation and version reads
 
-  /** Tells a device holding an image (HCALCS) to activate it at `at` (unix ms; now if not later). */
-  private activate(d: number, j: number, at: number, now: number): void {
-    const cur = this.zt(now);
-    const up = Math.max(cur, Math.floor(at / 1000) - ZIGBEE_EPOCH_S);
-    this.state(j, JobState.Activating, now);
-    this.owe(Owed.End, d, -1, j, cur, up);
-    // Read the version once the device has had time to reboot into it (GBCS: 0x8F8B after activation).
-    const o = j * J.W;
-    this.jb[o + J.Activates] = now + (up - cur) * 1000;
-    this.jb[o + J.Due] = this.jb[o + J.Activates] + this.k[K.Settle];
-    this.jb[o + J.Check] = 0;
-  }
+
 
   /** The activation check is due (or the device rejoined after it): read its version. */
-  private check(d: number, j: number, now: number): void {
+  private check(d: number, j: number): void {
     this.jb[j * J.W + J.Activates] = -1;
-    this.readVersion(d, this.jb[j * J.W + J.Check], now);
+    this.readVersion(d, this.jb[j * J.W + J.Check]);
   }
 
   /** Reads a device's version; `check` ≥ 0 when it checks an activation. The answer is always an 0x8F8B alert. */
-  private readVersion(d: number, check: number, now: number): void {
+  private readVersion(d: number, check: number): void {
+    const now = this.now;
     let held = 0;
     for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
     // An alert will come of it, and alerts are never dropped: refused while no alert could be held.
@@ -1296,16 +1288,18 @@ export class Hub implements RadioSink {
     const o = d * D.W;
     this.dv[o + D.VrDeadline] = now + this.k[K.VrTimeout];
     this.dv[o + D.VrCheck] = check;
-    this.sendRead(d, now);
+    this.sendRead(d);
   }
 
-  private sendRead(d: number, now: number): void {
+  private sendRead(d: number): void {
+    const now = this.now;
     this.dv[d * D.W + D.VrNext] = now + Math.ceil(this.k[K.VrTimeout] / VERSION_READ_TRIES);
     this.owe(Owed.Read, d, -1, 0, 0, 0);
   }
 
   /** A Read Attributes Response (ZCL §2.5.2): records of attribute id u16, status u8, [type u8, value]. */
-  private version(d: number, z: Uint8Array, h: number, now: number): void {
+  private version(d: number, z: Uint8Array, h: number): void {
+    const now = this.now;
     const o = d * D.W;
     const dv = this.dv;
     for (let p = h; p + 3 <= z.length; ) {
@@ -1320,7 +1314,7 @@ export class Hub implements RadioSink {
       dv[o + D.VrDeadline] = -1;
       const check = dv[o + D.VrCheck];
       if (status) {
-        this.raise(Alert.VERSION, -1, d, now, -1, -1, 1);
+        this.raise(Alert.VERSION, -1, d, -1, -1, 1);
         continue;
       }
       dv[o + D.Ver] = v;
@@ -1335,8 +1329,8 @@ export class Hub implements RadioSink {
         continue;
       }
       // activationStatus 1 when an activation was due and the device still runs something else.
-      this.raise(Alert.VERSION, -1, d, now, v, -1, activating && !activated ? 1 : 0);
-      if (activating && (activated || check >= 0)) this.state(j, JobState.Done, now);
+      this.raise(Alert.VERSION, -1, d, v, -1, activating && !activated ? 1 : 0);
+      if (activating && (activated || check >= 0)) this.state(j, JobState.Done);
     }
   }
 
@@ -1344,8 +1338,9 @@ export class Hub implements RadioSink {
 
   /** Serves due page blocks; times out silent transfers, version reads and activation checks. */
   tick(now: number): void {
+    this.now = now;
     this.p.radio.tick(now);
-    this.pages(now);
+    this.pages();
     const jb = this.jb;
     const dv = this.dv;
     for (let o = 0; o < jb.length; o += J.W) {
@@ -1353,10 +1348,10 @@ export class Hub implements RadioSink {
       const j = o / J.W;
       if (jb[o + J.State] === JobState.Transferring && now - jb[o + J.Contact] > this.k[K.Silence]) {
         this.log(Log.SILENT, this.je.subarray(j * 8, j * 8 + 8), Math.round((now - jb[o + J.Contact]) / 1000));
-        this.fail(j, Resp.FAILURE, now);
+        this.fail(j, Resp.FAILURE);
       }
       if (jb[o + J.Activates] >= 0 && now >= jb[o + J.Due]) {
-        if (jb[o + J.Dev] >= 0) this.check(jb[o + J.Dev], j, now);
+        if (jb[o + J.Dev] >= 0) this.check(jb[o + J.Dev], j);
         else jb[o + J.Activates] = -1;
       }
     }
@@ -1364,32 +1359,35 @@ export class Hub implements RadioSink {
       if (!dv[o] || dv[o + D.VrDeadline] < 0) continue;
       if (now >= dv[o + D.VrDeadline]) {
         dv[o + D.VrDeadline] = -1;
-        this.raise(Alert.VERSION, -1, o / D.W, now, -1, -1, 1);
-      } else if (now >= dv[o + D.VrNext]) this.sendRead(o / D.W, now);
+        this.raise(Alert.VERSION, -1, o / D.W, -1, -1, 1);
+      } else if (now >= dv[o + D.VrNext]) this.sendRead(o / D.W);
     }
-    this.pump(now);
+    this.pump();
   }
 
   // ---- outcomes
 
-  private fail(j: number, code: number, now: number): void {
+  private fail(j: number, code: number): void {
+    const now = this.now;
     const o = j * J.W;
     this.jb[o + J.Code] = code;
     this.jb[o + J.State] = JobState.Failed;
     this.jb[o + J.Updated] = now;
-    this.raise(Alert.FAILED, j, -1, now, this.jb[o + J.Ver], code, -1);
-    this.changed(j, 1, now);
+    this.raise(Alert.FAILED, j, -1, this.jb[o + J.Ver], code, -1);
+    this.changed(j, 1);
   }
 
-  private state(j: number, s: number, now: number): void {
+  private state(j: number, s: number): void {
+    const now = this.now;
     this.jb[j * J.W + J.State] = s;
     this.jb[j * J.W + J.Updated] = now;
-    this.changed(j, 1, now);
+    this.changed(j, 1);
   }
 
   /** Raises an alert for job j's device (or device d's, for a version read); -1 for absent fields. The
    *  ledger is saved before the host or the device hears of it (durable first, then visible). */
-  private raise(code: number, j: number, d: number, now: number, ver: number, resp: number, act: number): void {
+  private raise(code: number, j: number, d: number, ver: number, resp: number, act: number): void {
+    const now = this.now;
     const al = this.al;
     let o = 0;
     while (o < al.length - A.W && al[o]) o += A.W;
@@ -1406,7 +1404,8 @@ export class Hub implements RadioSink {
   }
 
   /** A job changed: its state (saved, and always told) or its offset (told at most every progressIntervalMs). */
-  private changed(j: number, st: number, now: number): void {
+  private changed(j: number, st: number): void {
+    const now = this.now;
     const o = j * J.W;
     const jb = this.jb;
     if (!st && jb[o + J.Progress] >= 0 && now - jb[o + J.Progress] < this.k[K.Progress]) return;
