@@ -263,7 +263,7 @@ export class Hub implements RadioSink {
     // A job row for each transfer held and each finished job kept: job.start leaves a row free or finished.
     const nj = c.maxJobs + c.keepFinishedJobs;
     // Alerts: the cap on job.start, and room for version reads (refused with FULL beyond it).
-    const na = c.maxAlerts + 4;
+    const na = c.maxAlerts + 2;
     // The ledger is one row of all its cells (header, jobs, alerts), then the jobs' EUI-64s and image
     // names and the alerts' EUI-64s.
     const f = 8 + 8 * (L.W + nj * J.W) + 4 * na * A.W;
