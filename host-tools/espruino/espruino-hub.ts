@@ -40,11 +40,23 @@ export interface EspruinoHub {
   close(): void;
 }
 
-/** dist/firmware/<board>.js (a Linux-interpreter board), built first if it is not there. */
+/** dist/firmware/<board>.js (a Linux-interpreter board), built first if it is not there or is older than
+ *  the firmware sources or the board file (a stale bundle would run yesterday's hub). */
 export async function boardBundle(board: string, log: (line: string) => void): Promise<string> {
   const file = path.join(REPO_ROOT, 'dist/firmware', `${board}.js`);
-  if (!fs.existsSync(file)) await buildFirmware({ board, log });
+  const built = fs.existsSync(file) ? fs.statSync(file).mtimeMs : -1;
+  if (built < newestSource([path.join(REPO_ROOT, 'firmware'), path.join(REPO_ROOT, 'boards', `${board}.json`)])) await buildFirmware({ board, log });
   return file;
+}
+
+/** The latest modification time of the files at or below `paths`. */
+function newestSource(paths: string[]): number {
+  let t = 0;
+  for (const p of paths) {
+    const st = fs.statSync(p);
+    t = Math.max(t, st.isDirectory() ? newestSource(fs.readdirSync(p).map((f) => path.join(p, f))) : st.mtimeMs);
+  }
+  return t;
 }
 
 export function linuxBundle(log: (line: string) => void): Promise<string> {
