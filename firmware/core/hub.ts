@@ -104,7 +104,7 @@ export interface HubPorts {
 // ---- table columns (const enums: numbers at run time)
 
 /** Config, copied into a Float64Array. */
-export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Ranges, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, Window, ConfirmMs, W }
+export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, ConfirmMs, W }
 /** Device log rows: type 0 is a free row. EUI-64s apart, 8 bytes a row, wire order. */
 const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, W }
 /** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
@@ -244,7 +244,6 @@ export class Hub implements RadioSink {
     k[K.Checkpoint] = c.uploadCheckpointBytes;
     k[K.Keep] = c.keepFinishedJobs;
     k[K.RangeBytes] = c.streamRangeBytes;
-    k[K.Ranges] = c.streamRanges;
     k[K.Lookup] = c.lookupIntervalMs;
     k[K.MaxBlock] = c.maxBlock;
     k[K.Silence] = c.silenceTimeoutMs;
@@ -253,7 +252,6 @@ export class Hub implements RadioSink {
     k[K.BusyS] = c.busyWaitS;
     k[K.MinPeriod] = c.minBlockPeriodMs;
     k[K.Settle] = c.activationSettleMs;
-    k[K.Window] = c.radioWindow;
     k[K.ConfirmMs] = c.confirmTimeoutMs;
     const nd = c.maxDevices;
     // Each table lives in the buffer of its state file, so saving it writes that buffer and copies nothing.
@@ -291,6 +289,9 @@ export class Hub implements RadioSink {
     this.sn.fill(-1);
     this.fl.fill(-1);
     this.lh[L.NextJob] = this.lh[L.NextAlert] = 1;
+    // The header says the layout, so a build with other capacities reads the ledger back.
+    this.lh[L.Jobs] = nj;
+    this.lh[L.Alerts] = na;
     this.load();
   }
 
@@ -358,10 +359,7 @@ export class Hub implements RadioSink {
   save(t: number): void {
     if (t === 1) for (let r = 0; r < this.k[K.Images]; r++) this.name(this.ib, 8 + this.im.length * 8 + r * NAME_BYTES, this.nm[r]);
     if (t === 2) {
-      // The header says the layout, so a build with other capacities reads it back.
-      const jr = this.jb.length / J.W;
-      this.lh[L.Jobs] = jr;
-      this.lh[L.Alerts] = this.al.length / A.W;
+      const jr = this.lh[L.Jobs];
       for (let r = 0; r < jr; r++) this.name(this.lg, 8 + (this.lh.length + this.jb.length) * 8 + this.al.length * 4 + jr * 8 + r * NAME_BYTES, this.jn[r]);
     }
     this.p.kv.set(t === 0 ? 'devices' : t === 1 ? 'images' : 'ledger', t === 0 ? this.db : t === 1 ? this.ib : this.lg);
@@ -616,7 +614,6 @@ export class Hub implements RadioSink {
     } else this.no(Err.BAD_OP, op);
   }
 
-
   /** A new image's name and size, or BAD_NAME / BAD_SIZE. */
   named(name: string, size: number): void {
     let ok = name.length > 0 && name.length <= NAME_BYTES;
@@ -675,7 +672,6 @@ export class Hub implements RadioSink {
       if (e ? dv[d * D.W] && same(this.de, d * 8, e, 0, 8) : !dv[d * D.W]) return must > 1 && dv[d * D.W + D.Nwk] < 0 ? this.no(Err.NOT_JOINED) : d;
     return must ? this.no(Err.UNKNOWN_DEVICE) : -1;
   }
-
 
   /** The device's job: `which` 0 unfinished, 1 latest, 2 holding an image for activation; -1 if none. */
   private job(d: number, which: number): number {
@@ -749,7 +745,6 @@ export class Hub implements RadioSink {
     this.save(2);
   }
 
-
   // ---- radio
 
   /** What the radio driver heard (RadioSink). */
@@ -810,7 +805,7 @@ export class Hub implements RadioSink {
     let d = -1;
     for (let o = 0; o < dv.length; o += D.W) if (dv[o] && dv[o + D.Nwk] === nwk) d = o / D.W;
     if (d < 0) {
-      // Not in the device log: NOT_AUTHORIZED and nothing else (GBCS Device Log); and who is it?
+      // Not in the device log: NOT_AUTHORIZED and nothing else (GBCS Device Log).
       this.log(Log.NOT_AUTHORIZED, nwk, cmd);
       // Who is it? Asked at most once per lookupIntervalMs (ZDO IEEE_addr_req), as real coordinators learn
       // addresses; recorded only when the driver took the request, else asked again at the next frame.
@@ -851,12 +846,15 @@ export class Hub implements RadioSink {
       jb[jo + J.Seen] = now;
       if (jb[jo + J.State] !== JobState.Queued) jb[jo + J.Contact] = now;
     }
-    const id = h + 1; // manufacturer code, image type, file version
+    // The image id after the field control (or status): manufacturer code, image type, file version.
+    const ty = le(z, h + 3, 2);
+    const ver = le(z, h + 5, 4);
     const off = le(z, h + 9, 4);
-    const same3 = j >= 0 && jb[jo + J.Mfr] === mfr && jb[jo + J.Type] === le(z, id + 2, 2) && jb[jo + J.Ver] === le(z, id + 4, 4);
+    const same3 = j >= 0 && jb[jo + J.Mfr] === mfr && jb[jo + J.Type] === ty && jb[jo + J.Ver] === ver;
+    // A new request ends any page run in progress.
+    this.cancel(j, d);
     if (cmd === 3 || cmd === 4) {
-      // Image Block / Page Request: a new request ends any page run in progress.
-      this.cancel(j, d);
+      // Image Block / Page Request.
       const st = jb[jo + J.State];
       if (!same3 || st === JobState.Transferred || st === JobState.Activating)
         // The hub holds nothing, or not that image, for this device: NO_IMAGE_AVAILABLE tells the client to
@@ -876,10 +874,9 @@ export class Hub implements RadioSink {
       jb[jo + J.PageSeq] = seq;
       return this.pages();
     }
-    this.cancel(j, d);
     if (cmd === 1) {
       // Query Next Image Request.
-      dv[o + D.Ver] = le(z, id + 4, 4);
+      dv[o + D.Ver] = ver;
       const hw = z[h] & 1 ? le(z, h + 9, 2) : -1;
       if (hw >= 0) dv[o + D.Hw] = hw;
       const st = j < 0 ? -1 : jb[jo + J.State];
@@ -888,15 +885,15 @@ export class Hub implements RadioSink {
       const g = jb[jo + J.Img];
       const lo = this.im[g * I.W + I.MinHw];
       const hi = this.im[g * I.W + I.MaxHw];
-      if (jb[jo + J.Mfr] !== mfr || jb[jo + J.Type] !== le(z, id + 2, 2) || (hw >= 0 && lo >= 0 && hi >= 0 && (hw < lo || hw > hi))) {
+      if (jb[jo + J.Mfr] !== mfr || jb[jo + J.Type] !== ty || (hw >= 0 && lo >= 0 && hi >= 0 && (hw < lo || hw > hi))) {
         // Refused before a single block is sent (DESIGN "What the hub promises").
-        this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, le(z, id + 2, 2), hw < 0 ? null : hw);
+        this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, ty, hw < 0 ? null : hw);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
         return this.fail(j, Resp.HW_MISMATCH);
       }
-      if (le(z, id + 4, 4) >= jb[jo + J.Ver] && !jb[jo + J.Force]) {
+      if (ver >= jb[jo + J.Ver] && !jb[jo + J.Force]) {
         // GBCS gives no response code for "already up to date"; Image Discarded is the closest (our choice).
-        this.log(Log.UP_TO_DATE, this.de.subarray(d * 8, d * 8 + 8), le(z, id + 4, 4), jb[jo + J.Ver]);
+        this.log(Log.UP_TO_DATE, this.de.subarray(d * 8, d * 8 + 8), ver, jb[jo + J.Ver]);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
         return this.fail(j, Resp.DISCARDED);
       }
@@ -912,7 +909,7 @@ export class Hub implements RadioSink {
     if (j < 0) {
       const last = this.job(d, 1);
       const lo = last * J.W;
-      if (last >= 0 && jb[lo + J.State] === JobState.Done && status === Zs.SUCCESS && jb[lo + J.Mfr] === mfr && jb[lo + J.Type] === le(z, id + 2, 2) && jb[lo + J.Ver] === le(z, id + 4, 4)) e = last;
+      if (last >= 0 && jb[lo + J.State] === JobState.Done && status === Zs.SUCCESS && jb[lo + J.Mfr] === mfr && jb[lo + J.Type] === ty && jb[lo + J.Ver] === ver) e = last;
     } else if (!same3 || jb[jo + J.State] === JobState.Queued || jb[jo + J.State] === JobState.Activating) e = -1;
     if (e < 0) {
       this.log(Log.END_UNEXPECTED, this.de.subarray(d * 8, d * 8 + 8));
@@ -931,7 +928,7 @@ export class Hub implements RadioSink {
       jb[eo + J.State] = ppmid ? JobState.Done : JobState.Transferred;
       jb[eo + J.Updated] = now;
       this.raise(Alert.SUCCEEDED, e, d, jb[eo + J.Ver], Resp.OK, -1);
-      this.changed(e, 1);
+      this.changed(e, 2);
     }
     const cur = this.zt();
     this.owe(Owed.End, d, seq, e, cur, ppmid ? cur : UPGRADE_TIME_WAIT);
@@ -1019,7 +1016,6 @@ export class Hub implements RadioSink {
       this.owe(Owed.Block, d, jb[o + J.PageSeq], o / J.W, off, n);
     }
   }
-
 
   /** Owes a frame to device row d (or, for a device not in the log, -1 - its network address). A full
    *  table drops it: the client asks again (OTA clients retry), and nothing the hub holds is lost. */
@@ -1152,8 +1148,6 @@ export class Hub implements RadioSink {
     return Math.floor((now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
   }
 
-
-
   // ---- streamed images: a few ranges of each image's bytes, asked of the host ahead of its clients
 
   /**
@@ -1270,8 +1264,6 @@ export class Hub implements RadioSink {
 
   // ---- activation and version reads
 
-
-
   /** The activation check is due (or the device rejoined after it): read its version. */
   private check(d: number, j: number): void {
     this.jb[j * J.W + J.Activates] = -1;
@@ -1328,9 +1320,16 @@ export class Hub implements RadioSink {
         this.jb[j * J.W + J.Check] = check + 1;
         continue;
       }
-      // activationStatus 1 when an activation was due and the device still runs something else.
+      // The job is done once the device runs the image, or checks of it have run out; its state goes into
+      // the ledger with the alert. activationStatus 1 when an activation was due and the device still runs
+      // something else.
+      const done = activating && (activated || check >= 0);
+      if (done) {
+        this.jb[j * J.W + J.State] = JobState.Done;
+        this.jb[j * J.W + J.Updated] = now;
+      }
       this.raise(Alert.VERSION, -1, d, v, -1, activating && !activated ? 1 : 0);
-      if (activating && (activated || check >= 0)) this.state(j, JobState.Done);
+      if (done) this.changed(j, 2);
     }
   }
 
@@ -1374,7 +1373,7 @@ export class Hub implements RadioSink {
     this.jb[o + J.State] = JobState.Failed;
     this.jb[o + J.Updated] = now;
     this.raise(Alert.FAILED, j, -1, this.jb[o + J.Ver], code, -1);
-    this.changed(j, 1);
+    this.changed(j, 2);
   }
 
   private state(j: number, s: number): void {
@@ -1403,7 +1402,8 @@ export class Hub implements RadioSink {
     this.rec(3, o / A.W, Ev.Alert);
   }
 
-  /** A job changed: its state (saved, and always told) or its offset (told at most every progressIntervalMs). */
+  /** A job changed: `st` 0 its offset (told at most every progressIntervalMs), 1 its state (saved, and always
+   *  told), 2 its state, already saved with the alert it raised. */
   private changed(j: number, st: number): void {
     const now = this.now;
     const o = j * J.W;
@@ -1411,7 +1411,7 @@ export class Hub implements RadioSink {
     if (!st && jb[o + J.Progress] >= 0 && now - jb[o + J.Progress] < this.k[K.Progress]) return;
     jb[o + J.Progress] = now;
     if (st) {
-      this.save(2);
+      if (st < 2) this.save(2);
       // The last download of an image is over: its streamed ranges are of no more use.
       if (!this.inUse(jb[o + J.Img], true)) this.drop(jb[o + J.Img]);
       if (jb[o + J.State] >= JobState.Transferred) jb[o + J.Admitted] = jb[o + J.PageEnd] = 0;

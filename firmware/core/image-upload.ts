@@ -25,10 +25,12 @@ export function uploads(h: Hub, op: number, a: Item[]): void {
     if (g >= 0 && im[o + I.Size] === size && im[o + I.Crc] === crc) next = im[o + I.Complete] === 1 ? size : im[o + I.Next];
     else {
       if (g >= 0 && im[o + I.Complete] === 1) h.no(Err.EXISTS, 2);
-      if (g < 0) g = h.newImg(name);
+      const fresh = g < 0;
+      if (fresh) g = h.newImg(name);
       const free = store.create(name, size);
       if (free >= 0) {
-        im[g * I.W + I.Size] = 0;
+        // Refused: a row taken for it is given back; an earlier upload under the name stays as it was.
+        if (fresh) im[g * I.W + I.Size] = 0;
         h.no(Err.STORE_FULL, size, free);
       }
       const r = g * I.W;

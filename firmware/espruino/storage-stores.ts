@@ -19,10 +19,15 @@ export class StorageImageStore implements ImageStore {
   create(name: string, size: number): number {
     const s = storage();
     const file = IMAGE_PREFIX + name;
-    if (s.read(file, 0, 1) !== undefined) s.erase(file);
+    const held = s.read(file, 0, 1) !== undefined ? (s.read(file) as string).length + FILE_OVERHEAD : 0;
     const need = size + FILE_OVERHEAD;
+    const st = s.getStats();
+    // Room is counted before anything is erased, so a refused upload leaves the file under its name as it was.
+    const room = st.freeBytes + st.trashBytes + held;
+    if (room < need) return room;
+    if (held) s.erase(file);
     // Erased files' space comes back only with a (slow) compact: done only when the upload needs it.
-    if (s.getFree() < need && s.getStats().freeBytes + s.getStats().trashBytes >= need) s.compact();
+    if (s.getFree() < need) s.compact();
     if (s.getFree() < need) return s.getFree();
     // An empty first write with a size allocates the whole (erased) file.
     s.write(file, '', 0, size);
