@@ -187,12 +187,18 @@ export class HubClient extends EventEmitter {
 
   private requestOnce(op: string, args: Message, timeoutMs: number): Promise<Message> {
     if (this.closed) return Promise.reject(new HubError('CLOSED', 'cannot send ' + op + ': port ' + this.path + ' is closed'));
-    const i = this.nextId;
-    this.nextId = (this.nextId % 0xffffffff) + 1; // u32 from 1: 0 marks an event
-    const request: Message = { ...args, i, op };
+    let i: number;
+    let request: Message;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(encodeBody(encodeRequest(request)), crc32);
+      do {
+        i = this.nextId;
+        this.nextId = (this.nextId % 0xffffffff) + 1; // u32 from 1: 0 marks an event
+        request = { ...args, i, op };
+        frame = encodeFrame(encodeBody(encodeRequest(request)), crc32);
+        // A hello may land at a REPL that holds the port (a hub that lent it): one carrying Ctrl-C (0x03)
+        // or Ctrl-D (0x04), which interrupt a board and end the Linux interpreter, goes with another id.
+      } while (op === 'hello' && (frame.indexOf(3) >= 0 || frame.indexOf(4) >= 0));
     } catch (e) {
       // Refused here, as the hub would have refused it: an EUI that is not one, a body past MAX_BODY (RangeError).
       if (e instanceof RequestError) return Promise.reject(new HubError(e.code, e.message));
