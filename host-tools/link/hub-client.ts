@@ -18,6 +18,8 @@ const WAKE_SETTLE_MS = 300;
 const WAKE_TRIES = 2;
 /** The first hello's wait; a hub that answers nothing by then is woken and asked again. */
 const FIRST_HELLO_MS = 1500;
+/** Request ids a hello tries for a frame free of Ctrl-C and Ctrl-D: 9 in 10 frames are free at the first. */
+const HELLO_IDS = 64;
 /** img.end checks the whole file's CRC and header: slow on a board. */
 const END_TIMEOUT_MS = 60000;
 /** img.data chunks in flight; the hub answers in order, so a lost one is noticed by the next reply. */
@@ -69,6 +71,17 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+function randomId(): number {
+  return 1 + Math.floor(Math.random() * 0x7fffffff);
+}
+
+/** True when no byte of `b` (a frame, or a number's big-endian bytes) is Ctrl-C or Ctrl-D. */
+function consoleSafe(b: Uint8Array | number): boolean {
+  if (typeof b !== 'number') return b.indexOf(3) < 0 && b.indexOf(4) < 0;
+  for (let v = b; v > 0; v = Math.floor(v / 256)) if (v % 256 === 3 || v % 256 === 4) return false;
+  return true;
+}
+
 function crc32(b: Uint8Array): number {
   return zlib.crc32(b) >>> 0;
 }
@@ -114,7 +127,7 @@ export class HubClient extends EventEmitter {
   undecodable = 0;
   private pending = new Map<number, Pending>();
   // Random start: replies meant for an earlier client on the same port cannot match ours.
-  private nextId = 1 + Math.floor(Math.random() * 0x7fffffff);
+  private nextId = randomId();
   private closed = false;
   info: HelloInfo = { fw: '?', board: '?', mode: '?', time: 0, maxChunk: 256 };
 
@@ -139,12 +152,16 @@ export class HubClient extends EventEmitter {
       // A hub that lent its port to the REPL (firmware/espruino/console-port.ts) takes it back when the
       // wake line is typed there. It goes only to a hub silent to the first hello: the line's Ctrl-C
       // clears that hello from the REPL's input, and the next hello waits until the line has run.
+      // The clock goes in that hello unless its own bytes hold Ctrl-C or Ctrl-D (then in a second one).
+      const time = Date.now();
+      const greeting = consoleSafe(time) ? { time } : {};
       try {
-        c.info = (await c.request('hello', { time: Date.now() }, Math.min(timeoutMs, FIRST_HELLO_MS))) as unknown as HelloInfo;
+        c.info = (await c.request('hello', greeting, Math.min(timeoutMs, FIRST_HELLO_MS))) as unknown as HelloInfo;
       } catch (e) {
         if ((e as HubError).code !== 'TIMEOUT') throw e;
-        c.info = await c.wakeAndHello(port);
+        c.info = await c.wakeAndHello(port, greeting);
       }
+      if (!('time' in greeting)) c.info = (await c.request('hello', { time: Date.now() })) as unknown as HelloInfo;
     } catch (e) {
       await c.close();
       throw e;
@@ -153,12 +170,12 @@ export class HubClient extends EventEmitter {
   }
 
   /** Types the wake line, waits for the REPL to run it, and says hello; a busy board gets a second, slower try. */
-  private async wakeAndHello(port: SerialPort): Promise<HelloInfo> {
+  private async wakeAndHello(port: SerialPort, greeting: Message): Promise<HelloInfo> {
     for (let attempt = 1; ; attempt++) {
       port.write(WAKE_LINE);
       await new Promise((r) => setTimeout(r, WAKE_SETTLE_MS * attempt));
       try {
-        return (await this.request('hello', { time: Date.now() })) as unknown as HelloInfo;
+        return (await this.request('hello', greeting)) as unknown as HelloInfo;
       } catch (e) {
         if ((e as HubError).code !== 'TIMEOUT' || attempt >= WAKE_TRIES) throw e;
       }
@@ -191,14 +208,17 @@ export class HubClient extends EventEmitter {
     let request: Message;
     let frame: Uint8Array;
     try {
-      do {
+      for (let tries = 1; ; tries++) {
         i = this.nextId;
         this.nextId = (this.nextId % 0xffffffff) + 1; // u32 from 1: 0 marks an event
         request = { ...args, i, op };
         frame = encodeFrame(encodeBody(encodeRequest(request)), crc32);
         // A hello may land at a REPL that holds the port (a hub that lent it): one carrying Ctrl-C (0x03)
-        // or Ctrl-D (0x04), which interrupt a board and end the Linux interpreter, goes with another id.
-      } while (op === 'hello' && (frame.indexOf(3) >= 0 || frame.indexOf(4) >= 0));
+        // or Ctrl-D (0x04), which interrupt a board and end the Linux interpreter, goes with another id
+        // (and so another CRC). Bounded: a hello whose arguments hold such a byte is sent as it is.
+        if (op !== 'hello' || tries >= HELLO_IDS || consoleSafe(frame)) break;
+        this.nextId = randomId(); // the next id would share the unsafe byte in all but its lowest
+      }
     } catch (e) {
       // Refused here, as the hub would have refused it: an EUI that is not one, a body past MAX_BODY (RangeError).
       if (e instanceof RequestError) return Promise.reject(new HubError(e.code, e.message));

@@ -27,10 +27,12 @@ async function hubOnPty(drop: (a: Item[]) => boolean = () => false) {
   const hub = coreHub(new FakeRadio(), images, new MemoryKeyValueStore(), (b) => port.write(Buffer.from(b)), {});
   hub.start(Date.now());
   const seen: Item[][] = [];
+  const frames: Uint8Array[] = [];
   const reader = new FrameReader(crc32);
   port.on('data', (d: Buffer) => {
     for (const body of reader.push(new Uint8Array(d))) {
       const a = decodeBody(body);
+      frames.push(encodeFrame(body, crc32));
       if (a) seen.push(a);
       if (!a || !drop(a)) hub.host(encodeFrame(body, crc32), Date.now());
     }
@@ -45,6 +47,7 @@ async function hubOnPty(drop: (a: Item[]) => boolean = () => false) {
     pair,
     images,
     seen,
+    frames,
     event,
     close: async () => {
       await new Promise<void>((resolve) => port.close(() => resolve()));
@@ -68,6 +71,29 @@ test('hello sets the clock with a unix ms time past 2^32 and reads the hub\'s li
   expect(client.info).toMatchObject({ fw: c.fw, board: c.board, mode: 'stored', maxChunk: c.maxChunk, maxJobs: c.maxJobs, maxAlerts: c.maxAlerts });
   expect(client.info.time).toBeGreaterThan(2 ** 32);
   expect(Math.abs(client.info.time - Date.now())).toBeLessThan(60000);
+});
+
+// A hello may land at a REPL holding the port, where Ctrl-C (0x03) interrupts a board and Ctrl-D (0x04)
+// ends the Linux interpreter; such bytes in the clock itself last for hours at a time.
+test.each([
+  ['the clock is free of them', 0x0193_1122_3344],
+  ['the clock\'s own bytes hold them', 0x0193_0403_0a0b],
+])('a first hello never carries Ctrl-C or Ctrl-D, and the clock reaches the hub (%s)', async (_, time) => {
+  bench = await hubOnPty();
+  const now = jest.spyOn(Date, 'now').mockReturnValue(time);
+  try {
+    for (let n = 0; n < 20; n++) {
+      const seenBefore = bench.frames.length;
+      client = await HubClient.open(bench.pair.b);
+      const first = bench.frames[seenBefore];
+      expect([first.indexOf(3), first.indexOf(4)]).toEqual([-1, -1]);
+      expect(client.info.time).toBe(time);
+      await client.close();
+      client = undefined;
+    }
+  } finally {
+    now.mockRestore();
+  }
 });
 
 test('lost img.data frames are resent (go-back-N) and the stored image is exact', async () => {
