@@ -12,6 +12,8 @@ import * as emulate from './commands/emulate';
 import * as flash from './commands/flash';
 import * as fleet from './commands/fleet';
 import * as image from './commands/image';
+import * as images from './commands/images';
+import * as jobs from './commands/jobs';
 import * as monitor from './commands/monitor';
 import * as sim from './commands/sim';
 import * as status from './commands/status';
@@ -28,7 +30,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // Options after a subcommand are the subcommand's: `sim run x.yaml --json` is run's --json, not sim's.
     .enablePositionalOptions();
-  for (const m of [image, emulate, flash, sim, devices, upload, distribute, monitor, status, alerts, activate, version, fleet, campaign]) m.register(program);
+  for (const m of [image, emulate, flash, sim, devices, upload, images, distribute, jobs, monitor, status, alerts, activate, version, fleet, campaign]) m.register(program);
   program.addHelpText(
     'after',
     '\nExample session:\n  $ chub emulate &            # prints the host link port\n  $ export CHUB_PORT=/tmp/chub-…/host-…\n  $ chub devices add 000D6F0000000001 --type PPMID\n  $ chub upload fw.ota && chub distribute --image fw.ota --device 000D6F0000000001 --wait',

@@ -22,6 +22,7 @@ export const enum Op {
   Activate = 16,
   VersionRead = 17,
   Console = 18,
+  JobCancel = 19,
 }
 
 /** Error codes: a refused request is answered [i, err, ...detail] (detail per code in docs/host-link.md). */
@@ -68,6 +69,9 @@ export const enum Err {
   TOO_BIG = 27,
   /** detail: most devices per job.start */
   TOO_MANY = 28,
+  UNKNOWN_JOB = 29,
+  /** detail: the job's state */
+  JOB_OVER = 30,
 }
 
 /** Unsolicited events: [0, ev, ...fields]. */

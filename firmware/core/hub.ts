@@ -108,7 +108,7 @@ export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Pr
 /** Device log rows: type 0 is a free row. EUI-64s apart, 8 bytes a row, wire order. */
 const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, W }
 /** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
-const enum J { Id, Dev, State, Off, Size, Code, Force, Started, Updated, Contact, Mfr, Type, Ver, Img, Progress, MinPeriod, LastBlock, Seen, Asked, InSeconds, Admitted, PageOff, PageEnd, PageMax, PageGap, PageAt, PageSeq, Activates, Due, Check, W }
+const enum J { Id, Dev, State, Off, Size, Code, Force, Started, Updated, Contact, Mfr, Type, Ver, Img, Progress, MinPeriod, LastBlock, Seen, Asked, InSeconds, Admitted, PageOff, PageEnd, PageMax, PageGap, PageAt, PageSeq, Activates, Due, Check, UpAt, W }
 /** Alerts held, oldest first (id 0: free): 32-bit cells, the time in unix seconds, 0xFFFFFFFF for a field
  *  the alert does not carry (a reserved file version in the OTA spec). */
 const enum A { Id, Code, Time, Ver, Resp, Act, W }
@@ -144,8 +144,9 @@ const ASK_AGAIN_MS = 2000;
 const UNCLAIMED_MS = 10000;
 /** Version reads are sent this many times within versionReadTimeoutMs (lossy links). */
 const VERSION_READ_TRIES = 3;
-/** After an activation, a device still on its old version is read again this many times. */
-const ACTIVATION_CHECKS = 3;
+/** After an activation, a device still on its old version is told again and read again, this many
+ *  times in all: under 30 % loss a single Upgrade End Response often never arrives. */
+const ACTIVATION_CHECKS = 5;
 /** A paced client whose next request comes this many times our period later read it as seconds (FACTS §2). */
 const SECONDS_MISREAD = 500;
 /** A client whose streamed range is on its way asks again after this many seconds. */
@@ -598,12 +599,29 @@ export class Hub implements RadioSink {
       const cur = this.zt();
       const up = Math.max(cur, Math.floor((at === null ? now + this.clock : at) / 1000) - ZIGBEE_EPOCH_S);
       this.state(j, JobState.Activating);
+      this.jb[j * J.W + J.UpAt] = up;
       this.owe(Owed.End, d, -1, j, cur, up);
       // ...and reads its version once it has had time to reboot into it (GBCS: 0x8F8B after activation).
       const o = j * J.W;
       this.jb[o + J.Activates] = now + (up - cur) * 1000;
       this.jb[o + J.Due] = this.jb[o + J.Activates] + k[K.Settle];
       this.jb[o + J.Check] = 0;
+      this.ok(a);
+      this.rec(2, j);
+    } else if (op === Op.JobCancel) {
+      const id = this.arg(a, 0, 0);
+      let j = -1;
+      for (let o = 0; o < this.jb.length; o += J.W) if (this.jb[o] === id) j = o / J.W;
+      if (j < 0) this.no(Err.UNKNOWN_JOB);
+      const o = j * J.W;
+      const s = this.jb[o + J.State];
+      if (s >= JobState.Done) this.no(Err.JOB_OVER, s);
+      if (this.jb[o + J.Dev] >= 0) this.cancel(j, this.jb[o + J.Dev], 1);
+      // A transfer cut short fails like any other (0x8F89 File Transfer Failure: every transfer ends in an
+      // alert); one already alerted as transferred only stops waiting for its activation.
+      this.jb[o + J.Activates] = -1;
+      if (s < JobState.Transferred) this.fail(j, Resp.FAILURE);
+      else this.state(j, JobState.Done);
       this.ok(a);
       this.rec(2, j);
     } else if (op === Op.VersionRead) {
@@ -910,7 +928,7 @@ export class Hub implements RadioSink {
       const last = this.job(d, 1);
       const lo = last * J.W;
       if (last >= 0 && jb[lo + J.State] === JobState.Done && status === Zs.SUCCESS && jb[lo + J.Mfr] === mfr && jb[lo + J.Type] === ty && jb[lo + J.Ver] === ver) e = last;
-    } else if (!same3 || jb[jo + J.State] === JobState.Queued || jb[jo + J.State] === JobState.Activating) e = -1;
+    } else if (!same3 || jb[jo + J.State] === JobState.Queued) e = -1;
     if (e < 0) {
       this.log(Log.END_UNEXPECTED, this.de.subarray(d * 8, d * 8 + 8));
       return this.owe(Owed.Default, d, seq, cmd, Zs.SUCCESS, 0);
@@ -931,7 +949,8 @@ export class Hub implements RadioSink {
       this.changed(e, 2);
     }
     const cur = this.zt();
-    this.owe(Owed.End, d, seq, e, cur, ppmid ? cur : UPGRADE_TIME_WAIT);
+    // One repeated while activating (our response was lost) hears the activation time again.
+    this.owe(Owed.End, d, seq, e, cur, jb[eo + J.State] === JobState.Activating ? Math.max(cur, jb[eo + J.UpAt]) : ppmid ? cur : UPGRADE_TIME_WAIT);
   }
 
   /** Whether a block/page request for the job's image can be served now; answers ABORT or WAIT_FOR_DATA when not. */
@@ -986,9 +1005,9 @@ export class Hub implements RadioSink {
     this.owe(Owed.Wait, d, seq, s, this.jb[o + J.InSeconds] ? Math.ceil(period / 1000) : period, 0);
   }
 
-  /** Ends a page run in progress, and drops what is still owed to the device. */
-  private cancel(j: number, d: number): void {
-    if (j < 0 || !this.jb[j * J.W + J.PageEnd]) return;
+  /** Ends a page run in progress (or, `all`, the job's every exchange), and drops what is still owed to the device. */
+  private cancel(j: number, d: number, all?: number): void {
+    if (j < 0 || !(all || this.jb[j * J.W + J.PageEnd])) return;
     this.jb[j * J.W + J.PageEnd] = 0;
     const ow = this.ow;
     for (let o = 0; o < ow.length; o += O.W) if (ow[o + O.Dev] === d) ow[o] = 0;
@@ -1291,7 +1310,6 @@ export class Hub implements RadioSink {
 
   /** A Read Attributes Response (ZCL §2.5.2): records of attribute id u16, status u8, [type u8, value]. */
   private version(d: number, z: Uint8Array, h: number): void {
-    const now = this.now;
     const o = d * D.W;
     const dv = this.dv;
     for (let p = h; p + 3 <= z.length; ) {
@@ -1304,33 +1322,40 @@ export class Hub implements RadioSink {
       p += status ? 3 : 4 + n;
       if (id !== ATTR_CURRENT_FILE_VERSION || dv[o + D.VrDeadline] < 0) continue;
       dv[o + D.VrDeadline] = -1;
-      const check = dv[o + D.VrCheck];
-      if (status) {
-        this.raise(Alert.VERSION, -1, d, -1, -1, 1);
-        continue;
-      }
-      dv[o + D.Ver] = v;
-      const j = this.job(d, 2);
-      const activating = j >= 0 && this.jb[j * J.W + J.State] === JobState.Activating;
-      const activated = activating && v === this.jb[j * J.W + J.Ver];
-      if (activating && !activated && check >= 0 && check + 1 < ACTIVATION_CHECKS) {
-        // Not rebooted into it yet: look again later rather than report a failed activation.
-        this.jb[j * J.W + J.Activates] = now;
-        this.jb[j * J.W + J.Due] = now + this.k[K.Settle];
-        this.jb[j * J.W + J.Check] = check + 1;
-        continue;
-      }
-      // The job is done once the device runs the image, or checks of it have run out; its state goes into
-      // the ledger with the alert. activationStatus 1 when an activation was due and the device still runs
-      // something else.
-      const done = activating && (activated || check >= 0);
-      if (done) {
-        this.jb[j * J.W + J.State] = JobState.Done;
-        this.jb[j * J.W + J.Updated] = now;
-      }
-      this.raise(Alert.VERSION, -1, d, v, -1, activating && !activated ? 1 : 0);
-      if (done) this.changed(j, 2);
+      if (v >= 0) dv[o + D.Ver] = v;
+      this.activated(d, dv[o + D.VrCheck], v);
     }
+  }
+
+  /**
+   * The answer to device d's version read (`v`; -1: none) at activation check `check` (-1: a read the
+   * host asked for). A device not yet running the image
+   * is told to activate again (the time has come: now) and looked at later, until the checks run out; the
+   * job is then done, its state written with the 0x8F8B alert (activationStatus 1: an activation was due
+   * and the device runs something else, or said nothing).
+   */
+  private activated(d: number, check: number, v: number): void {
+    const now = this.now;
+    const jb = this.jb;
+    const j = this.job(d, 2);
+    const o = j * J.W;
+    const activating = j >= 0 && jb[o + J.State] === JobState.Activating;
+    const ran = activating && v === jb[o + J.Ver];
+    if (activating && !ran && check >= 0 && check + 1 < ACTIVATION_CHECKS) {
+      const cur = this.zt();
+      this.owe(Owed.End, d, -1, j, cur, cur);
+      jb[o + J.Activates] = now;
+      jb[o + J.Due] = now + this.k[K.Settle];
+      jb[o + J.Check] = check + 1;
+      return;
+    }
+    const done = activating && (ran || check >= 0);
+    if (done) {
+      jb[o + J.State] = JobState.Done;
+      jb[o + J.Updated] = now;
+    }
+    this.raise(Alert.VERSION, -1, d, v, -1, v < 0 || (activating && !ran) ? 1 : 0);
+    if (done) this.changed(j, 2);
   }
 
   // ---- time
@@ -1358,7 +1383,7 @@ export class Hub implements RadioSink {
       if (!dv[o] || dv[o + D.VrDeadline] < 0) continue;
       if (now >= dv[o + D.VrDeadline]) {
         dv[o + D.VrDeadline] = -1;
-        this.raise(Alert.VERSION, -1, o / D.W, -1, -1, 1);
+        this.activated(o / D.W, dv[o + D.VrCheck], -1);
       } else if (now >= dv[o + D.VrNext]) this.sendRead(o / D.W);
     }
     this.pump();

@@ -150,6 +150,7 @@ export const REQUESTS: { [op: string]: { op: Op; args: [string, ArgKind][] } } =
   activate: { op: Op.Activate, args: [['eui', 'eui'], ['at', 'opt']] },
   'version.read': { op: Op.VersionRead, args: [['eui', 'eui']] },
   console: { op: Op.Console, args: [] },
+  'job.cancel': { op: Op.JobCancel, args: [['id', 'nat']] },
 };
 
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -311,6 +312,7 @@ const RESULTS: { [op: string]: (d: unknown[]) => Message } = {
   'alert.list': (d) => page('alerts', d, RECORD_ITEMS.alert, alert),
   'alert.ack': (d) => ({ acked: d[0] as Value }),
   activate: (d) => ({ job: job(d, 0) as unknown as Value }),
+  'job.cancel': (d) => ({ job: job(d, 0) as unknown as Value }),
 };
 
 /** A detail item or request field as text ('?' when the hub or the request left it out). */
@@ -392,6 +394,8 @@ export const ERRORS: { [err: number]: { name: string; text: (d: unknown[], q: Me
   [Err.NO_CONSOLE]: { name: 'NO_CONSOLE', text: () => 'the console is not on the host link port' },
   [Err.TOO_BIG]: { name: 'TOO_BIG', text: (_d, q) => `the hub's reply to ${String(q.op ?? 'a request')} would not fit a frame` },
   [Err.TOO_MANY]: { name: 'BAD_ARGS', text: (d) => `at most ${n(d[0])} devices per job.start; send several` },
+  [Err.UNKNOWN_JOB]: { name: 'UNKNOWN_JOB', text: (_d, q) => `no job #${n(q.id)} on the hub (finished jobs are forgotten as newer ones end)` },
+  [Err.JOB_OVER]: { name: 'JOB_OVER', text: (d, q) => `job #${n(q.id)} is already ${JOB_STATES[d[0] as number] ?? n(d[0])}; nothing to cancel` },
 };
 
 const nwkText = (v: unknown) => `0x${hex(v)}`;

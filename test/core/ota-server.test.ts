@@ -1,7 +1,15 @@
 // OTA server semantics a real client relies on: page runs, pacing with WAIT_FOR_DATA, session slots,
 // fair use of the radio, client quirks, version matching and activation (FACTS §2).
 import { Alert, Job } from '../../host-tools/link/hub-protocol';
-import { CMD_DEFAULT_RESPONSE, decodeDefaultResponse, FRAME_TYPE_GLOBAL } from '../../firmware/core/zcl-frame';
+import {
+  CMD_DEFAULT_RESPONSE,
+  CMD_READ_ATTRIBUTES,
+  CMD_READ_ATTRIBUTES_RESPONSE,
+  decodeDefaultResponse,
+  encodeReadAttributesResponse,
+  FRAME_TYPE_GLOBAL,
+  TYPE_UINT32,
+} from '../../firmware/core/zcl-frame';
 import { ImageBlockResponse, STATUS, zigbeeTime } from '../../firmware/core/zcl-ota';
 import { Bench, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, readyWith, TYPE } from '../helpers/core-bench';
 
@@ -265,6 +273,63 @@ describe('activation', () => {
     expect(b.radio.sent.map((s) => [s.frame.header.frameType, s.frame.header.commandId])).toEqual([[FRAME_TYPE_GLOBAL, 0x00]]);
   });
 
+  /** An HCALCS that holds the image, told to activate now; what the hub sent is taken. */
+  function activating(settle = 5000): Bench {
+    const b = started({ activationSettleMs: settle }, HCALCS);
+    b.download(NWK[HCALCS], IMAGE.length);
+    b.end(NWK[HCALCS], STATUS.SUCCESS);
+    b.ok('activate', { eui: HCALCS });
+    b.radio.take();
+    return b;
+  }
+  const reads = (b: Bench) => b.radio.take().filter((s) => s.frame.header.frameType === FRAME_TYPE_GLOBAL && s.frame.header.commandId === CMD_READ_ATTRIBUTES);
+  const runs = (b: Bench, v: number) => b.fromDevice(NWK[HCALCS], FRAME_TYPE_GLOBAL, CMD_READ_ATTRIBUTES_RESPONSE, encodeReadAttributesResponse([{ id: 0x0002, status: 0, type: TYPE_UINT32, value: v }]));
+
+  test('an activation the device missed is sent again, now, until the device runs the image', () => {
+    const b = activating();
+    const job = (b.ok('job.list').jobs as unknown as Job[])[0];
+    // The Upgrade End Response was lost: after the settle time the device still runs the old version.
+    b.advance(5000);
+    expect(reads(b)).toHaveLength(1);
+    runs(b, 1);
+    const [again] = b.radio.ota(NWK[HCALCS]);
+    expect(again).toMatchObject({ cmd: 0x07, fileVersion: NEW, currentTime: zigbeeTime(b.now), upgradeTime: zigbeeTime(b.now) });
+    expect(b.job(job.id).state).toBe('activating');
+    b.radio.take();
+    b.advance(5000);
+    expect(reads(b)).toHaveLength(1);
+    runs(b, NEW);
+    expect(b.alerts().filter((a) => a.code === 0x8f8b)).toEqual([expect.objectContaining({ fileVersion: NEW, activationStatus: 0 })]);
+    expect(b.job(job.id).state).toBe('done');
+  });
+
+  test('a device that never runs the image ends in 0x8F8B activation status 1 after 5 tries, its version reads unanswered or old', () => {
+    const b = activating(1000);
+    let told = 0;
+    for (let t = 0; t < 200 && b.alerts().every((a) => a.code !== 0x8f8b); t++) {
+      b.advance(1000);
+      const sent = b.radio.take();
+      told += sent.filter((s) => s.frame.header.frameType !== FRAME_TYPE_GLOBAL && s.frame.header.commandId === 0x07).length;
+      // Every other read is answered, with the old version; the rest go unanswered.
+      if (sent.some((s) => s.frame.header.frameType === FRAME_TYPE_GLOBAL && s.frame.header.commandId === CMD_READ_ATTRIBUTES) && t % 2) runs(b, 1);
+    }
+    expect(told).toBe(4); // the first activation was taken by activating(); 4 more
+    expect(b.alerts().filter((a) => a.code === 0x8f8b)).toEqual([expect.objectContaining({ eui: HCALCS, activationStatus: 1 })]);
+    expect((b.ok('job.list').jobs as unknown as Job[])[0].state).toBe('done');
+  });
+
+  test('a repeated Upgrade End Request while activating hears the activation time, not a Default Response', () => {
+    const b = started({}, HCALCS);
+    b.download(NWK[HCALCS], IMAGE.length);
+    b.end(NWK[HCALCS], STATUS.SUCCESS);
+    const at = b.now + 120000;
+    b.ok('activate', { eui: HCALCS, at });
+    b.radio.take();
+    b.now += 1000;
+    b.end(NWK[HCALCS], STATUS.SUCCESS);
+    expect(b.radio.ota(NWK[HCALCS])).toEqual([expect.objectContaining({ cmd: 0x07, fileVersion: NEW, currentTime: zigbeeTime(b.now), upgradeTime: zigbeeTime(at) })]);
+  });
+
   test('an unanswered version read ends in 0x8F8B with activation status 1, after retries', () => {
     const b = started({ versionReadTimeoutMs: 9000 }, PPMID);
     b.radio.take();
@@ -272,5 +337,34 @@ describe('activation', () => {
     for (let t = 0; t < 10; t++) b.advance(1000);
     expect(b.radio.sent.filter((s) => s.frame.header.commandId === 0x00 && s.frame.header.frameType === FRAME_TYPE_GLOBAL)).toHaveLength(3);
     expect(b.alerts().filter((a: Alert) => a.code === 0x8f8b)).toEqual([expect.objectContaining({ eui: PPMID, activationStatus: 1 })]);
+  });
+});
+
+describe('job.cancel', () => {
+  test('a transferring job fails with 0x8F89 File Transfer Failure, and its device gets no more blocks', () => {
+    const b = started({}, PPMID);
+    blockRequest(b, PPMID, 0);
+    const job = (b.ok('job.list').jobs as unknown as Job[])[0];
+    expect(job.state).toBe('transferring');
+    expect(b.ok('job.cancel', { id: job.id }).job).toMatchObject({ id: job.id, state: 'failed', code: 3 });
+    expect(b.alerts()).toEqual([expect.objectContaining({ code: 0x8f89, eui: PPMID, responseCode: 3 })]);
+    b.radio.take();
+    blockRequest(b, PPMID, 64);
+    expect(blocks(b, NWK[PPMID]).filter((r) => r.status === STATUS.SUCCESS)).toEqual([]);
+    // The hub holds room for another job: one can start again.
+    expect(b.ok('job.start', { image: 'fw', devices: [PPMID] }).jobs).toEqual([expect.objectContaining({ state: 'queued' })]);
+  });
+
+  test('a transferred HCALCS job ends without an alert of its own and is not activated; unknown and finished jobs are refused', () => {
+    const b = started({}, HCALCS);
+    b.download(NWK[HCALCS], IMAGE.length);
+    b.end(NWK[HCALCS], STATUS.SUCCESS);
+    b.radio.take();
+    const job = (b.ok('job.list').jobs as unknown as Job[])[0];
+    expect(b.ok('job.cancel', { id: job.id }).job).toMatchObject({ state: 'done' });
+    expect(b.alerts().map((a) => a.code)).toEqual([0x8f8a]);
+    expect(b.request('activate', { eui: HCALCS })).toMatchObject({ ok: false, err: 'NOTHING_HELD' });
+    expect(b.request('job.cancel', { id: job.id })).toMatchObject({ ok: false, err: 'JOB_OVER', msg: `job #${job.id} is already done; nothing to cancel` });
+    expect(b.request('job.cancel', { id: 999 })).toMatchObject({ ok: false, err: 'UNKNOWN_JOB' });
   });
 });

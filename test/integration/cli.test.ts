@@ -75,6 +75,10 @@ test.concurrent.each([
   [['upload'], ['--name', '--json', '--port']],
   [['distribute'], ['--image', '--stream', '--name', '--device', '--force', '--wait', '--ack', '--json']],
   [['status'], ['--json', '--port']],
+  [['images'], ['--json', '--port']],
+  [['images', 'rm'], ['--json', '--port']],
+  [['jobs'], ['--json', '--port']],
+  [['jobs', 'cancel'], ['--json', '--port']],
   [['alerts'], ['--ack', '--json', '--port']],
   [['alerts', 'ack'], ['--json', '--port']],
   [['activate'], ['--device', '--at']],
@@ -131,6 +135,38 @@ test('distribute --stream serves the image from the file while the device downlo
   expect(both.code).toBe(2);
   expect(both.stderr).toMatch(/one of --image .* and --stream/);
 });
+
+test('jobs cancel ends an HCALCS job that holds its image; images rm removes the image; both refuse clearly what is not there', async () => {
+  const HCALCS = '000D6F0000000002';
+  const file = path.join(dir, 'fw-v7.ota');
+  expect((await chub(['image', 'make', '-o', file, '--version', '7', '--size', '4k'])).code).toBe(0);
+  expect((await chub(['devices', 'add', HCALCS, '--type', 'HCALCS'], port)).code).toBe(0);
+  expect((await chub(['upload', file, '--name', 'fw-v7'], port)).code).toBe(0);
+  // Distributing an image makes it IN_USE until its jobs end.
+  const dist = await chub(['distribute', '--image', 'fw-v7', '--device', HCALCS, '--wait', '--json'], port, 60000);
+  expect(dist.code).toBe(0);
+  const [job] = JSON.parse(dist.stdout);
+  expect(job).toMatchObject({ eui: HCALCS, state: 'transferred' });
+  const busy = await chub(['images', 'rm', 'fw-v7'], port);
+  expect(busy.code).toBe(1);
+  expect(busy.stderr).toMatch(/fw-v7.*is being distributed/);
+
+  const cancel = await chub(['jobs', 'cancel', String(job.id), '--json'], port);
+  expect(cancel.code).toBe(0);
+  expect(JSON.parse(cancel.stdout)).toEqual([expect.objectContaining({ id: job.id, eui: HCALCS, state: 'done' })]);
+  const again = await chub(['jobs', 'cancel', String(job.id)], port);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain(`job #${job.id} is already done; nothing to cancel`);
+  expect((await chub(['jobs', 'cancel', 'seven'], port)).code).toBe(2);
+  expect(JSON.parse((await chub(['jobs', '--json'], port)).stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id: job.id, state: 'done' })]));
+
+  const rm = await chub(['images', 'rm', 'fw-v7'], port);
+  expect(rm).toMatchObject({ code: 0, stdout: 'removed fw-v7\n' });
+  expect(JSON.parse((await chub(['images', '--json'], port)).stdout).map((i: { name: string }) => i.name)).not.toContain('fw-v7');
+  const gone = await chub(['images', 'rm', 'fw-v7'], port);
+  expect(gone.code).toBe(1);
+  expect(gone.stderr).toContain('no image named fw-v7');
+}, 90000);
 
 test('a bad EUI is a usage error that names it', async () => {
   const r = await chub(['devices', 'add', '12345XYZ', '--type', 'PPMID'], port);
