@@ -127,7 +127,7 @@ export class FrameReader {
         this.frame = undefined;
         this.have = 0;
         const e = f.length - 4;
-        if (this.crc32(f.subarray(2, e)) >>> 0 === (f[e] | (f[e + 1] << 8) | (f[e + 2] << 16)) + f[e + 3] * 0x1000000) {
+        if (this.sound(f, 0, e, f.length)) {
           out.push(f.subarray(4, e));
           this.stats.frames++;
         } else {
@@ -138,6 +138,11 @@ export class FrameReader {
           j.set(b, f.length - 1);
           b = j;
         }
+      } else if (this.inner(f, 0, this.have)) {
+        this.stats.bad++;
+        b = f.slice(1, this.have);
+        this.frame = undefined;
+        this.have = 0;
       } else b = undefined;
     } else if (this.tail) {
       const j = new Uint8Array(this.tail.length + b.length);
@@ -148,6 +153,18 @@ export class FrameReader {
     }
     if (b && b.length > 0) this.scan(b, out);
     return out;
+  }
+
+  /** Whether the frame at b[s] with its body ending at e is all within b's first n bytes and its CRC holds. */
+  private sound(b: Uint8Array, s: number, e: number, n: number): boolean {
+    return e + 4 <= n && e - s - 4 <= MAX_BODY && this.crc32(b.subarray(s + 2, e)) >>> 0 === (b[e] | (b[e + 1] << 8) | (b[e + 2] << 16)) + b[e + 3] * 0x1000000;
+  }
+
+  /** Whether a sound frame lies wholly inside the first n bytes of b after the marker at s: then that marker
+   *  is false (noise), and would hold back the frames behind it until its length had come. */
+  private inner(b: Uint8Array, s: number, n: number): boolean {
+    for (s = b.indexOf(SYNC0, s + 1); s >= 0 && s + 4 <= n; s = b.indexOf(SYNC0, s + 1)) if (b[s + 1] === SYNC1 && this.sound(b, s, s + 4 + (b[s + 2] | (b[s + 3] << 8)), n)) return true;
+    return false;
   }
 
   /** Searches `b`: whole frames out (their bodies copied: `b` may be the caller's, to be reused), a frame
@@ -171,12 +188,15 @@ export class FrameReader {
         } else if (len > MAX_BODY) {
           st.bad++;
           p = s + 1;
+        } else if (e + 4 > b.length && this.inner(b, s, b.length)) {
+          st.bad++;
+          p = s + 1;
         } else if (e + 4 > b.length) {
           this.frame = new Uint8Array(len + FRAME_OVERHEAD);
           this.frame.set(b.subarray(s));
           this.have = b.length - s;
           p = b.length;
-        } else if (this.crc32(b.subarray(s + 2, e)) >>> 0 === (b[e] | (b[e + 1] << 8) | (b[e + 2] << 16)) + b[e + 3] * 0x1000000) {
+        } else if (this.sound(b, s, e, b.length)) {
           const body = new Uint8Array(len);
           body.set(b.subarray(s + 4, e));
           out.push(body);

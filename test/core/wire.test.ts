@@ -271,6 +271,17 @@ describe('FrameReader', () => {
     expect(stats.bad).toBe(1);
   });
 
+  test('a false sync marker that claims a long frame does not hold back the sound frames behind it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: MAX_BODY }), garbage, bodies, cuts, (len, g, bs, cs) => {
+        // Nothing after the frames: each is out as soon as it is all in, not once `len` bytes have come.
+        const { bodies: got, stats } = receive(concat(Uint8Array.from([0xc7, 0x4b, len & 0xff, len >> 8]), g, ...bs.map(frame)), cs);
+        expect(got).toEqual(bs);
+        expect(stats.bad).toBe(bs.length ? 1 : 0);
+      }),
+    );
+  });
+
   test('a body of MAX_BODY bytes is framed; one more is refused', () => {
     const max = new Uint8Array(MAX_BODY).fill(0x42);
     expect(receive(frame(max)).bodies).toEqual([max]);
