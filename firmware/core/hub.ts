@@ -138,6 +138,8 @@ export const PAGE = 6;
 const OWED_ROWS = 8;
 /** Unknown network addresses looked up lately, and devices heard before they were listed. */
 const STRANGERS = 4;
+/** An address looked up in vain is looked up again at most this many lookupIntervalMs apart. */
+const LOOKUP_BACKOFF = 32;
 /** A range asked for and not here after this long is asked for again (the host may have missed it). */
 const ASK_AGAIN_MS = 2000;
 /** A range no client has come for in this long is given up. */
@@ -281,7 +283,7 @@ export class Hub implements RadioSink {
     this.ak = new Float64Array(nr * Q.W);
     this.ow = new Float64Array(OWED_ROWS * O.W);
     this.se = new Uint8Array(STRANGERS * 8);
-    this.sn = new Float64Array(2 * STRANGERS * 2);
+    this.sn = new Float64Array(2 * STRANGERS + 3 * STRANGERS);
     this.fl = new Float64Array(c.radioWindow * 2);
     this.zb = new Uint8Array(c.maxBlock + 24);
     this.rd = new FrameReader(this.p.crc32);
@@ -825,19 +827,21 @@ export class Hub implements RadioSink {
     if (d < 0) {
       // Not in the device log: NOT_AUTHORIZED and nothing else (GBCS Device Log).
       this.log(Log.NOT_AUTHORIZED, nwk, cmd);
-      // Who is it? Asked at most once per lookupIntervalMs (ZDO IEEE_addr_req), as real coordinators learn
-      // addresses; recorded only when the driver took the request, else asked again at the next frame.
+      // Who is it? Asked (ZDO IEEE_addr_req), as real coordinators learn addresses, unless a stranger known
+      // by its EUI-64: after lookupIntervalMs, then twice as long each time it asks again unanswered, up to
+      // LOOKUP_BACKOFF times that. Rows [nwk, next, gap]; recorded only when the driver took the request.
       const sn = this.sn;
-      let free = -1;
-      let asked = false;
-      for (let i = 2 * STRANGERS; i < sn.length; i += 2) {
-        if (sn[i] >= 0 && now - sn[i + 1] >= this.k[K.Lookup]) sn[i] = -1;
-        if (sn[i] === nwk) asked = true;
-        else if (sn[i] < 0) free = i;
-      }
-      if (!asked && free >= 0 && this.p.radio.lookup(nwk, now) === 0) {
-        sn[free] = nwk;
-        sn[free + 1] = now;
+      let row = -1;
+      for (let i = 0; i < 2 * STRANGERS; i += 2) if (sn[i] === nwk) row = -2;
+      for (let i = 2 * STRANGERS; row > -2 && i < sn.length; i += 3)
+        if (sn[i] === nwk) row = i;
+        else if (row < 0 ? sn[i] < 0 || sn[i + 1] <= now : sn[row] !== nwk && sn[i + 1] < sn[row + 1]) row = i;
+      const again = row >= 0 && sn[row] === nwk;
+      if (row >= 0 && (!again || now >= sn[row + 1]) && this.p.radio.lookup(nwk, now) === 0) {
+        const gap = again ? Math.min(sn[row + 2] * 2, this.k[K.Lookup] * LOOKUP_BACKOFF) : this.k[K.Lookup];
+        sn[row] = nwk;
+        sn[row + 1] = now + gap;
+        sn[row + 2] = gap;
       }
       if (fc & 8) return; // never answer a response
       return this.owe(global || cmd !== 1 ? Owed.Default : Owed.Query, -1 - nwk, seq, global || cmd !== 1 ? cmd : Zs.NOT_AUTHORIZED, Zs.NOT_AUTHORIZED, ep);

@@ -85,6 +85,22 @@ describe('device log', () => {
     b.query(NWK[PPMID]);
     expect(b.radio.ota(NWK[PPMID])).toEqual([{ cmd: 0x02, status: STATUS.NOT_AUTHORIZED }]);
     expect(b.radio.lookups).toEqual([NWK[PPMID]]); // asked once; the answer did not change the log
+    b.advance(600000);
+    b.query(NWK[PPMID]);
+    expect(b.radio.lookups).toHaveLength(1); // known by its EUI-64: never asked again
+  });
+
+  test('an address whose lookups go unanswered is looked up ever less often: 30 s, then twice as long each time, up to 16 min', () => {
+    const b = ready();
+    const t0 = b.now;
+    const asked: number[] = [];
+    for (let t = 0; t <= 3000; t += 10) {
+      b.now = t0 + t * 1000;
+      const before = b.radio.lookups.length;
+      b.query(0x7777);
+      if (b.radio.lookups.length > before) asked.push(t);
+    }
+    expect(asked).toEqual([0, 30, 90, 210, 450, 930, 1890, 2850]);
   });
 
   test('a bad EUI is refused with BAD_EUI naming it', () => {
