@@ -29,8 +29,19 @@ export interface BoardConfig {
   debug?: boolean;
 }
 
-/** `over` on top of `base`, one level deep for the nested objects (host, radio, hubConfig). */
-export function overlayConfig(base: BoardConfig, over: unknown): BoardConfig {
+/** Silence timeouts (HubConfig.silenceTimeoutMs) a board may have: a second (bench tests) to a day. A board
+ *  file's are checked on the host (board-file.ts), chub.json's on the board (overlayConfig). */
+export const enum SilenceMs {
+  Min = 1000,
+  Max = 86400000,
+}
+
+/**
+ * `over` on top of `base`, one level deep for the nested objects (host, radio, hubConfig). chub.json is
+ * typed by hand on the board: a silence timeout out of range would fail every transfer at once (0) or never
+ * (a typo), so `warn` hears of it and the board's own stays.
+ */
+export function overlayConfig(base: BoardConfig, over: unknown, warn: (msg: string) => void): BoardConfig {
   const out = copy(base) as unknown as BoardConfig;
   if (over === null || typeof over !== 'object') return out;
   const o = over as { [k: string]: unknown };
@@ -46,6 +57,12 @@ export function overlayConfig(base: BoardConfig, over: unknown): BoardConfig {
       for (let j = 0; j < inner.length; j++) merged[inner[j]] = (v as { [k: string]: unknown })[inner[j]];
       target[k] = merged;
     } else target[k] = v;
+  }
+  const h = out.hubConfig;
+  const s = h.silenceTimeoutMs;
+  if (!(typeof s === 'number' && s >= SilenceMs.Min && s <= SilenceMs.Max)) {
+    h.silenceTimeoutMs = base.hubConfig.silenceTimeoutMs;
+    warn('chub.json: "hubConfig.silenceTimeoutMs" must be between ' + SilenceMs.Min + ' and ' + SilenceMs.Max + ' ms, not ' + JSON.stringify(s) + "; the board's " + h.silenceTimeoutMs + ' stays');
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Firmware entry point on Espruino: board config → host-link UART ⇄ Hub ⇄ ZnpDriver ⇄ radio UART.
 // The board config is baked in at build time (boards/<name>.json) and can be overridden per board by a
-// Storage file `chub.json`, e.g. {"host": {"path": "/tmp/a"}, "radio": {"path": "/tmp/b"}, "debug": true}.
+// Storage file `chub.json`, e.g. {"host": {"path": "/tmp/a"}, "radio": {"path": "/tmp/b"}, "debug": true,
+// "hubConfig": {"silenceTimeoutMs": 120000}}.
 import { Ev } from '../core/codes';
 import { Hub } from '../core/hub';
 import { uploads } from '../core/image-upload';
@@ -41,7 +42,9 @@ function openSerial(c: SerialConfig): EspruinoSerial {
 
 function main(): void {
   // The config is only needed here: nothing created below keeps it (JsVars are scarce on small boards).
-  let board: BoardConfig = overlayConfig(JSON.parse(__CHUB_BOARD__) as BoardConfig, storage().readJSON('chub.json', true));
+  let board: BoardConfig = overlayConfig(JSON.parse(__CHUB_BOARD__) as BoardConfig, storage().readJSON('chub.json', true), function (msg: string) {
+    console.log(msg);
+  });
   const hostPort = openSerial(board.host);
   const radioPort = openSerial(board.radio);
   const tickMs = board.tickMs || 100;

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { HubConfig } from '../../firmware/core/hub';
+import { SilenceMs } from '../../firmware/espruino/board-config';
 
 export interface SerialPortConfig {
   /** Espruino UART object: Serial1..Serial6, USB, Bluetooth (Nordic UART), LoopbackA/B. */
@@ -36,7 +37,7 @@ export interface BoardFile {
   radio: SerialPortConfig;
   tickMs?: number;
   /** The hub core's limits for this board (firmware/core/hub.ts HubConfig). */
-  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxAlerts' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges' | 'maxImages'>>;
+  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxAlerts' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges' | 'maxImages' | 'silenceTimeoutMs'>>;
 }
 
 export class BoardFileError extends Error {
@@ -130,6 +131,11 @@ const HUB_LIMITS: [keyof NonNullable<BoardFile['hub']>, number, number][] = [
   ['keepFinishedJobs', 0, 1000],
   ['streamRangeBytes', 16, 4096],
   ['streamRanges', 1, 256],
+  // How long a transferring device may ask for nothing before its job fails (0x8F89, File Transfer Failure).
+  // Keep it above the pauses clients are allowed: busyWaitS (30 s) for a client without a session, and a
+  // block period read as seconds (FACTS §2: a hub asking for 500 ms gets a 500 s pause), which the core's
+  // default of 10 minutes waits out.
+  ['silenceTimeoutMs', SilenceMs.Min, SilenceMs.Max],
 ];
 
 /** Checks a parsed board file; `file` names it in errors. */

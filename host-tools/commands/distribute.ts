@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('-i, --image <name>', 'image name on the hub (see chub status)')
     .option('--stream <file>', "stream this OTA file from here: the hub stores none of it and fetches ranges as devices download (boards whose Storage cannot hold an image); implies --wait, as the ranges come from this process")
     .option('-n, --name <name>', 'with --stream: the image name on the hub (default: the file name)')
-    .requiredOption('-d, --device <eui>', 'target device; repeat for more', repeatable, [])
+    .option('-d, --device <eui>', 'target device (required); repeat for more', repeatable, [])
     .option('--force', 'send even to a device that already runs this version')
     .option('--wait', 'show progress and end when every transfer has finished (exit 1 if any failed)')
     .option('--ack', "with --wait: acknowledge this distribution's alerts once shown, so a hub that holds few (Puck.js: 2) takes the next devices")
@@ -31,6 +31,8 @@ export function register(program: Command): void {
     )
     .action(async (opts) => {
       const devices = (opts.device as string[]).map(euiArg);
+      // Checked here: requiredOption would take the empty default list as given.
+      if (devices.length === 0) throw new UsageError('name the devices to send the image to with --device <eui> (repeat it for more)');
       if ((opts.image === undefined) === (opts.stream === undefined)) throw new UsageError('give one of --image <name> (stored on the hub) and --stream <file>');
       if (opts.ack && !opts.wait && !opts.stream) throw new UsageError('--ack acknowledges alerts as transfers end: add --wait');
       const stream = opts.stream === undefined ? undefined : servableImage(opts.stream);

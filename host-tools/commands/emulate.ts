@@ -15,6 +15,14 @@ import { startSimulator, StartedSimulator } from '../sim/han-simulator';
 import { DEFAULT_CONFIG, HubConfig } from '../../firmware/core/hub';
 import { BoardFileError, loadBoard } from '../boards/board-file';
 import { hubConfigFor } from '../boards/hub-config';
+import { SilenceMs } from '../../firmware/espruino/board-config';
+
+/** --silence-timeout's seconds as the hub's silenceTimeoutMs, in the range a board file may give. */
+function silenceTimeoutMs(arg: string): number {
+  const s = Number(arg);
+  if (!(s * 1000 >= SilenceMs.Min && s * 1000 <= SilenceMs.Max)) throw new UsageError(`--silence-timeout: want seconds from ${SilenceMs.Min / 1000} to ${SilenceMs.Max / 1000}, not "${arg}"`);
+  return Math.round(s * 1000);
+}
 
 export function register(program: Command): void {
   program
@@ -28,21 +36,31 @@ export function register(program: Command): void {
     .option('--console-on-link', "with --espruino: the REPL shares the host link's port, as on Puck.js; the hub borrows it and gives it back to `chub flash`")
     .option('--sim-device <type:eui[:hw=N][:version=N]>', 'a simulated device, as for chub sim --device (repeatable; default PPMID:000D6F0000000001 and HCALCS:000D6F0000000002)', repeatable, [])
     .option('--time-scale <x>', 'simulated radio and device delays × x (0.05 runs 20 times faster)', '1')
+    .option('--silence-timeout <seconds>', `fail a transfer whose device has asked for nothing this long: alert 0x8F89, response code 3 (default: the board's, else ${DEFAULT_CONFIG.silenceTimeoutMs / 1000})`)
     .option('--json', 'print {"port": host link, "radio": radio port} as one JSON line (with --espruino also "console")')
-    .addHelpText('after', '\nExamples:\n  $ chub emulate --json\n  $ chub emulate --espruino --small --json        # then: chub flash --board linux --port <console> --host-port <port>\n  $ chub emulate --sim-device PPMID:000D6F00000000A1 --time-scale 0.1\n  $ chub emulate --radio /dev/ttyUSB0 --state ~/.chub-hub')
+    .addHelpText(
+      'after',
+      `\nA device that stops asking mid-transfer fails after the silence timeout: ${DEFAULT_CONFIG.silenceTimeoutMs / 1000} s unless a board file\n` +
+        '(hub.silenceTimeoutMs), the board\'s chub.json (hubConfig.silenceTimeoutMs) or --silence-timeout says\n' +
+        'otherwise. Keep it above the pauses clients may take (30 s when the hub is busy; a block period read as\n' +
+        'seconds); shorten it to see failures sooner on a bench.\n' +
+        '\nExamples:\n  $ chub emulate --json\n  $ chub emulate --espruino --small --json        # then: chub flash --board linux --port <console> --host-port <port>\n  $ chub emulate --sim-device PPMID:000D6F00000000A1 --time-scale 0.1\n  $ chub emulate --radio /dev/ttyUSB0 --state ~/.chub-hub\n  $ chub emulate --silence-timeout 30 --json',
+    )
     .action(async (opts) => {
       const timeScale = Number(opts.timeScale);
       if (!(timeScale > 0)) throw new UsageError(`--time-scale: want a positive number, not "${opts.timeScale}"`);
       if (opts.radio && opts.simDevice.length) throw new UsageError('--sim-device needs the built-in simulator: drop --radio');
       if (opts.small && !opts.espruino) throw new UsageError('--small picks the Espruino interpreter: add --espruino');
       if (opts.board && opts.espruino) throw new UsageError('--board sets the Node hub\'s limits; --espruino runs the linux board\'s bundle: give one');
-      let config: HubConfig | undefined;
+      const silence = opts.silenceTimeout === undefined ? undefined : silenceTimeoutMs(opts.silenceTimeout);
+      let board: HubConfig | undefined;
       try {
-        config = opts.board ? hubConfigFor(loadBoard(opts.board), DEFAULT_CONFIG.fw) : undefined;
+        board = opts.board ? hubConfigFor(loadBoard(opts.board), DEFAULT_CONFIG.fw) : undefined;
       } catch (e) {
         if (e instanceof BoardFileError) throw new UsageError(`--board: ${e.message}`);
         throw e;
       }
+      const config: Partial<HubConfig> = silence === undefined ? { ...board } : { ...board, silenceTimeoutMs: silence };
       const args: string[] = opts.simDevice.length ? opts.simDevice : DEFAULT_DEVICES.map((d) => `${d.type}:${d.eui}`);
       const specs = args.map((a, i) => {
         try {
@@ -61,7 +79,9 @@ export function register(program: Command): void {
         const radio: string = opts.radio ?? sim!.radioPath;
         const simulated = sim ? ` (simulated: ${specs.map((s) => `${s.type} ${s.eui}`).join(', ')}; time scale ${timeScale})` : '';
         if (opts.espruino) {
-          esp = await startEspruinoHub({ radio, stateDir: opts.state, small: opts.small, board: opts.consoleOnLink ? 'linux-console' : 'linux', log: (l) => console.error(l) });
+          // The board reads its hub settings from chub.json at boot.
+          const chubJson = silence === undefined ? undefined : { hubConfig: { silenceTimeoutMs: silence } };
+          esp = await startEspruinoHub({ radio, stateDir: opts.state, small: opts.small, board: opts.consoleOnLink ? 'linux-console' : 'linux', config: chubJson, log: (l) => console.error(l) });
           // With --console-on-link the REPL is reached through the host link's port, once the hub lends it.
           const consolePort = opts.consoleOnLink ? esp.port : esp.console;
           if (opts.json) printJson({ port: esp.port, radio, console: consolePort });
@@ -81,7 +101,8 @@ export function register(program: Command): void {
           console.log(`host link: ${host.b}`);
           console.log(`radio:     ${radio}${simulated}`);
           console.log(`state:     ${hub.stateDir}`);
-          if (config) console.log(`board:     ${config.board} (${config.mode} images; at most ${config.maxJobs} transfers at once, ${config.maxSessions} served)`);
+          if (board) console.log(`board:     ${board.board} (${board.mode} images; at most ${board.maxJobs} transfers at once, ${board.maxSessions} served)`);
+          console.log(`silence:   a transfer fails after ${(config.silenceTimeoutMs ?? DEFAULT_CONFIG.silenceTimeoutMs) / 1000} s without a request`);
           console.log(`use it:    export CHUB_PORT=${host.b}   (Ctrl-C stops the hub)`);
         }
         await stop;

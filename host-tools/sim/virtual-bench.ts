@@ -30,7 +30,8 @@ export interface VirtualBenchOptions {
 /** A host-link event (`ev` set) and the virtual time it was sent at. */
 export type HostEvent = Message & { ev: string };
 
-/** How often the hub core is ticked, as NodeHub does. */
+/** How often the hub core is ticked: NodeHub's fallback tick. Unlike NodeHub, the bench does not also wake
+ *  when the core asks (nextWake), so page blocks go out on this grain, not at the client's responseSpacing. */
 const TICK_MS = 100;
 /** 2025-01-01T00:00:00Z: a fixed wall clock, so reports replay exactly. */
 export const DEFAULT_EPOCH_MS = Date.UTC(2025, 0, 1);

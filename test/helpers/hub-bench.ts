@@ -1,11 +1,11 @@
 // An emulated hub (NodeHub) with the HAN simulator as its radio and a HubClient on its host link, all
 // over real pseudo-terminals: the bench the integration tests drive.
 import { EventEmitter } from 'events';
-import { NodeHub } from '../../firmware/node/node-hub';
+import { NodeHub, NodeHubOptions } from '../../firmware/node/node-hub';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
-import { SimDeviceState } from '../../host-tools/sim/ota-client';
+import { ClientQuirks, ClientTiming, SimDeviceState } from '../../host-tools/sim/ota-client';
 import { HanSimulator, startSimulator, StartedSimulator } from '../../host-tools/sim/han-simulator';
 
 export interface Bench {
@@ -15,8 +15,16 @@ export interface Bench {
   close(): Promise<void>;
 }
 
+export interface BenchOptions {
+  /** Every simulated client's quirks and timing. */
+  quirks?: Partial<ClientQuirks>;
+  timing?: Partial<ClientTiming>;
+  /** The hub's config, and its clock. */
+  hub?: Pick<NodeHubOptions, 'config' | 'clock'>;
+}
+
 /** `devices` as for `chub sim --device`, e.g. "PPMID:000D6F0000000001:hw=9". */
-export async function startBench(devices: string[], timeScale = 0.05): Promise<Bench> {
+export async function startBench(devices: string[], timeScale = 0.05, opts: BenchOptions = {}): Promise<Bench> {
   let host: PtyPair | undefined;
   let sim: StartedSimulator | undefined;
   let hub: NodeHub | undefined;
@@ -29,8 +37,8 @@ export async function startBench(devices: string[], timeScale = 0.05): Promise<B
   };
   try {
     host = await openPtyPair('host');
-    sim = await startSimulator({ devices: devices.map((d, i) => parseDeviceSpec(d, i)), timeScale });
-    hub = await NodeHub.open({ hostPort: host.a, radioPort: sim.radioPath, onError: (m) => console.error(m) });
+    sim = await startSimulator({ devices: devices.map((d, i) => ({ ...parseDeviceSpec(d, i), quirks: opts.quirks })), timeScale, timing: opts.timing });
+    hub = await NodeHub.open({ ...opts.hub, hostPort: host.a, radioPort: sim.radioPath, onError: (m) => console.error(m) });
     client = await HubClient.open(host.b);
     return { client, sim: sim.sim, hub, close };
   } catch (e) {
