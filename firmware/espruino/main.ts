@@ -98,9 +98,10 @@ function main(): void {
       const u = process.memory(false).usage;
       if (u > peak) peak = u;
     }
-    // Page blocks due before the next tick get a wake-up of their own.
+    // Page blocks due before the next tick get a wake-up of their own; one still due right after a tick or
+    // wake-up waits for the radio to free (its input comes here) or the next tick, rather than spinning.
     const at = hub.nextWake();
-    if (at >= 0 && at - t < tickMs && !wake) wake = setTimeout(step, Math.max(0, at - t), 3, null);
+    if (at >= 0 && at - t < tickMs && !wake && !(what > 1 && at <= t)) wake = setTimeout(step, Math.max(0, at - t), 3, null);
   };
   hostPort.on('data', function (d: string) {
     if (!shared || !shared.isBreak(d, hub.midFrame(), now())) step(0, d);
