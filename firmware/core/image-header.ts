@@ -17,10 +17,13 @@ export const TAG_UPGRADE_IMAGE = 0x0000;
 export const TAG_ECDSA_SIGNATURE = 0x0001;
 export const TAG_ECDSA_CERTIFICATE = 0x0002;
 export const TAG_INTEGRITY_CODE = 0x0003;
-// Manufacturer-specific tags (0xF000–0xFFFF) this project uses for end-to-end checks by its clients;
-// each holds a digest of the file from offset 0 up to the start of that sub-element.
-export const TAG_CHUB_SHA256 = 0xf000;
-export const TAG_CHUB_CRC32 = 0xf001;
+
+// Published files hold a handful of sub-elements (an image, a signature, a certificate, an integrity code,
+// some of the vendor's) and fewer oddities. A file past these is refused, not parsed: a file of nothing but
+// zero-length sub-elements would otherwise list hundreds of thousands of them (a board runs out of memory,
+// `image inspect` out of stack).
+export const MAX_SUB_ELEMENTS = 64;
+export const MAX_WARNINGS = 32;
 
 /** Random access to an image wherever it lives (RAM, a file, Espruino Storage). */
 export interface ByteSource {
@@ -65,7 +68,14 @@ export interface OtaHeader {
   warnings: string[];
 }
 
-export type HeaderErrorCode = 'NO_MAGIC' | 'TRUNCATED' | 'UNKNOWN_HEADER_VERSION' | 'BAD_HEADER_LENGTH' | 'SIZE_MISMATCH';
+export type HeaderErrorCode =
+  | 'NO_MAGIC'
+  | 'TRUNCATED'
+  | 'UNKNOWN_HEADER_VERSION'
+  | 'BAD_HEADER_LENGTH'
+  | 'SIZE_MISMATCH'
+  | 'TOO_MANY_SUB_ELEMENTS'
+  | 'TOO_MANY_WARNINGS';
 
 export type HeaderResult = { ok: true; header: OtaHeader } | { ok: false; code: HeaderErrorCode; message: string };
 
@@ -162,32 +172,36 @@ export function parseImageHeader(src: ByteSource): HeaderResult {
       warnings.push('hardware version range is empty: min ' + hex(h.minHardwareVersion, 4) + ' > max ' + hex(h.maxHardwareVersion, 4));
   }
   if (headerLength > FIXED_HEADER_LENGTH + optLength) warnings.push(headerLength - FIXED_HEADER_LENGTH - optLength + ' unknown bytes at the end of the header');
-  scanSubElements(src, h);
-  return { ok: true, header: h };
+  return scanSubElements(src, h) || { ok: true, header: h };
 }
 
-function scanSubElements(src: ByteSource, h: OtaHeader): void {
+/** Lists the sub-elements into h; null, or the failure when the file has too many of them or of oddities. */
+function scanSubElements(src: ByteSource, h: OtaHeader): HeaderResult | null {
   const seen: { [tag: string]: boolean } = {};
   let off = h.headerLength;
   while (off < h.totalImageSize) {
     const left = h.totalImageSize - off;
     if (left < 6) {
       h.warnings.push(left + ' stray bytes at offset ' + off + ' after the last sub-element');
-      return;
+      return null;
     }
     const r = new ByteReader(src.read(h.start + off, 6));
     const tag = r.u16('tag');
     const length = r.u32('length');
     if (length > left - 6) {
       h.warnings.push('sub-element ' + hex(tag, 4) + ' at offset ' + off + ' claims ' + length + ' bytes but ' + (left - 6) + ' remain; the rest is unframed data');
-      return;
+      return null;
     }
+    if (h.subElements.length === MAX_SUB_ELEMENTS)
+      return fail('TOO_MANY_SUB_ELEMENTS', 'more than ' + MAX_SUB_ELEMENTS + ' sub-elements: the next starts at offset ' + off);
     if (seen[tag]) h.warnings.push('sub-element ' + hex(tag, 4) + ' repeated at offset ' + off);
+    if (h.warnings.length > MAX_WARNINGS) return fail('TOO_MANY_WARNINGS', 'more than ' + MAX_WARNINGS + ' warnings: the last is about the sub-element at offset ' + off);
     seen[tag] = true;
     h.subElements.push({ tag: tag, offset: off + 6, length: length });
     off += 6 + length;
   }
   if (h.subElements.length === 0) h.warnings.push('no sub-elements after the header');
+  return null;
 }
 
 /** The first sub-element with this tag, if any. */

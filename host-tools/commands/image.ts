@@ -1,11 +1,12 @@
 // `chub image make` and `chub image inspect`: build OTA upgrade files for tests and benches, and check
 // any OTA file before it is uploaded.
-import * as fs from 'fs';
 import { createHash } from 'crypto';
 import { Command } from 'commander';
 import { CodedError } from '../../firmware/core/bytes';
 import { bytesSource, parseImageHeader } from '../../firmware/core/image-header';
-import { buildImage, DigestChoice, digestCheck, ImageOptions } from '../image/image-builder';
+import { buildImage, HEADER_TEXT_LENGTH, ImageOptions } from '../image/image-builder';
+import { readImageFile, writeImageFile } from '../image/image-file';
+import { CHUB_MARK } from '../image/image-integrity';
 import { imageReport, reportLines } from '../image/image-report';
 import { DEFAULT_FILE_VERSION, DEFAULT_IMAGE_TYPE, DEFAULT_MANUFACTURER_CODE } from '../sim/defaults';
 import { hex, printJson } from '../format';
@@ -42,15 +43,6 @@ function build(o: ImageOptions): Uint8Array {
   }
 }
 
-function readFile(file: string): Uint8Array {
-  try {
-    return new Uint8Array(fs.readFileSync(file));
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new UsageError(`cannot read ${file}: ${why}`);
-  }
-}
-
 export function register(program: Command): void {
   const image = program
     .command('image')
@@ -61,7 +53,8 @@ export function register(program: Command): void {
     .command('make')
     .description(
       'write a valid ZigBee OTA upgrade file: header, a pseudo-random payload (the same seed gives the same file) ' +
-        'and chub digest sub-elements that the simulated devices check',
+        `and an Image Integrity Code (tag 0x0003, AES-MMO) that image inspect, upload and the simulated devices check; ` +
+        `the header string ends "${CHUB_MARK}" to say the code is there`,
     )
     .requiredOption('-o, --output <file>', 'where to write the file')
     .option('--manufacturer <code>', 'manufacturer code', hex(DEFAULT_MANUFACTURER_CODE, 4))
@@ -71,12 +64,12 @@ export function register(program: Command): void {
     .option('--hw-max <version>', 'highest hardware version the image fits', hex(DEFAULT_HW_MAX, 4))
     .option('--size <bytes>', 'total file size; k = KiB (1024), M = MiB', DEFAULT_SIZE)
     .option('--seed <n>', 'seed of the pseudo-random payload', '1')
-    .option('--digest <kind>', 'digest sub-elements: sha256, crc32, both or none', 'both')
-    .option('--header-string <text>', 'header string, up to 32 bytes')
+    .option('--no-integrity-code', `a plain file, like many vendors': no Image Integrity Code and no "${CHUB_MARK}" mark`)
+    .option('--header-string <text>', `header string: up to ${HEADER_TEXT_LENGTH} bytes, then " ${CHUB_MARK}" (32 with --no-integrity-code)`)
     .option('--json', 'print {file, size, manufacturerCode, imageType, fileVersion, sha256}')
     .addHelpText(
       'after',
-      '\nNumbers are hex (0x1234) or decimal.\n\nExamples:\n  $ chub image make -o fw-v2.ota\n  $ chub image make -o big.ota --version 0x00000003 --size 300k --seed 7 --digest sha256',
+      '\nNumbers are hex (0x1234) or decimal.\n\nExamples:\n  $ chub image make -o fw-v2.ota\n  $ chub image make -o big.ota --version 0x00000003 --size 300k --seed 7 --no-integrity-code',
     )
     .action((opts) => {
       const o: ImageOptions = {
@@ -87,11 +80,11 @@ export function register(program: Command): void {
         maxHardwareVersion: parseNumber('--hw-max', opts.hwMax),
         size: parseSize(opts.size),
         seed: parseNumber('--seed', opts.seed),
-        digest: opts.digest as DigestChoice,
+        integrityCode: opts.integrityCode,
         headerString: opts.headerString,
       };
       const file = build(o);
-      fs.writeFileSync(opts.output, file);
+      writeImageFile(opts.output, file);
       const sha256 = createHash('sha256').update(file).digest('hex');
       const { manufacturerCode, imageType, fileVersion } = o;
       if (opts.json) return printJson({ file: opts.output, size: file.length, manufacturerCode, imageType, fileVersion, sha256 });
@@ -104,15 +97,14 @@ export function register(program: Command): void {
   image
     .command('inspect <file>')
     .description(
-      'decode an OTA file: header fields, sub-elements, chub digests and warnings. ' +
-        'Exit status 0 if the file can be served, 1 if it cannot, 2 for a usage error',
+      'decode an OTA file: header fields, sub-elements, its Image Integrity Code and warnings. ' +
+        'Exit status 0 if the file can be served (chub upload takes exactly these), 1 if it cannot, 2 for a usage error (such as a file that cannot be read)',
     )
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  $ chub image inspect fw-v2.ota\n  $ chub image inspect vendor.zigbee --json')
     .action((path: string, opts) => {
-      const file = readFile(path);
-      const result = parseImageHeader(bytesSource(file));
-      const report = imageReport(result, result.ok ? digestCheck(file, result.header) : {});
+      const file = readImageFile(path);
+      const report = imageReport(parseImageHeader(bytesSource(file)), file);
       if (opts.json) printJson({ file: path, ...report });
       else {
         const [verdict, ...details] = reportLines(report);

@@ -1,9 +1,10 @@
 // `chub upload`: check an OTA file locally, then store it on the hub (resumable, pipelined).
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { bytesSource, OtaHeader, parseImageHeader } from '../../firmware/core/image-header';
+import { readImageFile } from '../image/image-file';
+import { imageReport } from '../image/image-report';
 import { bytes, hex, printJson, rate, version } from '../format';
 import { UsageError, withHub, withPort } from '../link/port-option';
 
@@ -18,16 +19,13 @@ export interface ServableImage {
   notes: string[];
 }
 
-/** The part of `file` the hub can serve, or an Error saying why there is none. */
+/** The part of `file` the hub can serve, or an Error saying why there is none: the verdict of `image inspect`
+ *  (a UsageError when the file cannot be read). */
 export function servableImage(file: string): ServableImage {
-  let raw: Uint8Array;
-  try {
-    raw = new Uint8Array(fs.readFileSync(file));
-  } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
-  }
+  const raw = readImageFile(file);
   const r = parseImageHeader(bytesSource(raw));
-  if (!r.ok) throw new Error(`${file} cannot be served: ${r.message} (${r.code})`);
+  const report = imageReport(r, raw);
+  if (!r.ok || !report.servable) throw new Error(`${file} cannot be served: ${report.problems.join('; ')}`);
   const h = r.header;
   const notes: string[] = [];
   if (h.start > 0) notes.push(`stripped a ${h.start} byte prefix before the OTA magic`);

@@ -1,39 +1,35 @@
-// Builds ZigBee OTA upgrade files for tests and benches (the project never ships vendor files), and
-// checks the project's digest sub-elements in them.
-// Layout (OTA spec 095264r23 §6.3–6.4, FACTS §2): header | 0x0000 upgrade image | digest sub-elements.
-import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+// Builds ZigBee OTA upgrade files for tests and benches (the project never ships vendor files).
+// Layout (OTA spec 095264r23 §6.3–6.4, FACTS §2): header | 0x0000 upgrade image | 0x0003 Image Integrity
+// Code (image-integrity.ts), the header string ending in CHUB_MARK when the last is there.
 import { ByteWriter, codedError, hex, normaliseEui } from '../../firmware/core/bytes';
 import {
   FC_DEVICE_SPECIFIC,
   FC_HARDWARE_VERSIONS,
   FC_SECURITY_CREDENTIAL,
-  findSubElement,
   FIXED_HEADER_LENGTH,
   HEADER_VERSION,
   OTA_MAGIC,
-  OtaHeader,
-  TAG_CHUB_CRC32,
-  TAG_CHUB_SHA256,
+  TAG_INTEGRITY_CODE,
   TAG_UPGRADE_IMAGE,
 } from '../../firmware/core/image-header';
+import { aesMmo, CHUB_MARK, INTEGRITY_CODE_LENGTH } from './image-integrity';
 
 /** ZigBee stack version field values (OTA spec §6.3.8): 0 ZigBee 2006, 1 ZigBee 2007, 2 ZigBee PRO, 3 ZigBee IP. */
 const STACK_ZIGBEE_PRO = 2;
-const DEFAULT_HEADER_STRING = 'chub test image';
+const DEFAULT_HEADER_STRING = 'test image';
 /** The header string field is 32 bytes, NUL-padded (OTA spec §6.3.9). */
 const HEADER_STRING_LENGTH = 32;
+/** What is left of it for text beside " [chub]". */
+export const HEADER_TEXT_LENGTH = HEADER_STRING_LENGTH - CHUB_MARK.length - 1;
 /** Sub-element tag u16 + length u32 (OTA spec §6.4). */
 const SUB_ELEMENT_HEADER = 6;
-
-export type DigestKind = 'sha256' | 'crc32';
-export type DigestChoice = DigestKind | 'both' | 'none';
 
 export interface ImageOptions {
   manufacturerCode: number;
   imageType: number;
   fileVersion: number;
   zigbeeStackVersion?: number;
+  /** With an integrity code, CHUB_MARK follows it (after a space) in the 32-byte field. */
   headerString?: string;
   /** Both or neither; when given, header field control bit 2 is set. */
   minHardwareVersion?: number;
@@ -45,26 +41,9 @@ export interface ImageOptions {
   size: number;
   /** Seed of the pseudo-random payload: the same options always give the same file. */
   seed: number;
-  digest?: DigestChoice;
-}
-
-/** Digest sub-elements in file order; with both, the CRC-32 also covers the SHA-256 sub-element. */
-const DIGESTS: { kind: DigestKind; tag: number; length: number }[] = [
-  { kind: 'sha256', tag: TAG_CHUB_SHA256, length: 32 },
-  { kind: 'crc32', tag: TAG_CHUB_CRC32, length: 4 },
-];
-
-function digestsFor(choice: DigestChoice): typeof DIGESTS {
-  if (choice === 'both') return DIGESTS;
-  if (choice === 'none') return [];
-  const d = DIGESTS.filter((x) => x.kind === choice);
-  if (d.length === 0) throw badOption(`digest must be sha256, crc32, both or none, not "${choice}"`);
-  return d;
-}
-
-function digestOf(kind: DigestKind, data: Uint8Array): Uint8Array {
-  if (kind === 'sha256') return createHash('sha256').update(data).digest();
-  return new ByteWriter(4).u32(crc32(data)).done(); // zlib CRC-32, little-endian like every OTA field
+  /** Default true: end with an Image Integrity Code and mark the header string. False gives a plain file,
+   *  like many vendors' (no integrity code, no mark). */
+  integrityCode?: boolean;
 }
 
 function badOption(message: string): Error {
@@ -77,7 +56,7 @@ function checkUint(name: string, v: number | undefined, bits: 8 | 16 | 32): void
 }
 
 /** The options that decide the layout, not the content. */
-type Layout = Pick<ImageOptions, 'securityCredentialVersion' | 'upgradeFileDestination' | 'minHardwareVersion' | 'digest'>;
+type Layout = Pick<ImageOptions, 'securityCredentialVersion' | 'upgradeFileDestination' | 'minHardwareVersion' | 'integrityCode'>;
 
 function headerLength(o: Layout): number {
   let n = FIXED_HEADER_LENGTH;
@@ -89,12 +68,18 @@ function headerLength(o: Layout): number {
 
 /** Bytes of everything but the payload: the smallest size a file with these options can have. */
 function imageOverhead(o: Layout): number {
-  return headerLength(o) + SUB_ELEMENT_HEADER + digestsFor(o.digest ?? 'both').reduce((n, d) => n + SUB_ELEMENT_HEADER + d.length, 0);
+  return headerLength(o) + SUB_ELEMENT_HEADER + (o.integrityCode === false ? 0 : SUB_ELEMENT_HEADER + INTEGRITY_CODE_LENGTH);
 }
 
-function headerStringBytes(s: string): Uint8Array {
-  const b = Buffer.from(s, 'utf8');
-  if (b.length > HEADER_STRING_LENGTH) throw badOption(`header string is ${b.length} bytes; the field holds ${HEADER_STRING_LENGTH}`);
+/** The header string field: the text, then the mark of an integrity code where there is one. */
+function headerStringBytes(text: string, integrityCode: boolean): Uint8Array {
+  // The mark is chub's claim; text that ended in it would make that claim for a file without a code.
+  if (text.endsWith(CHUB_MARK)) throw badOption(`the header string may not end in "${CHUB_MARK}": chub image make adds it to files with an Image Integrity Code`);
+  const b = Buffer.from(integrityCode ? (text ? `${text} ${CHUB_MARK}` : CHUB_MARK) : text, 'utf8');
+  if (b.length > HEADER_STRING_LENGTH) {
+    const room = integrityCode ? `${HEADER_TEXT_LENGTH} beside " ${CHUB_MARK}"` : HEADER_STRING_LENGTH;
+    throw badOption(`header string is ${Buffer.byteLength(text)} bytes; the field holds ${room}`);
+  }
   const out = new Uint8Array(HEADER_STRING_LENGTH);
   out.set(b);
   return out;
@@ -136,7 +121,7 @@ function pseudoRandomBytes(seed: number, n: number): Uint8Array {
 
 export function buildImage(o: ImageOptions): Uint8Array {
   validate(o);
-  const digests = digestsFor(o.digest ?? 'both');
+  const integrityCode = o.integrityCode !== false;
   const payloadLength = o.size - imageOverhead(o);
   const w = new ByteWriter(o.size);
   let fieldControl = 0;
@@ -145,33 +130,14 @@ export function buildImage(o: ImageOptions): Uint8Array {
   if (o.minHardwareVersion !== undefined) fieldControl |= FC_HARDWARE_VERSIONS;
   w.u32(OTA_MAGIC).u16(HEADER_VERSION).u16(headerLength(o)).u16(fieldControl);
   w.u16(o.manufacturerCode).u16(o.imageType).u32(o.fileVersion).u16(o.zigbeeStackVersion ?? STACK_ZIGBEE_PRO);
-  w.bytes(headerStringBytes(o.headerString ?? DEFAULT_HEADER_STRING)).u32(o.size);
+  w.bytes(headerStringBytes(o.headerString ?? DEFAULT_HEADER_STRING, integrityCode)).u32(o.size);
   if (o.securityCredentialVersion !== undefined) w.u8(o.securityCredentialVersion);
   if (o.upgradeFileDestination !== undefined) w.eui64(o.upgradeFileDestination);
   if (o.minHardwareVersion !== undefined) w.u16(o.minHardwareVersion).u16(o.maxHardwareVersion!);
   w.u16(TAG_UPGRADE_IMAGE).u32(payloadLength).bytes(pseudoRandomBytes(o.seed, payloadLength));
-  for (const d of digests) {
-    const covered = digestOf(d.kind, w.done()); // everything before this sub-element's own tag
-    w.u16(d.tag).u32(d.length).bytes(covered);
+  if (integrityCode) {
+    const code = aesMmo(w.done()); // everything before the integrity code's own tag
+    w.u16(TAG_INTEGRITY_CODE).u32(INTEGRITY_CODE_LENGTH).bytes(code);
   }
   return w.done();
-}
-
-export type DigestCheck = { [K in DigestKind]?: boolean };
-
-/**
- * The one rule for the project's digest sub-elements, used by the simulated clients and `image inspect`:
- * each digest covers the OTA file (from its magic) up to the start of that sub-element's tag.
- * A kind is absent from the result when the file has no sub-element for it; the first one of a tag counts.
- */
-export function digestCheck(file: Uint8Array, h: OtaHeader): DigestCheck {
-  const out: DigestCheck = {};
-  for (const d of DIGESTS) {
-    const sub = findSubElement(h, d.tag);
-    if (!sub) continue;
-    const have = file.subarray(h.start + sub.offset, h.start + sub.offset + sub.length);
-    const want = digestOf(d.kind, file.subarray(h.start, h.start + sub.offset - SUB_ELEMENT_HEADER));
-    out[d.kind] = Buffer.from(want).equals(have);
-  }
-  return out;
 }

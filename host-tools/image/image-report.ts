@@ -1,21 +1,20 @@
-// What `chub image inspect` says about an OTA file: a JSON-able report built from the header parse and
-// digest check, and the same report as text for people.
+// Whether an OTA file can be served, and why not: the one verdict `chub image inspect` shows and
+// `chub upload` (with distribute --stream and campaigns) acts on. A JSON-able report built from the header
+// parse and the Image Integrity Code check, and the same report as text for people.
 import { hex } from '../../firmware/core/bytes';
 import {
   HeaderErrorCode,
   HeaderResult,
   OtaHeader,
-  TAG_CHUB_CRC32,
-  TAG_CHUB_SHA256,
   TAG_ECDSA_CERTIFICATE,
   TAG_ECDSA_SIGNATURE,
   TAG_INTEGRITY_CODE,
   TAG_UPGRADE_IMAGE,
 } from '../../firmware/core/image-header';
 import { table } from '../format';
-import { DigestCheck, DigestKind } from './image-builder';
+import { integrityProblem, IntegrityState, integrityState } from './image-integrity';
 
-/** Sub-element tags (OTA spec 095264r23 §6.4, FACTS §2) and the project's own (image-header.ts). */
+/** Sub-element tags (OTA spec 095264r23 §6.4, FACTS §2). */
 const TAG_NAMES: Record<number, string> = {
   [TAG_UPGRADE_IMAGE]: 'upgrade image',
   [TAG_ECDSA_SIGNATURE]: 'ECDSA signature',
@@ -23,8 +22,6 @@ const TAG_NAMES: Record<number, string> = {
   [TAG_INTEGRITY_CODE]: 'image integrity code',
   0x0005: 'ECDSA signature (crypto suite 2)',
   0x0006: 'ECDSA signing certificate (crypto suite 2)',
-  [TAG_CHUB_SHA256]: 'chub SHA-256',
-  [TAG_CHUB_CRC32]: 'chub CRC-32',
 };
 /** Tags 0xF000–0xFFFF belong to manufacturers (OTA spec §6.4). */
 const FIRST_MANUFACTURER_TAG = 0xf000;
@@ -36,7 +33,13 @@ function subElementName(tag: number): string {
 /** ZigBee stack version field (OTA spec §6.3.8). */
 const STACK_NAMES: Record<number, string> = { 0: 'ZigBee 2006', 1: 'ZigBee 2007', 2: 'ZigBee PRO', 3: 'ZigBee IP' };
 
-const DIGEST_NAMES: Record<DigestKind, string> = { sha256: 'SHA-256', crc32: 'CRC-32' };
+const INTEGRITY_NAMES: Record<IntegrityState, string> = {
+  ok: 'ok (AES-MMO)',
+  mismatch: 'MISMATCH',
+  'wrong-length': 'WRONG LENGTH',
+  absent: 'none',
+  lost: 'LOST',
+};
 
 export interface ImageReport {
   servable: boolean;
@@ -48,23 +51,27 @@ export interface ImageReport {
   header?: Omit<OtaHeader, 'subElements' | 'warnings' | 'minHardwareVersion' | 'maxHardwareVersion'> & { hardwareVersions?: { min: number; max: number } };
   /** `offset` is where the sub-element's data starts in the OTA file, after its 6-byte tag and length. */
   subElements: { tag: number; name: string; offset: number; length: number }[];
-  digests: DigestCheck;
+  /** The Image Integrity Code (image-integrity.ts); absent when the header could not be parsed. */
+  integrity?: IntegrityState;
   warnings: string[];
 }
 
-export function imageReport(result: HeaderResult, digests: DigestCheck = {}): ImageReport {
+/** The report on `file`, given its header parse. */
+export function imageReport(result: HeaderResult, file: Uint8Array): ImageReport {
   if (!result.ok) {
-    return { servable: false, problems: [`${result.code}: ${result.message}`], error: { code: result.code, message: result.message }, subElements: [], digests: {}, warnings: [] };
+    return { servable: false, problems: [`${result.code}: ${result.message}`], error: { code: result.code, message: result.message }, subElements: [], warnings: [] };
   }
   const { subElements, warnings, minHardwareVersion: min, maxHardwareVersion: max, ...fields } = result.header;
-  // A digest that does not match means a corrupt file: every client would reject it after the transfer.
-  const problems = (Object.keys(digests) as DigestKind[]).filter((k) => !digests[k]).map((k) => `the chub ${DIGEST_NAMES[k]} digest does not match the file`);
+  const integrity = integrityState(file, result.header);
+  // A code that does not match means a damaged file: every client that checks would reject it after the transfer.
+  const problem = integrityProblem(integrity);
+  const problems = problem === null ? [] : [problem];
   return {
     servable: problems.length === 0,
     problems,
     header: { ...fields, ...(min !== undefined && max !== undefined ? { hardwareVersions: { min, max } } : {}) },
     subElements: subElements.map((s) => ({ tag: s.tag, name: subElementName(s.tag), offset: s.offset, length: s.length })),
-    digests,
+    integrity,
     warnings,
   };
 }
@@ -85,14 +92,13 @@ function headerRows(h: NonNullable<ImageReport['header']>): string[][] {
   return rows;
 }
 
-/** The report as lines of text: verdict, header fields (codes in hex), sub-elements, digests, warnings. */
+/** The report as lines of text: verdict, header fields (codes in hex), sub-elements, integrity code, warnings. */
 export function reportLines(r: ImageReport): string[] {
   const lines = [r.servable ? 'servable' : `NOT servable: ${r.problems.join('; ')}`];
   if (r.header) {
     lines.push(...table(['FIELD', 'VALUE'], headerRows(r.header)).split('\n'));
     lines.push('', ...table(['TAG', 'SUB-ELEMENT', 'DATA OFFSET', 'LENGTH'], r.subElements.map((s) => [hex(s.tag, 4), s.name, String(s.offset), String(s.length)])).split('\n'));
-    const digests = (Object.keys(r.digests) as DigestKind[]).map((k) => `${DIGEST_NAMES[k]} ${r.digests[k] ? 'ok' : 'MISMATCH'}`);
-    lines.push('', `digests: ${digests.length ? digests.join(', ') : 'none'}`);
+    lines.push('', `integrity code: ${INTEGRITY_NAMES[r.integrity!]}`);
   }
   if (r.warnings.length) lines.push('', 'warnings:', ...r.warnings.map((w) => `  - ${w}`));
   return lines;

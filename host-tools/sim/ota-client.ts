@@ -34,7 +34,7 @@ import {
   UPGRADE_TIME_WAIT,
   UpgradeEndResponse,
 } from '../../firmware/core/zcl-ota';
-import { checkImage, DigestKind } from './image-check';
+import { checkImage, ImageCheck } from './image-check';
 import { Scheduler, TimerHandle } from './scheduler';
 
 export type SimDeviceType = 'PPMID' | 'HCALCS';
@@ -50,7 +50,7 @@ export interface SimDeviceSpec {
   hardwareVersion: number;
   /** Largest block the client asks for. */
   maxDataSize?: number;
-  check?: DigestKind;
+  check?: ImageCheck;
   /** Between Query Next Image Requests while idle, in ms before time scaling. */
   queryIntervalMs?: number;
   /** The device's application endpoint (the hub sends to endpoint 1 until it hears from another). */
@@ -213,7 +213,7 @@ export class SimOtaClient {
       ...spec,
       eui,
       maxDataSize: spec.maxDataSize ?? 64,
-      check: spec.check ?? 'sha256',
+      check: spec.check ?? 'integrity-code',
       queryIntervalMs: spec.queryIntervalMs ?? 60000,
       endpoint: spec.endpoint ?? 1,
     };

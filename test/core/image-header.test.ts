@@ -1,21 +1,26 @@
 // The OTA file header parser (firmware/core/image-header.ts) on generated files, broken files (each a
-// specific error) and untidy-but-servable files (ok, with warnings); and the project's digest rule.
+// specific error), untidy-but-servable files (ok, with warnings), files past its caps, and any bytes at all.
+// The Image Integrity Code that generated files end with is test/core/image-integrity.test.ts's.
 import fc from 'fast-check';
 import {
   bytesSource,
   findSubElement,
+  ByteSource,
   HeaderResult,
+  MAX_SUB_ELEMENTS,
+  MAX_WARNINGS,
   OtaHeader,
   parseImageHeader,
-  TAG_CHUB_CRC32,
-  TAG_CHUB_SHA256,
+  TAG_INTEGRITY_CODE,
   TAG_UPGRADE_IMAGE,
 } from '../../firmware/core/image-header';
-import { buildImage, DigestChoice, digestCheck, ImageOptions } from '../../host-tools/image/image-builder';
+import { buildImage, ImageOptions } from '../../host-tools/image/image-builder';
+import { CHUB_MARK } from '../../host-tools/image/image-integrity';
+import { imageReport, reportLines } from '../../host-tools/image/image-report';
 import {
   appendInside,
+  concat,
   corruptMagic,
-  flipBit,
   makeImage,
   subElement,
   truncate,
@@ -43,18 +48,10 @@ function errorCode(file: Uint8Array): string {
   return r.ok ? 'ok' : r.code;
 }
 
-const DIGEST_TAGS: Record<DigestChoice, number[]> = {
-  none: [],
-  sha256: [TAG_CHUB_SHA256],
-  crc32: [TAG_CHUB_CRC32],
-  both: [TAG_CHUB_SHA256, TAG_CHUB_CRC32],
-};
-
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const eui = fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => Buffer.from(b).toString('hex').toUpperCase());
-const digestChoice = fc.constantFrom<DigestChoice>('none', 'sha256', 'crc32', 'both');
-// All optional fields and both digests take 123 bytes: 56 + 1 + 8 + 4 header, 6 payload tag, 38 + 10 digests.
-const MAX_OVERHEAD = 123;
+// All optional fields and the integrity code take 97 bytes: 56 + 1 + 8 + 4 header, 6 payload tag, 6 + 16 code.
+const MAX_OVERHEAD = 97;
 
 const imageOptions: fc.Arbitrary<ImageOptions> = fc
   .record({
@@ -62,13 +59,13 @@ const imageOptions: fc.Arbitrary<ImageOptions> = fc
     imageType: u16,
     fileVersion: fc.integer({ min: 0, max: 0xffffffff }),
     zigbeeStackVersion: u16,
-    headerString: fc.string({ unit: 'grapheme-ascii', maxLength: 32 }),
+    headerString: fc.string({ unit: 'grapheme-ascii', maxLength: 25 }).filter((t) => !t.endsWith(CHUB_MARK)),
     hw: fc.option(fc.tuple(u16, u16), { nil: undefined }),
     securityCredentialVersion: fc.option(fc.integer({ min: 0, max: 0xff }), { nil: undefined }),
     upgradeFileDestination: fc.option(eui, { nil: undefined }),
     size: fc.integer({ min: MAX_OVERHEAD, max: 3000 }),
     seed: fc.nat(),
-    digest: digestChoice,
+    integrityCode: fc.boolean(),
   })
   .map(({ hw, ...o }) => (hw ? { ...o, minHardwareVersion: Math.min(...hw), maxHardwareVersion: Math.max(...hw) } : o));
 
@@ -89,14 +86,14 @@ describe('generated OTA files', () => {
           imageType: o.imageType,
           fileVersion: o.fileVersion,
           zigbeeStackVersion: o.zigbeeStackVersion,
-          headerString: o.headerString,
+          headerString: o.integrityCode ? (o.headerString ? `${o.headerString} ${CHUB_MARK}` : CHUB_MARK) : o.headerString,
           totalImageSize: o.size,
           securityCredentialVersion: o.securityCredentialVersion,
           upgradeFileDestination: o.upgradeFileDestination,
           minHardwareVersion: o.minHardwareVersion,
           maxHardwareVersion: o.maxHardwareVersion,
         });
-        expect(subElements.map((s) => s.tag)).toEqual([TAG_UPGRADE_IMAGE, ...DIGEST_TAGS[o.digest!]]);
+        expect(subElements.map((s) => s.tag)).toEqual(o.integrityCode ? [TAG_UPGRADE_IMAGE, TAG_INTEGRITY_CODE] : [TAG_UPGRADE_IMAGE]);
         const end = subElements.reduce((off, s) => (expect(s.offset).toBe(off + 6), s.offset + s.length), headerLength);
         expect(end).toBe(o.size);
       }),
@@ -116,11 +113,11 @@ describe('generated OTA files', () => {
     expect(h.headerVersion).toBe(0x0100);
   });
 
-  test('defaults: ZigBee PRO stack, header string "chub test image", both digests', () => {
+  test('defaults: ZigBee PRO stack, header string "test image [chub]", an Image Integrity Code', () => {
     const h = header(makeImage());
     expect(h.zigbeeStackVersion).toBe(2);
-    expect(h.headerString).toBe('chub test image');
-    expect(h.subElements.map((s) => s.tag)).toEqual([TAG_UPGRADE_IMAGE, TAG_CHUB_SHA256, TAG_CHUB_CRC32]);
+    expect(h.headerString).toBe('test image [chub]');
+    expect(h.subElements.map((s) => s.tag)).toEqual([TAG_UPGRADE_IMAGE, TAG_INTEGRITY_CODE]);
   });
 
   test('the payload is deterministic for a seed and differs between seeds', () => {
@@ -135,7 +132,7 @@ describe('generated OTA files', () => {
   test('the smallest possible file has an empty payload; one byte less is refused', () => {
     const all = { securityCredentialVersion: 1, upgradeFileDestination: '000D6F0000000001', minHardwareVersion: 1, maxHardwareVersion: 2 };
     expect(findSubElement(header(makeImage({ ...all, size: MAX_OVERHEAD })), TAG_UPGRADE_IMAGE)!.length).toBe(0);
-    expect(() => makeImage({ ...all, size: MAX_OVERHEAD - 1 })).toThrow(/too small.*123 bytes/);
+    expect(() => makeImage({ ...all, size: MAX_OVERHEAD - 1 })).toThrow(/too small.*97 bytes/);
   });
 
   test.each<[string, Partial<ImageOptions>, RegExp]>([
@@ -144,8 +141,7 @@ describe('generated OTA files', () => {
     ['a manufacturer code over 16 bits', { manufacturerCode: 0x10000 }, /manufacturer code/],
     ['a negative file version', { fileVersion: -1 }, /file version/],
     ['a destination that is not an EUI-64', { upgradeFileDestination: '1234' }, /EUI-64/],
-    ['a header string over 32 bytes', { headerString: 'x'.repeat(33) }, /32/],
-    ['an unknown digest', { digest: 'md5' as DigestChoice }, /digest/],
+    ['a header string over 32 bytes', { headerString: 'x'.repeat(33), integrityCode: false }, /33 bytes; the field holds 32$/],
   ])('refuses %s', (_name, opts, message) => {
     expect(() => makeImage(opts)).toThrow(expect.objectContaining({ code: 'BAD_OPTION', message: expect.stringMatching(message) }));
   });
@@ -198,20 +194,20 @@ describe('untidy but servable OTA files: ok, with warnings', () => {
 
   test('stray bytes after the last sub-element', () => {
     const h = header(appendInside(file, new Uint8Array(3)));
-    expect(h.subElements).toHaveLength(3);
+    expect(h.subElements).toHaveLength(2);
     expect(h.warnings).toEqual([expect.stringMatching(/3 stray bytes at offset 1024/)]);
   });
 
   test('a sub-element whose length overruns the file', () => {
     const h = header(appendInside(file, subElement(0xf100, new Uint8Array(10), 1000)));
-    expect(h.subElements.map((s) => s.tag)).toEqual([TAG_UPGRADE_IMAGE, TAG_CHUB_SHA256, TAG_CHUB_CRC32]);
+    expect(h.subElements.map((s) => s.tag)).toEqual([TAG_UPGRADE_IMAGE, TAG_INTEGRITY_CODE]);
     expect(h.warnings).toEqual([expect.stringMatching(/0xF100.*claims 1000 bytes but 10 remain/)]);
   });
 
   test('a repeated tag: both are listed, the first is the one found', () => {
     const h = header(appendInside(file, subElement(TAG_UPGRADE_IMAGE, new Uint8Array(5))));
     expect(h.subElements.filter((s) => s.tag === TAG_UPGRADE_IMAGE)).toHaveLength(2);
-    expect(findSubElement(h, TAG_UPGRADE_IMAGE)!.length).toBe(1024 - 56 - 6 - 38 - 10);
+    expect(findSubElement(h, TAG_UPGRADE_IMAGE)!.length).toBe(1024 - 56 - 6 - 22);
     expect(h.warnings).toEqual([expect.stringMatching(/0x0000 repeated at offset 1024/)]);
   });
 
@@ -222,46 +218,73 @@ describe('untidy but servable OTA files: ok, with warnings', () => {
   });
 });
 
-describe('digestCheck: the chub SHA-256 and CRC-32 sub-elements', () => {
-  const check = (file: Uint8Array) => digestCheck(file, header(file));
+describe('caps: files of too many sub-elements or oddities are refused, saying what and where', () => {
+  const file = makeImage({ integrityCode: false, size: 256 }); // 56-byte header, its sub-elements end at 256
+  const zeroLength = (n: number, tag = (i: number) => 0xf000 + i) => concat(...Array.from({ length: n }, (_, i) => subElement(tag(i), new Uint8Array(0))));
 
-  test.each<[DigestChoice, object]>([
-    ['both', { sha256: true, crc32: true }],
-    ['sha256', { sha256: true }],
-    ['crc32', { crc32: true }],
-    ['none', {}],
-  ])('a generated file with digest %s passes', (digest, expected) => {
-    expect(check(makeImage({ digest }))).toEqual(expected);
+  test(`${MAX_SUB_ELEMENTS} sub-elements are read; one more is TOO_MANY_SUB_ELEMENTS at its offset`, () => {
+    expect(header(appendInside(file, zeroLength(MAX_SUB_ELEMENTS - 1))).subElements).toHaveLength(MAX_SUB_ELEMENTS);
+    const r = parse(appendInside(file, zeroLength(MAX_SUB_ELEMENTS)));
+    expect(r).toEqual({ ok: false, code: 'TOO_MANY_SUB_ELEMENTS', message: `more than ${MAX_SUB_ELEMENTS} sub-elements: the next starts at offset ${256 + 6 * (MAX_SUB_ELEMENTS - 1)}` });
   });
 
-  test('any flipped bit before the digests fails both', () => {
-    const file = makeImage({ size: 300 });
-    const sha = findSubElement(header(file), TAG_CHUB_SHA256)!;
-    // Header fields that change the layout are left alone: those make a different file, not a corrupt one.
-    const firstPayloadBit = (header(file).headerLength + 6) * 8;
+  test(`${MAX_WARNINGS} warnings are listed; one more is TOO_MANY_WARNINGS, naming the sub-element`, () => {
+    const repeated = (n: number) => appendInside(file, zeroLength(n, () => 0xf000));
+    expect(header(repeated(MAX_WARNINGS + 1)).warnings).toHaveLength(MAX_WARNINGS);
+    expect(parse(repeated(MAX_WARNINGS + 2))).toMatchObject({ ok: false, code: 'TOO_MANY_WARNINGS', message: expect.stringContaining(`offset ${256 + 6 * (MAX_WARNINGS + 1)}`) });
+  });
+
+  test('1.2 MB of zeros after the payload (zero-length 0x0000 sub-elements): refused, and image inspect\'s report says why', () => {
+    const big = appendInside(file, new Uint8Array(1_200_000));
+    const r = parse(big);
+    expect(r).toMatchObject({ ok: false, code: 'TOO_MANY_WARNINGS' });
+    // Each zero-length 0x0000 repeats the payload's tag: the 33rd repeat is one warning too many.
+    expect(reportLines(imageReport(r, big))).toEqual([`NOT servable: TOO_MANY_WARNINGS: more than ${MAX_WARNINGS} warnings: the last is about the sub-element at offset ${256 + 6 * MAX_WARNINGS}`]);
+  });
+
+  test('100 MB of them: the parser reads a few hundred bytes and stops', () => {
+    // A file that exists only as reads: 100 MB of zero-length sub-elements, tags 0xF000 up, after a plain header.
+    const size = 100 * 1024 * 1024;
+    const head = withHeaderField(file.subarray(0, 56), 'totalImageSize', size);
+    let read = 0;
+    const src: ByteSource = {
+      length: size,
+      read: (offset, length) => {
+        read += length;
+        const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+        for (let i = 0, at = offset; i < out.length; i++, at++) {
+          const tag = 0xf000 + (Math.floor((at - 56) / 6) & 0xfff);
+          out[i] = at < 56 ? head[at] : (at - 56) % 6 === 0 ? tag & 0xff : (at - 56) % 6 === 1 ? tag >> 8 : 0;
+        }
+        return out;
+      },
+    };
+    expect(parseImageHeader(src)).toEqual({ ok: false, code: 'TOO_MANY_SUB_ELEMENTS', message: `more than ${MAX_SUB_ELEMENTS} sub-elements: the next starts at offset ${56 + 6 * MAX_SUB_ELEMENTS}` });
+    expect(read).toBeLessThan(2048);
+  });
+});
+
+describe('any bytes at all', () => {
+  const codes = ['NO_MAGIC', 'TRUNCATED', 'UNKNOWN_HEADER_VERSION', 'BAD_HEADER_LENGTH', 'SIZE_MISMATCH', 'TOO_MANY_SUB_ELEMENTS', 'TOO_MANY_WARNINGS'];
+  const valid = makeImage({ size: 300, minHardwareVersion: 1, maxHardwareVersion: 2 });
+  // Pure noise rarely holds the magic; noise after a valid header's start, or a valid file with bytes
+  // overwritten, reaches the optional fields and the sub-element walk.
+  const inputs = fc.oneof(
+    fc.uint8Array({ maxLength: 400 }),
+    fc.tuple(fc.integer({ min: 4, max: 70 }), fc.uint8Array({ maxLength: 400 })).map(([keep, tail]) => concat(valid.subarray(0, keep), tail)),
+    fc.tuple(fc.integer({ min: 0, max: valid.length - 1 }), fc.uint8Array({ minLength: 1, maxLength: 8 })).map(([at, b]) => withBytesAt(valid, at, b.subarray(0, valid.length - at))),
+  );
+
+  test('give a parsed header or one of the parser\'s errors, and a report, never an exception', () => {
     fc.assert(
-      fc.property(fc.integer({ min: firstPayloadBit, max: (sha.offset - 6) * 8 - 1 }), (bit) => {
-        expect(check(flipBit(file, bit))).toEqual({ sha256: false, crc32: false });
+      fc.property(inputs, (bytes) => {
+        const r = parse(bytes);
+        if (!r.ok) expect(codes).toContain(r.code);
+        const rep = imageReport(r, bytes);
+        expect(rep.servable).toBe(rep.problems.length === 0);
+        expect(reportLines(rep).length).toBeGreaterThan(0);
       }),
+      { numRuns: 2000 },
     );
-  });
-
-  test('the CRC-32 covers the SHA-256 sub-element; the SHA-256 does not cover the CRC-32', () => {
-    const file = makeImage();
-    const h = header(file);
-    const sha = findSubElement(h, TAG_CHUB_SHA256)!;
-    const crc = findSubElement(h, TAG_CHUB_CRC32)!;
-    expect(check(withBytesAt(file, sha.offset, [file[sha.offset] ^ 1]))).toEqual({ sha256: false, crc32: false });
-    expect(check(withBytesAt(file, crc.offset, [file[crc.offset] ^ 1]))).toEqual({ sha256: true, crc32: false });
-  });
-
-  test('digests count from the magic, so a prefix and trailing bytes do not matter', () => {
-    expect(check(withTrailing(withPrefix(makeImage(), 21), 5))).toEqual({ sha256: true, crc32: true });
-  });
-
-  test('a digest sub-element of the wrong length fails', () => {
-    const file = makeImage({ digest: 'none' });
-    const wrong = appendInside(file, subElement(TAG_CHUB_SHA256, new Uint8Array(16)));
-    expect(check(wrong)).toEqual({ sha256: false });
   });
 });

@@ -15,7 +15,7 @@ const describeOnEspruino = tools ? describe : describe.skip;
 
 const IMAGES: { name: string; bytes: Uint8Array }[] = [
   {
-    // every optional header field, both digest sub-elements
+    // every optional header field, an Image Integrity Code
     name: 'full.ota',
     bytes: buildImage({
       manufacturerCode: 0x1234,
@@ -30,7 +30,7 @@ const IMAGES: { name: string; bytes: Uint8Array }[] = [
       upgradeFileDestination: '000D6F0000ABCDEF',
     }),
   },
-  { name: 'plain.ota', bytes: buildImage({ manufacturerCode: 0xbeef, imageType: 2, fileVersion: 0xfffffffe, size: 300, seed: 1, digest: 'none' }) },
+  { name: 'plain.ota', bytes: buildImage({ manufacturerCode: 0xbeef, imageType: 2, fileVersion: 0xfffffffe, size: 300, seed: 1, integrityCode: false }) },
 ];
 // A vendor prefix before the magic and trailing bytes after the declared size: warnings, not errors.
 const base = IMAGES[1].bytes;
@@ -40,6 +40,12 @@ untidy.set(base, 7);
 untidy.set([0xaa, 0xbb], base.length + 7);
 IMAGES.push({ name: 'untidy.ota', bytes: untidy });
 IMAGES.push({ name: 'nomagic.ota', bytes: new Uint8Array(2000).fill(0x11) });
+// Past the parser's cap: 70 zero-length sub-elements (distinct tags) are refused, not listed.
+const many = new Uint8Array(base.length + 70 * 6);
+many.set(base);
+for (let i = 0; i < 70; i++) many.set([i, 0xf0], base.length + i * 6);
+many.set([many.length & 0xff, many.length >> 8], 52); // totalImageSize
+IMAGES.push({ name: 'many.ota', bytes: many });
 
 describeOnEspruino('OTA header parser on espruino-2500, from Storage', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-selftest-'));
@@ -70,6 +76,7 @@ describeOnEspruino('OTA header parser on espruino-2500, from Storage', () => {
     expect(got[0].result.header).toMatchObject({ manufacturerCode: 0x1234, fileVersion: 0x01020304, minHardwareVersion: 1, upgradeFileDestination: '000D6F0000ABCDEF' });
     expect(got[2].result.header.start).toBe(7);
     expect(got[3].result).toMatchObject({ ok: false, code: 'NO_MAGIC' });
+    expect(got[4].result).toMatchObject({ ok: false, code: 'TOO_MANY_SUB_ELEMENTS' });
     console.log(`selftest bundle ${built.bytes} bytes; JsVars in use after each parse: ${got.map((g) => g.usage).join(', ')} of 2500`);
   }, 60000);
 });

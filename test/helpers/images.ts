@@ -4,8 +4,37 @@ import { buildImage, ImageOptions } from '../../host-tools/image/image-builder';
 
 export const BASE_IMAGE: ImageOptions = { manufacturerCode: 0x1234, imageType: 0x0001, fileVersion: 2, size: 1024, seed: 1 };
 
-export function makeImage(opts: Partial<ImageOptions> = {}): Uint8Array {
-  return buildImage({ ...BASE_IMAGE, ...opts });
+/** What each header field control bit (OTA spec 095264r23 §6.3.2, FACTS §2) adds to a test image when
+ *  `fieldControl` sets it and the options do not give the field: 1 security credential version, 2 upgrade
+ *  file destination (device-specific file), 4 hardware versions. buildImage sets the bits and the header
+ *  length from the fields present. */
+export const FIELD_CONTROL_DEFAULTS: { bit: number; fields: Partial<ImageOptions> }[] = [
+  { bit: 1, fields: { securityCredentialVersion: 0x01 } },
+  { bit: 2, fields: { upgradeFileDestination: '000D6F00000000FF' } },
+  { bit: 4, fields: { minHardwareVersion: 0x0001, maxHardwareVersion: 0x0003 } },
+];
+
+/** The 8 header field control combinations (all three optional-field bits). */
+export const FIELD_CONTROLS = [0, 1, 2, 3, 4, 5, 6, 7];
+
+export interface TestImageOptions extends Partial<ImageOptions> {
+  /** The optional header fields to carry, as field control bits: a set bit adds its field (the given value,
+   *  else FIELD_CONTROL_DEFAULTS'), a clear bit leaves it out even if an option gives it. */
+  fieldControl?: number;
+}
+
+export function makeImage(opts: TestImageOptions = {}): Uint8Array {
+  const { fieldControl, ...given } = opts;
+  const o: ImageOptions = { ...BASE_IMAGE, ...given };
+  if (fieldControl !== undefined) {
+    for (const { bit, fields } of FIELD_CONTROL_DEFAULTS) {
+      for (const [k, v] of Object.entries(fields) as [keyof ImageOptions, unknown][]) {
+        if (!(fieldControl & bit)) delete o[k];
+        else if (o[k] === undefined) Object.assign(o, { [k]: v });
+      }
+    }
+  }
+  return buildImage(o);
 }
 
 /** Offsets and widths of fixed header fields (OTA spec §6.3), for files whose magic is at offset 0. */
@@ -79,4 +108,33 @@ export function subElement(tag: number, data: Uint8Array, declaredLength = data.
 /** Appends bytes inside the image: totalImageSize grows to cover them. */
 export function appendInside(file: Uint8Array, bytes: Uint8Array): Uint8Array {
   return withHeaderField(concat(file, bytes), 'totalImageSize', readHeaderField(file, 'totalImageSize') + bytes.length);
+}
+
+/** Sub-element tag and data, in file order. */
+export type Element = [tag: number, data: Uint8Array];
+
+/**
+ * An OTA file laid out by hand the way vendors ship them, not by image-builder: field control 0 (no
+ * optional header fields), a header string of the vendor's, an upgrade image, then `elements` (often
+ * manufacturer-specific: tags 0xF000–0xFFFF hold whatever the vendor likes).
+ */
+export function vendorImage(elements: Element[], manufacturerCode = 0x1234, headerString = 'Vendor OTA image'): Uint8Array {
+  const header = Buffer.alloc(56);
+  const body = concat(subElement(0x0000, new Uint8Array(200).map((_, i) => (i * 37 + 11) & 0xff)), ...elements.map(([tag, data]) => subElement(tag, data)));
+  header.writeUInt32LE(0x0beef11e, 0);
+  header.writeUInt16LE(0x0100, 4);
+  header.writeUInt16LE(56, 6);
+  header.writeUInt16LE(manufacturerCode, 10);
+  header.writeUInt16LE(0x0001, 12); // image type
+  header.writeUInt32LE(2, 14); // file version
+  header.writeUInt16LE(2, 18); // ZigBee PRO
+  header.write(headerString, 20, 'latin1');
+  header.writeUInt32LE(56 + body.length, 52);
+  return concat(header, body);
+}
+
+/** The file without the sub-element whose data starts at `offset`; totalImageSize shrinks to match. */
+export function withoutSubElement(file: Uint8Array, offset: number, length: number): Uint8Array {
+  const cut = concat(file.subarray(0, offset - 6), file.subarray(offset + length));
+  return withHeaderField(cut, 'totalImageSize', readHeaderField(file, 'totalImageSize') - 6 - length);
 }
