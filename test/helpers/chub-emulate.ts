@@ -38,7 +38,10 @@ export function startEmulate(args: string[], ms = 60000): Promise<Emulation> {
       void stop();
       reject(new Error(`chub emulate ${args.join(' ')} printed no ports within ${ms} ms`));
     }, ms);
-    proc.once('exit', (code) => reject(new Error(`chub emulate ${args.join(' ')} exited with ${code}`)));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`chub emulate ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join('\n')}`));
+    });
     readline.createInterface({ input: proc.stdout! }).once('line', (line) => {
       clearTimeout(timer);
       resolve({ ...(JSON.parse(line) as { port: string; radio: string; console?: string }), proc, stderr: () => stderr, stop });
