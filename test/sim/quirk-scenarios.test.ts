@@ -301,7 +301,7 @@ describe('tolerance, matching and the device log', () => {
     expect(answers.length).toBeGreaterThan(0);
     expect(answers.map((h) => h.ota)).toEqual(answers.map(() => ({ cmd: 0x02, status: STATUS.NOT_AUTHORIZED })));
     expect(device(r, stranger).final.lastError).toBe('Query Next Image status 0x7e');
-    expect(lookups(r, stranger)).toEqual({ asked: 1, answered: 1 }); // who it is changes nothing
+    expect(lookups(r, stranger)).toEqual({ asked: 0, answered: 0 }); // its announce said who it is: never looked up
   });
 
   test('lost-announce: a listed device the hub never heard announce is looked up on its first request, then served; code 0', () => {
