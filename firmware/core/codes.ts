@@ -72,6 +72,8 @@ export const enum Err {
   UNKNOWN_JOB = 29,
   /** detail: the job's state */
   JOB_OVER = 30,
+  /** job.start names no SHA-256 on a hub whose board requires one (requireSha256) */
+  NO_SHA256 = 31,
 }
 
 /** Unsolicited events: [0, ev, ...fields]. */

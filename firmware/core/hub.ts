@@ -55,6 +55,8 @@ export interface HubConfig {
   radioWindow: number;
   /** A frame without an AF_DATA_CONFIRM after this long no longer counts as in flight. */
   confirmTimeoutMs: number;
+  /** job.start must name the image's SHA-256 (the hash a GBCS command carries, FACTS §1), else NO_SHA256. */
+  requireSha256: boolean;
 }
 
 // Plain numbers, no arithmetic: esbuild keeps an unused `16 * 1024` (it might have side effects).
@@ -82,6 +84,7 @@ export const DEFAULT_CONFIG: HubConfig = {
   activationSettleMs: 10000,
   radioWindow: 4,
   confirmTimeoutMs: 3000,
+  requireSha256: false,
 };
 
 /** Stored-image uploads (image-upload.ts): given only to hubs that store images, so a streamed board's
@@ -104,7 +107,7 @@ export interface HubPorts {
 // ---- table columns (const enums: numbers at run time)
 
 /** Config, copied into a Float64Array. */
-export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, ConfirmMs, W }
+export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, ConfirmMs, Sha, W }
 /** Device log rows: type 0 is a free row. EUI-64s apart, 8 bytes a row, wire order. */
 const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, W }
 /** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
@@ -256,6 +259,7 @@ export class Hub implements RadioSink {
     k[K.MinPeriod] = c.minBlockPeriodMs;
     k[K.Settle] = c.activationSettleMs;
     k[K.ConfirmMs] = c.confirmTimeoutMs;
+    k[K.Sha] = c.requireSha256 ? 1 : 0;
     const nd = c.maxDevices;
     // Each table lives in the buffer of its state file, so saving it writes that buffer and copies nothing.
     const db = (this.db = file(nd, D.W, 8));
@@ -711,8 +715,12 @@ export class Hub implements RadioSink {
     const k = this.k;
     const g = this.img(this.arg(a, 0, 1), 1);
     const force = this.arg(a, 1, 0);
-    const n = a.length - 4;
-    if (n < 1) this.no(Err.BAD_ARGS, 2);
+    // The SHA-256 the job names for the image (32 bytes), or null.
+    const h = this.arg(a, 2, 2, true);
+    if (h && h.length !== 32) this.no(Err.BAD_ARGS, 2);
+    if (!h && k[K.Sha]) this.no(Err.NO_SHA256);
+    const n = a.length - 5;
+    if (n < 1) this.no(Err.BAD_ARGS, 3);
     // The reply lists every job started, and must fit one frame.
     if (n > PAGE) this.no(Err.TOO_MANY, PAGE);
     let running = 0;
@@ -724,11 +732,15 @@ export class Hub implements RadioSink {
     const room = Math.min(k[K.MaxJobs], k[K.MaxAlerts] - held) - running;
     if (n > room) this.no(Err.JOBS_FULL, Math.max(room, 0), running, held);
     const ds: number[] = [];
+    const js: number[] = [];
     for (let i = 0; i < n; i++) {
-      const d = this.dev(this.arg(a, 2 + i, 3), 1);
+      const d = this.dev(this.arg(a, 3 + i, 3), 1);
       if (this.job(d, 0) >= 0 || ds.indexOf(d) >= 0) this.no(Err.BUSY);
       ds.push(d);
     }
+    // A stored image that is not what the job names is never offered (a streamed one the host checked: it
+    // serves every byte). Hashed only once nothing refuses the request.
+    const bad = h && this.im[g * I.W + I.Streamed] !== 1 && !same((this.p.images as ImageStore).sha256(this.nm[g]), 0, h, 0, 32);
     for (let i = 0; i < n; i++) {
       // A free row; the oldest finished job past keepFinishedJobs gives its row up.
       let free = -1;
@@ -759,9 +771,15 @@ export class Hub implements RadioSink {
       jb[o + J.Progress] = jb[o + J.LastBlock] = jb[o + J.Activates] = -1;
       this.je.set(this.de.subarray(ds[i] * 8, ds[i] * 8 + 8), j * 8);
       this.jn[j] = this.nm[g];
-      if (this.dv[ds[i] * D.W + D.Nwk] >= 0) this.owe(Owed.Notify, ds[i], -1, 0, 0, 0);
-      this.rec(2, j);
+      js.push(j);
     }
+    // Failed only once every row is taken: a finished job's row may be given to the next one.
+    for (let i = 0; i < n; i++)
+      if (bad) this.fail(js[i], Resp.DISCARDED);
+      else if (this.dv[ds[i] * D.W + D.Nwk] >= 0) this.owe(Owed.Notify, ds[i], -1, 0, 0, 0);
+    // The failures' events took the message buffer: the reply starts again.
+    this.ok(a);
+    for (let i = 0; i < n; i++) this.rec(2, js[i]);
     this.save(2);
   }
 

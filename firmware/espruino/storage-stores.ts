@@ -44,14 +44,21 @@ export class StorageImageStore implements ImageStore {
     else s.write(file, data, offset);
   }
 
+  // Storage.read(name, offset, 0) returns the rest of the file, not nothing (a header without optional
+  // fields once had its whole image copied into RAM that way): no read here passes a length of 0.
   read(name: string, offset: number, length: number): Uint8Array {
-    // A zero-length Storage.read returns the rest of the file: never ask for one.
     const str = length > 0 ? storage().read(IMAGE_PREFIX + name, offset, length) : undefined;
     return E.toUint8Array(str || '');
   }
 
   crc32(name: string, length: number): number {
-    return E.CRC32(storage().read(IMAGE_PREFIX + name, 0, length) || '');
+    return length > 0 ? E.CRC32(storage().read(IMAGE_PREFIX + name, 0, length) || '') : 0;
+  }
+
+  // Native crypto.SHA256 over the memory-mapped file: the image is never copied into RAM.
+  sha256(name: string): Uint8Array {
+    const crypto = (global['require'] as (m: string) => { SHA256(d: EspruinoData): ArrayBuffer })('crypto');
+    return new Uint8Array(crypto.SHA256(storage().read(IMAGE_PREFIX + name) || ''));
   }
 
   remove(name: string): void {

@@ -1,5 +1,6 @@
 // ImageStore on a directory for the Node-run hub: one file per image, pre-sized at create() so the
 // space an upload will need is counted against the capacity before its first byte arrives.
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
@@ -61,6 +62,10 @@ export class FileImageStore implements ImageStore {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  sha256(name: string): Uint8Array {
+    return new Uint8Array(createHash('sha256').update(fs.readFileSync(this.existing(name))).digest());
   }
 
   remove(name: string): void {

@@ -11,5 +11,7 @@ export interface ImageStore {
   read(name: string, offset: number, length: number): Uint8Array;
   /** CRC-32 (zlib) of the first `length` bytes, computed natively where the platform can. */
   crc32(name: string, length: number): number;
+  /** SHA-256 of the whole image: a GBCS command names the image it distributes by this hash (FACTS §1). */
+  sha256(name: string): Uint8Array;
   remove(name: string): void;
 }

@@ -37,7 +37,7 @@ export interface BoardFile {
   radio: SerialPortConfig;
   tickMs?: number;
   /** The hub core's limits for this board (firmware/core/hub.ts HubConfig). */
-  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxAlerts' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges' | 'maxImages' | 'silenceTimeoutMs'>>;
+  hub?: Partial<Pick<HubConfig, 'maxChunk' | 'maxDevices' | 'maxJobs' | 'maxAlerts' | 'maxSessions' | 'maxBlock' | 'keepFinishedJobs' | 'streamRangeBytes' | 'streamRanges' | 'maxImages' | 'silenceTimeoutMs' | 'requireSha256'>>;
 }
 
 export class BoardFileError extends Error {
@@ -115,10 +115,14 @@ function checkSerial(c: Checker, parent: Obj, key: string): SerialPortConfig {
   return out;
 }
 
+/** Hub settings that are on or off: requireSha256 makes every job.start name the image's SHA-256 (a hub that
+ *  distributes only what a GBCS command named, FACTS §1). */
+const HUB_SWITCHES = ['requireSha256'] as const;
+
 /** The hub limits a board file may set (HubConfig), and their ranges. maxJobs, maxAlerts and maxSessions are
  *  memory on small boards: transfers and held alerts cost JsVars, and clients past maxSessions are told
  *  WAIT_FOR_DATA. A streamed image's ranges (streamRangeBytes × streamRanges) are held in RAM. */
-const HUB_LIMITS: [keyof NonNullable<BoardFile['hub']>, number, number][] = [
+const HUB_LIMITS: [Exclude<keyof NonNullable<BoardFile['hub']>, (typeof HUB_SWITCHES)[number]>, number, number][] = [
   ['maxChunk', 16, MAX_CHUNK_LIMIT],
   ['maxDevices', 1, 1000],
   ['maxJobs', 1, 1000],
@@ -177,11 +181,16 @@ export function validateBoard(raw: unknown, file: string, expectName?: string): 
   if (tickMs !== undefined) board.tickMs = tickMs;
   if (o.hub !== undefined) {
     const h = c.object(o.hub, 'hub');
-    c.only(h, 'hub.', HUB_LIMITS.map((l) => l[0]));
+    c.only(h, 'hub.', [...HUB_LIMITS.map((l) => l[0]), ...HUB_SWITCHES]);
     board.hub = {};
     for (const [key, min, max] of HUB_LIMITS) {
       const v = c.int(h, key, 'hub.' + key, min, max, true);
       if (v !== undefined) board.hub[key] = v;
+    }
+    for (const key of HUB_SWITCHES) {
+      const v = h[key];
+      if (v !== undefined && typeof v !== 'boolean') c.fail('hub.' + key, `must be true or false, not ${describe(v)}`);
+      if (v !== undefined) board.hub[key] = v as boolean;
     }
   }
   return board;

@@ -1,5 +1,6 @@
 // `chub distribute`: start firmware transfers of an image to HAN devices, stored on the hub or streamed
-// from this process, optionally waiting.
+// from this process, optionally waiting; with --sha256, only if the image is the one a GBCS command named.
+import { createHash } from 'crypto';
 import { Command } from 'commander';
 import * as path from 'path';
 import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, Device, isFinal, Job, JOB_START_MAX as JOB_START_BATCH } from '../link/hub-protocol';
@@ -12,6 +13,21 @@ import { IMAGE_NAME, servableImage } from './upload';
 import { euiArg } from './devices';
 import { transferring, watchJobs } from './monitor';
 
+/** --sha256: 64 hex digits as the 32 bytes job.start carries (a usage error otherwise). */
+function sha256Arg(s: string | undefined): Uint8Array | undefined {
+  if (s === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{64}$/.test(s)) throw new UsageError(`--sha256: want the image's SHA-256 as 64 hex digits, not "${s}"`);
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}
+
+/** A streamed file is checked here: the hub holds none of it to hash (docs/host-link.md "Image hash"). */
+function checkStreamed(file: string, bytes: Uint8Array, want: Uint8Array): void {
+  const have = createHash('sha256').update(bytes).digest();
+  if (!have.equals(want)) {
+    throw new Error(`${file}: the SHA-256 of its OTA file is ${have.toString('hex')}, not ${Buffer.from(want).toString('hex')} (--sha256); nothing was streamed or started`);
+  }
+}
+
 export function register(program: Command): void {
   withPort(program.command('distribute'))
     .description('start transferring an image to devices (PPMID: runs it at once; HCALCS: holds it for chub activate): one stored on the hub, or one streamed from here')
@@ -20,6 +36,12 @@ export function register(program: Command): void {
     .option('-n, --name <name>', 'with --stream: the image name on the hub (default: the file name)')
     .option('-d, --device <eui>', 'target device (required); repeat for more', repeatable, [])
     .option('--force', 'send even to a device that already runs this version')
+    .option(
+      '--sha256 <hex>',
+      'the SHA-256 (64 hex digits) of the OTA file the hub serves, as a GBCS command names it (chub image inspect shows it): ' +
+        'a stored image that differs fails every job at once (0x8F89, response code 1 Image Discarded) and no device is sent anything; ' +
+        'a --stream file that differs is refused here. Boards with hub.requireSha256 refuse a distribution without it',
+    )
     .option('--wait', 'show progress and end when every transfer has finished (exit 1 if any failed)')
     .option('--ack', "with --wait: acknowledge this distribution's alerts once shown, so a hub that holds few (Puck.js: 2) takes the next devices")
     .option('--json', 'print the jobs as JSON (with --wait: their final state)')
@@ -27,7 +49,8 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  $ chub distribute --image fw-v2 --device 000D6F0000000001 --device 000D6F0000000002 --wait\n' +
         '  $ chub distribute --stream fw-v2.ota --device 000D6F0000000001   # a Puck.js hub: nothing stored\n' +
-        '  $ chub distribute --stream fw-v2.ota --ack -d 000D6F0000000001 -d 000D6F0000000002 -d 000D6F0000000003   # in waves, as the hub has room',
+        '  $ chub distribute --stream fw-v2.ota --ack -d 000D6F0000000001 -d 000D6F0000000002 -d 000D6F0000000003   # in waves, as the hub has room\n' +
+        '  $ chub distribute --image fw-v2 --sha256 $(chub image inspect fw-v2.ota --json | jq -r .sha256) -d 000D6F0000000001',
     )
     .action(async (opts) => {
       const devices = (opts.device as string[]).map(euiArg);
@@ -35,7 +58,9 @@ export function register(program: Command): void {
       if (devices.length === 0) throw new UsageError('name the devices to send the image to with --device <eui> (repeat it for more)');
       if ((opts.image === undefined) === (opts.stream === undefined)) throw new UsageError('give one of --image <name> (stored on the hub) and --stream <file>');
       if (opts.ack && !opts.wait && !opts.stream) throw new UsageError('--ack acknowledges alerts as transfers end: add --wait');
+      const sha256 = sha256Arg(opts.sha256);
       const stream = opts.stream === undefined ? undefined : servableImage(opts.stream);
+      if (stream && sha256) checkStreamed(opts.stream, stream.bytes, sha256);
       const name: string = opts.image ?? opts.name ?? path.basename(opts.stream);
       if (stream && !IMAGE_NAME.test(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
       await withHub(opts, async (hub) => {
@@ -43,7 +68,7 @@ export function register(program: Command): void {
         const streamer = stream ? await hub.stream(name, stream.bytes, stream.header) : undefined;
         if (streamer && !opts.json) console.log(`streaming ${opts.stream} as ${name} (${stream!.bytes.length} bytes; the hub stores none of it)`);
         try {
-          await distribute(hub, name, devices, { ...opts, wait: opts.wait || stream !== undefined });
+          await distribute(hub, name, devices, { ...opts, sha256, wait: opts.wait || stream !== undefined });
         } finally {
           streamer?.stop();
         }
@@ -51,7 +76,12 @@ export function register(program: Command): void {
     });
 }
 
-async function distribute(hub: HubClient, image: string, devices: string[], opts: { force?: boolean; wait?: boolean; ack?: boolean; json?: boolean }): Promise<void> {
+async function distribute(
+  hub: HubClient,
+  image: string,
+  devices: string[],
+  opts: { force?: boolean; sha256?: Uint8Array; wait?: boolean; ack?: boolean; json?: boolean },
+): Promise<void> {
   // Read first: after a Ctrl-C the hub may be gone too, and the final table still wants the types.
   const known = (await hub.request('dev.list')).devices as unknown as Device[];
   let jobs: Job[] = [];
@@ -61,6 +91,8 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
   const stop = interrupted();
   let stopped = false;
   void stop.then(() => (stopped = true));
+  /** Jobs that failed as they started: the hub found its image is not the one --sha256 names. */
+  let discarded = 0;
   // Waves of as many as the hub takes: a small board's hub holds only a few transfers and alerts (memory).
   for (let next = 0; next < devices.length && !stopped; room = await roomOnHub(hub)) {
     if (room.n === 0) {
@@ -78,8 +110,10 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
     let started: Job[] = [];
     // The hub takes a few devices per job.start (its reply must fit one host-link frame).
     for (let i = 0; i < wave.length; i += JOB_START_BATCH) {
-      const r = await hub.request('job.start', { image, devices: wave.slice(i, i + JOB_START_BATCH), force: !!opts.force });
-      started = started.concat(r.jobs as unknown as Job[]);
+      const r = await hub.request('job.start', { image, devices: wave.slice(i, i + JOB_START_BATCH), force: !!opts.force, sha256: opts.sha256 });
+      const batch = r.jobs as unknown as Job[];
+      discarded += batch.filter((j) => j.state === 'failed').length;
+      started = started.concat(batch);
     }
     if (opts.wait) {
       if (next < devices.length && !opts.json) console.log(`${wave.length} at once (the hub's limit); ${devices.length - next} start as these end`);
@@ -89,7 +123,8 @@ async function distribute(hub: HubClient, image: string, devices: string[], opts
     }
     jobs = jobs.concat(started);
   }
-  if (opts.wait && (jobs.some((j) => j.state === 'failed') || jobs.some(transferring) || jobs.length < devices.length)) process.exitCode = 1;
+  if (discarded) console.error(`the image ${image} on the hub is not the one --sha256 names: ${discarded} job(s) failed at once (0x8F89, response code 1 Image Discarded) and no device was sent anything`);
+  if (discarded || (opts.wait && (jobs.some((j) => j.state === 'failed') || jobs.some(transferring) || jobs.length < devices.length))) process.exitCode = 1;
   if (opts.json) printJson(jobs);
   else console.log(jobTable(jobs, known));
 }

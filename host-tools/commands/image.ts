@@ -1,13 +1,14 @@
-// `chub image make` and `chub image inspect`: build OTA upgrade files for tests and benches, and check
-// any OTA file before it is uploaded.
+// `chub image make`, `inspect`, `sign` and `verify`: build OTA upgrade files for tests and benches, check
+// any OTA file before it is uploaded, and sign GBCS firmware images or check their signatures.
 import { createHash } from 'crypto';
 import { Command } from 'commander';
 import { CodedError } from '../../firmware/core/bytes';
-import { bytesSource, parseImageHeader } from '../../firmware/core/image-header';
+import { bytesSource, OtaHeader, parseImageHeader } from '../../firmware/core/image-header';
 import { buildImage, HEADER_TEXT_LENGTH, ImageOptions } from '../image/image-builder';
 import { readImageFile, writeImageFile } from '../image/image-file';
 import { CHUB_MARK } from '../image/image-integrity';
 import { imageReport, reportLines } from '../image/image-report';
+import { readKey, signatureState, signImage, TRAILER_LENGTH } from '../image/image-signature';
 import { DEFAULT_FILE_VERSION, DEFAULT_IMAGE_TYPE, DEFAULT_MANUFACTURER_CODE } from '../sim/defaults';
 import { hex, printJson } from '../format';
 import { UsageError } from '../link/port-option';
@@ -43,11 +44,21 @@ function build(o: ImageOptions): Uint8Array {
   }
 }
 
+/** The header of the OTA file in `file`, or an Error naming `path` (a file that is read but holds none: exit 1). */
+function otaHeader(path: string, file: Uint8Array): OtaHeader {
+  const r = parseImageHeader(bytesSource(file));
+  if (!r.ok) throw new Error(`${path} is not an OTA file: ${r.code}: ${r.message}`);
+  return r.header;
+}
+
+/** Where the signature lies, for help and messages (image-signature.ts). */
+const SIGNED_RANGE = 'OTA file | ForceReplace byte | 0x40 | 64-byte ECDSA P-256 signature (r||s) over SHA-256 of the OTA file and ForceReplace';
+
 export function register(program: Command): void {
   const image = program
     .command('image')
     .description('make and inspect ZigBee OTA upgrade files')
-    .addHelpText('after', '\nExamples:\n  $ chub image make -o fw-v2.ota\n  $ chub image inspect fw-v2.ota');
+    .addHelpText('after', '\nExamples:\n  $ chub image make -o fw-v2.ota\n  $ chub image inspect fw-v2.ota\n  $ chub image sign fw-v2.ota --key signer.pem -o fw-v2.signed');
 
   image
     .command('make')
@@ -97,19 +108,72 @@ export function register(program: Command): void {
   image
     .command('inspect <file>')
     .description(
-      'decode an OTA file: header fields, sub-elements, its Image Integrity Code and warnings. ' +
+      'decode an OTA file: header fields, sub-elements, its Image Integrity Code, its GBCS signature (present or not; valid or not with --pub), ' +
+        'the SHA-256 of the OTA file (what distribute --sha256 names) and warnings. ' +
         'Exit status 0 if the file can be served (chub upload takes exactly these), 1 if it cannot, 2 for a usage error (such as a file that cannot be read)',
     )
+    .option('--pub <pem>', 'check the GBCS signature with this P-256 public key: the file is servable only if it is valid')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  $ chub image inspect fw-v2.ota\n  $ chub image inspect vendor.zigbee --json')
+    .addHelpText('after', '\nExamples:\n  $ chub image inspect fw-v2.ota\n  $ chub image inspect vendor.zigbee --json\n  $ chub image inspect fw-v2.signed --pub signer-pub.pem')
     .action((path: string, opts) => {
       const file = readImageFile(path);
-      const report = imageReport(parseImageHeader(bytesSource(file)), file);
+      const pub = opts.pub === undefined ? undefined : readKey(opts.pub, 'public');
+      const report = imageReport(parseImageHeader(bytesSource(file)), file, pub);
       if (opts.json) printJson({ file: path, ...report });
       else {
         const [verdict, ...details] = reportLines(report);
         console.log([`${path}: ${verdict}`, ...details].join('\n'));
       }
       if (!report.servable) process.exitCode = 1;
+    });
+
+  registerSigning(image);
+}
+
+/** `chub image sign` and `chub image verify`. */
+function registerSigning(image: Command): void {
+  image
+    .command('sign <file>')
+    .description(`sign an OTA file as a GBCS firmware image: writes ${SIGNED_RANGE} (layout from GBCS as FACTS §1 gives it, not yet checked against the GBCS text; docs/images.md)`)
+    .requiredOption('--key <pem>', 'the ECDSA P-256 private key to sign with (PEM)')
+    .requiredOption('-o, --output <file>', 'where to write the signed image')
+    .option('--force-replace', 'set the ForceReplace byte to 1 (default 0)')
+    .option('--json', 'print {file, size, otaSize, forceReplace, sha256} (sha256: of the OTA file, what distribute --sha256 names)')
+    .addHelpText('after', '\nExamples:\n  $ openssl ecparam -name prime256v1 -genkey -noout -out signer.pem\n  $ chub image sign fw-v2.ota --key signer.pem -o fw-v2.signed')
+    .action((path: string, opts) => {
+      const file = readImageFile(path);
+      const key = readKey(opts.key, 'private');
+      const report = imageReport(parseImageHeader(bytesSource(file)), file);
+      if (!report.servable) throw new Error(`${path} cannot be served, so it is not signed: ${report.problems.join('; ')}`);
+      const signed = signImage(file, otaHeader(path, file), key, !!opts.forceReplace);
+      writeImageFile(opts.output, signed);
+      const otaSize = signed.length - TRAILER_LENGTH;
+      const facts = { file: opts.output, size: signed.length, otaSize, forceReplace: opts.forceReplace ? 1 : 0, sha256: report.sha256 };
+      if (opts.json) return printJson(facts);
+      console.log(`wrote ${opts.output}: ${signed.length} bytes, the ${otaSize}-byte OTA file, ForceReplace ${facts.forceReplace}, 0x40 and its ECDSA P-256 signature`);
+    });
+
+  image
+    .command('verify <file>')
+    .description(`check a GBCS firmware image's signature (${SIGNED_RANGE}). Exit status 0 if it is valid, 1 if it is not or there is none, 2 for a usage error`)
+    .requiredOption('--pub <pem>', 'the ECDSA P-256 public key to check with (PEM; a private key file also serves)')
+    .option('--json', 'print {file, signature: "valid" | "invalid" | "absent"}')
+    .addHelpText('after', '\nExamples:\n  $ openssl ec -in signer.pem -pubout -out signer-pub.pem\n  $ chub image verify fw-v2.signed --pub signer-pub.pem')
+    .action((path: string, opts) => {
+      const file = readImageFile(path);
+      const pub = readKey(opts.pub, 'public');
+      const h = otaHeader(path, file);
+      const state = signatureState(file, h, pub);
+      if (opts.json) printJson({ file: path, signature: state });
+      if (state === 'valid') {
+        if (!opts.json) console.log(`${path}: signature valid (ECDSA P-256, key ${opts.pub})`);
+        return;
+      }
+      const why =
+        state === 'invalid'
+          ? `signature INVALID with key ${opts.pub}: the image was changed after it was signed, or signed with another key`
+          : `no GBCS signature: after its ${h.totalImageSize}-byte OTA file it does not end in ForceReplace, 0x40 and a 64-byte signature`;
+      if (opts.json) process.exitCode = 1;
+      else throw new Error(`${path}: ${why}`);
     });
 }

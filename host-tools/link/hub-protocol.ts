@@ -108,6 +108,7 @@ type ArgKind =
   | 'opt' // uint, or null when absent
   | 'from' // uint, 0 when absent (the first page)
   | 'bytes'
+  | 'sha256' // 32 bytes, or null when absent
   | 'eui' // 16 hex digits → 8 bytes, least significant first
   | 'type' // 'PPMID' / 'HCALCS' → GBCS DeviceType
   | 'flag' // true → 1, else 0
@@ -120,6 +121,7 @@ const MUST_BE: { [kind: string]: string } = {
   opt: 'a non-negative integer',
   from: 'a non-negative integer',
   bytes: 'a byte string',
+  sha256: 'a SHA-256: 32 bytes',
   eui: 'an EUI-64 (16 hex digits)',
   type: 'PPMID or HCALCS',
   flag: 'true or false',
@@ -143,7 +145,7 @@ export const REQUESTS: { [op: string]: { op: Op; args: [string, ArgKind][] } } =
   'img.range': { op: Op.ImgRange, args: [['name', 'str'], ['off', 'nat'], ['d', 'bytes']] },
   'img.list': { op: Op.ImgList, args: [['from', 'from']] },
   'img.rm': { op: Op.ImgRm, args: [['name', 'str']] },
-  'job.start': { op: Op.JobStart, args: [['image', 'str'], ['force', 'flag'], ['devices', 'euis']] },
+  'job.start': { op: Op.JobStart, args: [['image', 'str'], ['force', 'flag'], ['sha256', 'sha256'], ['devices', 'euis']] },
   'job.list': { op: Op.JobList, args: [['from', 'from']] },
   'alert.list': { op: Op.AlertList, args: [['from', 'from']] },
   'alert.ack': { op: Op.AlertAck, args: [['ids', 'nats']] },
@@ -201,6 +203,9 @@ export function encodeRequest(m: Message): unknown[] {
     else if (kind === 'bytes') {
       if (!(v instanceof Uint8Array)) throw bad();
       a.push(v);
+    } else if (kind === 'sha256') {
+      if (v !== undefined && v !== null && !(v instanceof Uint8Array && v.length === 32)) throw bad();
+      a.push(v ?? null);
     } else if (kind === 'eui') a.push(wireEui(v));
     else if (kind === 'type') {
       if (typeof v !== 'string' || !Object.prototype.hasOwnProperty.call(DEVICE_TYPES, v)) throw new RequestError('BAD_TYPE', `device type must be PPMID or HCALCS, not ${String(v)}`);
@@ -396,6 +401,10 @@ export const ERRORS: { [err: number]: { name: string; text: (d: unknown[], q: Me
   [Err.TOO_MANY]: { name: 'BAD_ARGS', text: (d) => `at most ${n(d[0])} devices per job.start; send several` },
   [Err.UNKNOWN_JOB]: { name: 'UNKNOWN_JOB', text: (_d, q) => `no job #${n(q.id)} on the hub (finished jobs are forgotten as newer ones end)` },
   [Err.JOB_OVER]: { name: 'JOB_OVER', text: (d, q) => `job #${n(q.id)} is already ${JOB_STATES[d[0] as number] ?? n(d[0])}; nothing to cancel` },
+  [Err.NO_SHA256]: {
+    name: 'NO_SHA256',
+    text: () => "this hub's board requires every distribution to name the image's SHA-256 (requireSha256): give chub distribute --sha256 <64 hex digits>",
+  },
 };
 
 const nwkText = (v: unknown) => `0x${hex(v)}`;

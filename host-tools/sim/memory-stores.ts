@@ -1,5 +1,6 @@
 // In-memory ImageStore and KeyValueStore for the hub core run on a virtual clock: nothing touches the disk,
 // yet a hub reset finds what a board would find in flash (copies are kept, as a file would be).
+import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import { codedError } from '../../firmware/core/bytes';
 import { ImageStore } from '../../firmware/ports/image-store';
@@ -30,6 +31,10 @@ export class MemoryImageStore implements ImageStore {
 
   crc32(name: string, length: number): number {
     return zlib.crc32(this.existing(name).subarray(0, length)) >>> 0;
+  }
+
+  sha256(name: string): Uint8Array {
+    return new Uint8Array(createHash('sha256').update(this.existing(name)).digest());
   }
 
   remove(name: string): void {

@@ -66,8 +66,9 @@ describe('requests: the arrays of docs/host-link.md', () => {
     ['img.range', { name, off: 512, d }, [Op.ImgRange, name, 512, d]],
     ['img.list', { from: 8 }, [Op.ImgList, 8]],
     ['img.rm', { name }, [Op.ImgRm, name]],
-    ['job.start', { image: name, devices: [PPMID, HCALCS] }, [Op.JobStart, name, 0, PPMID_WIRE, HCALCS_WIRE]],
-    ['job.start', { image: name, devices: [PPMID], force: true }, [Op.JobStart, name, 1, PPMID_WIRE]],
+    ['job.start', { image: name, devices: [PPMID, HCALCS] }, [Op.JobStart, name, 0, null, PPMID_WIRE, HCALCS_WIRE]],
+    ['job.start', { image: name, devices: [PPMID], force: true }, [Op.JobStart, name, 1, null, PPMID_WIRE]],
+    ['job.start', { image: name, devices: [PPMID], sha256: new Uint8Array(32).fill(7) }, [Op.JobStart, name, 0, new Uint8Array(32).fill(7), PPMID_WIRE]],
     ['job.list', {}, [Op.JobList, 0]],
     ['alert.list', { from: 12 }, [Op.AlertList, 12]],
     ['alert.ack', { ids: [3, 4, 9] }, [Op.AlertAck, 3, 4, 9]],
@@ -198,7 +199,7 @@ describe('replies: the messages chub used before the array protocol', () => {
 
 describe('errors: names and texts', () => {
   test('every error code the hub has is named and worded', () => {
-    for (let err = Err.INTERNAL; err <= Err.TOO_MANY; err++) {
+    for (let err = Err.INTERNAL; err <= Err.NO_SHA256; err++) {
       expect(ERRORS[err]).toBeDefined();
       for (const q of [{ op: 'img.begin', name: 'fw' }, { op: 'dev.add', eui: PPMID, type: 'PPMID' }, {}]) {
         const m = refusal({ i: 1, ...q }, err, 1, 2, 3);

@@ -57,6 +57,9 @@ export class CuttableImages implements ImageStore {
   crc32(name: string, length: number): number {
     return this.inner.crc32(name, length);
   }
+  sha256(name: string): Uint8Array {
+    return this.inner.sha256(name);
+  }
   remove(name: string): void {
     if (this.sw.next()) throw new PowerCut(this.sw.cutAt);
     this.inner.remove(name);
