@@ -2,7 +2,9 @@
 // USB-UART: `chub emulate` (Node) and `chub emulate --espruino` (the bundle on the Linux Espruino
 // interpreter) behind a rate-limited relay, uploaded with HubClient; and, for comparison, the same file
 // written to the emulated board's Storage by the espruino CLI over its console at the same rate.
-// Payload bytes per second; fractionOfLine = payload B/s ÷ the line's 11,520 B/s (8N1).
+// Payload bytes per second; fractionOfLine = payload B/s ÷ the line's 11,520 B/s (8N1). noisyLine: the same
+// upload to the Node hub through a line that also flips bits (test/helpers/noisy-relay.ts), at per-byte rates
+// 0, 1e-4 and 1e-3, each with a fixed seed so a run can be repeated.
 // `make bench` (bench/run.ts) includes it; run alone, it rebuilds the linux bundle first (log on stderr),
 // as `make bench` does, so the Espruino figures are for this source, and prints its own JSON.
 import * as fs from 'fs';
@@ -19,6 +21,7 @@ import { encodeBody } from '../host-tools/link/cbor-codec';
 import { HubClient } from '../host-tools/link/hub-client';
 import { lineBytesPerSecond, openRateLimitedRelay } from '../host-tools/serial/rate-limited-relay';
 import { Emulation, startEmulate } from '../test/helpers/chub-emulate';
+import { openNoisyRelay } from '../test/helpers/noisy-relay';
 
 const BAUD = 115200;
 const LINE_BPS = lineBytesPerSecond(BAUD);
@@ -35,6 +38,9 @@ const CLI_ATTEMPTS = 3;
 const CLI = path.join(REPO_ROOT, 'node_modules/espruino/bin/espruino-cli.js');
 const CLI_STORAGE_NAME = 'bench.ota';
 const CLI_TIMEOUT_MS = 10 * 60 * 1000;
+/** Per-byte chances of a flipped bit (issue 15's goal: at 1e-3, at least half the line rate). */
+const FLIP_RATES = [0, 1e-4, 1e-3];
+const NOISE_SEED = 1;
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
@@ -84,6 +90,23 @@ async function hubUpload(port: string, name: string, bytes: Uint8Array) {
     // Asked once the relay has let go of the port: a second reader would take half the replies.
     await relay.close();
     throw new Error(`upload of ${bytes.length} bytes through the relay to ${port}: ${(e as Error).message} (${await directHello(port)})`);
+  } finally {
+    await relay.close();
+  }
+}
+
+/** The upload through a noisy line (bits flipped at `flip` per byte, both ways) and then a 115200 relay to `port`. */
+async function noisyUpload(port: string, name: string, bytes: Uint8Array, flip: number) {
+  const relay = await openRateLimitedRelay(port, BAUD);
+  try {
+    const noisy = await openNoisyRelay(relay.path, { flip, seed: NOISE_SEED });
+    try {
+      // The chunk size shrinks on a noisy line, so the ceiling of the hub's largest says nothing here.
+      const { maxChunk, framingCeiling, ...up } = await timedUpload(noisy.path, name, bytes);
+      return { flip, ...up, flipped: { toHub: noisy.up.flips, fromHub: noisy.down.flips } };
+    } finally {
+      await noisy.close();
+    }
   } finally {
     await relay.close();
   }
@@ -173,11 +196,17 @@ async function espruino() {
 
 export async function uploadSpeed() {
   const nodeHub = await withEmulation([], (emu) => hubUpload(emu.port, 'bench-ota', image(NODE_IMAGE_BYTES)));
+  const noisyLine = await withEmulation([], async (emu) => {
+    const runs = [];
+    for (const flip of FLIP_RATES) runs.push(await noisyUpload(emu.port, `bench-ota-${runs.length}`, image(NODE_IMAGE_BYTES), flip));
+    return runs;
+  });
   return {
-    what: `image upload through a ${BAUD}-baud 8N1 relay (${LINE_BPS} B/s); payloadBps = file bytes ÷ seconds from img.begin to img.end's reply; fractionOfLine = payloadBps ÷ ${LINE_BPS}; framingCeiling = the fraction the chunk size allows; espruinoCli seconds = its run with --storage minus the same run without`,
+    what: `image upload through a ${BAUD}-baud 8N1 relay (${LINE_BPS} B/s); payloadBps = file bytes ÷ seconds from img.begin to img.end's reply; fractionOfLine = payloadBps ÷ ${LINE_BPS}; framingCeiling = the fraction the chunk size allows; resent = bytes sent more than once; noisyLine: the Node hub's upload with a bit flipped in each byte, both ways, with chance flip (seed ${NOISE_SEED}; flipped = bits flipped each way); espruinoCli seconds = its run with --storage minus the same run without`,
     baud: BAUD,
     lineRateBps: LINE_BPS,
     nodeHub,
+    noisyLine,
     ...(await espruino()),
   };
 }

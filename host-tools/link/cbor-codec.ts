@@ -1,6 +1,7 @@
 // The host side of the host-link body codec: cbor-x set to plain CBOR (FACTS §7), in the subset the hub
 // speaks (firmware/core/wire.ts): one flat array of unsigned integers, byte strings, text and null.
 import { Encoder, Options } from 'cbor-x';
+import type { Item } from '../../firmware/core/wire';
 
 // cbor-x 1.6.8 honours useTag259ForMaps and int64AsNumber but its typings omit them.
 const PLAIN_CBOR: Options & { useTag259ForMaps: boolean; int64AsNumber: boolean } = {
@@ -23,7 +24,17 @@ export function encodeBody(items: unknown[]): Uint8Array {
   return cbor.encode(items.map((v) => (typeof v === 'number' && v > MAX_UINT32 && Number.isSafeInteger(v) ? BigInt(v) : v)));
 }
 
-/** A body from the hub; throws when it is not CBOR. */
-export function decodeBody(b: Uint8Array): unknown {
-  return cbor.decode(b);
+/** One item of the hub's subset: cbor-x decodes CBOR's other kinds to other things (maps to objects). */
+function isItem(v: unknown): v is Item {
+  return v === null || typeof v === 'string' || v instanceof Uint8Array || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+}
+
+/** A body from the hub. Throws when it is not CBOR, or not the flat array of the hub's subset: nothing else
+ *  reaches chub, so no map's keys (`__proto__` among them) become an object's. */
+export function decodeBody(b: Uint8Array): Item[] {
+  const v: unknown = cbor.decode(b);
+  if (!Array.isArray(v)) throw new TypeError('a host-link body must be a CBOR array');
+  const bad = v.findIndex((x) => !isItem(x));
+  if (bad >= 0) throw new TypeError(`item ${bad} of a host-link body is not an unsigned integer, byte string, text or null`);
+  return v;
 }

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'events';
 import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
-import { encodeFrame, FrameReader } from '../../firmware/core/wire';
+import { encodeFrame, FrameReader, MAX_BODY } from '../../firmware/core/wire';
 import { decodeBody, encodeBody } from './cbor-codec';
 import { Alert, decodeMessage, encodeRequest, Job, Message, RequestError } from './hub-protocol';
 
@@ -22,10 +22,36 @@ const FIRST_HELLO_MS = 1500;
 const HELLO_IDS = 64;
 /** img.end checks the whole file's CRC and header: slow on a board. */
 const END_TIMEOUT_MS = 60000;
-/** img.data chunks in flight; the hub answers in order, so a lost one is noticed by the next reply. */
-const WINDOW = 8;
-/** Timeouts in a row without progress before an upload gives up. */
+/** Request ids go up to this: in 3 CBOR bytes, not 5, in every frame (each img.data frame on a noisy line is
+ *  short). Ids come round again only after a minute or more, long after any reply to the last use. */
+const MAX_ID = 0xffff;
+/** Requests that do the same however often the hub gets them, so a lost one (or its lost reply) is sent again. */
+const RESENT = new Set(['hello', 'img.begin', 'img.end', 'dev.list', 'img.list', 'job.list', 'alert.list']);
+/** The first resend of such a request; each later one waits twice as long, until the request's timeout. */
+const RESEND_MS = 500;
+/** Zeros that complete the longest frame: a length field corrupted on the line leaves a reader waiting for
+ *  that many bytes, holding back every frame behind them (firmware/core/wire.ts FrameReader). */
+const FILLER = new Uint8Array(MAX_BODY + 8);
+/** Bounds of the img.data retransmission timeout (RFC 6298: smoothed round trip + 4 deviations), and its
+ *  first value, before any round trip is known. */
+const MIN_RTO_MS = 200;
+const FIRST_RTO_MS = 1000;
+/** An upload gives up after this many request timeouts without progress. */
 const MAX_STALLS = 3;
+/** img.data chunks in flight. The hub answers each in order with the offset it expects, so the reply to the
+ *  second shows whether the first was lost. Two keep a serial line busy (its round trip beyond a frame's own
+ *  time is a few ms); each one more is one more chunk sent again after every loss. */
+const WINDOW = 2;
+/** When the oldest chunk's reply is twice the round trip late (both chunks lost, or both replies), one chunk
+ *  more goes to find out, and again, this many times at most before the retransmission timeout. */
+const MAX_PROBES = 3;
+const MIN_PROBE_MS = 10;
+/** Smallest chunk a noisy line brings the chunk size down to. */
+const MIN_CHUNK = 32;
+/** How much better another chunk size must use the line before chooseChunk changes to it. */
+const SWITCH_GAIN = 1.01;
+/** Weight of the older img.data frames in the line's error estimate (per frame). */
+const LOSS_MEMORY = 0.995;
 
 /** A refused request: `code` is the hub's `err` (or TIMEOUT / CLOSED from this side). */
 export class HubError extends Error {
@@ -62,17 +88,93 @@ export interface UploadResult {
 
 export type Progress = (done: number, total: number) => void;
 
-interface Pending {
+/** One request: its reply to any of the ids it went out with settles it (once). */
+interface Call {
   op: string;
   /** The request: its reply's results are named by its op, and error texts name its device or image. */
   request: Message;
-  resolve(m: Message): void;
-  reject(e: Error): void;
-  timer: NodeJS.Timeout;
+  ids: number[];
+  settle(r: Message | HubError): void;
+}
+
+/** A request id in use: its call, and when it went (for the round trip). */
+interface Pending {
+  call: Call;
+  at: number;
+}
+
+/** An img.data request in flight: bytes [off, end) in a frame of `bytes` bytes. */
+interface Chunk {
+  call: Call;
+  off: number;
+  end: number;
+  bytes: number;
+}
+
+/** A round-trip time estimate (RFC 6298 §2), in ms. */
+export interface RoundTrip {
+  srtt: number;
+  rttvar: number;
+}
+
+export function nextRoundTrip(r: RoundTrip | undefined, sampleMs: number): RoundTrip {
+  if (!r) return { srtt: sampleMs, rttvar: sampleMs / 2 };
+  return { srtt: 0.875 * r.srtt + 0.125 * sampleMs, rttvar: 0.75 * r.rttvar + 0.25 * Math.abs(r.srtt - sampleMs) };
+}
+
+/** How long the oldest img.data reply is waited for before one more chunk goes to find out what was lost (MAX_PROBES). */
+export function probeTimeout(r: RoundTrip | undefined): number {
+  return r ? Math.max(MIN_PROBE_MS, 2 * r.srtt) : FIRST_RTO_MS;
+}
+
+/** How long an img.data reply is waited for before the chunks from the last acknowledged offset go again. */
+export function retransmitTimeout(r: RoundTrip | undefined, maxMs: number): number {
+  return Math.min(maxMs, r ? Math.max(MIN_RTO_MS, r.srtt + 4 * r.rttvar) : FIRST_RTO_MS);
+}
+
+/** img.data frames sent lately and lost, and their bytes; older frames weigh less (LOSS_MEMORY). */
+export interface LineLoss {
+  frames: number;
+  lost: number;
+  bytes: number;
+}
+
+export const CLEAN_LINE: LineLoss = { frames: 0, lost: 0, bytes: 0 };
+
+export function nextLineLoss(l: LineLoss, frameBytes: number, lost: boolean): LineLoss {
+  return { frames: l.frames * LOSS_MEMORY + 1, lost: l.lost * LOSS_MEMORY + (lost ? 1 : 0), bytes: l.bytes * LOSS_MEMORY + frameBytes };
+}
+
+/** The chance that the line damages a byte, from the frames it lost (a frame of n bytes arrives whole with
+ *  (1 - e)^n). One loss lately is taken for chance, not for the line's rate. */
+export function byteErrorRate(l: LineLoss): number {
+  if (l.lost <= 1) return 0;
+  const lostShare = Math.min((l.lost - 1) / l.frames, 0.99);
+  return -Math.log(1 - lostShare) / (l.bytes / l.frames);
+}
+
+/**
+ * The share of the line's bytes that carry image, for chunks of `c` bytes on a line that damages each byte
+ * with chance `e`: a chunk goes in a frame `overhead` bytes longer and is lost with it, and a loss also costs
+ * the frames sent behind it (go-back-N): a window's worth. Large chunks waste less on framing, small ones less
+ * on losses.
+ */
+export function payloadShare(c: number, e: number, overhead: number): number {
+  const f = c + overhead;
+  const whole = Math.pow(1 - e, f);
+  return (c * whole) / (f * (whole + WINDOW * (1 - whole)));
+}
+
+/** The chunk size for a line that damages each byte with chance `e`: the one with the best share of the line,
+ *  unless `current` is within SWITCH_GAIN of it (the estimate of `e` is rough, and the best share is flat). */
+export function chooseChunk(current: number, e: number, maxChunk: number, overhead: number): number {
+  let best = maxChunk;
+  for (let c = maxChunk; c >= Math.min(MIN_CHUNK, maxChunk); c -= 8) if (payloadShare(c, e, overhead) > payloadShare(best, e, overhead)) best = c;
+  return payloadShare(best, e, overhead) > SWITCH_GAIN * payloadShare(current, e, overhead) ? best : current;
 }
 
 function randomId(): number {
-  return 1 + Math.floor(Math.random() * 0x7fffffff);
+  return 1 + Math.floor(Math.random() * MAX_ID);
 }
 
 /** True when no byte of `b` (a frame, or a number's big-endian bytes) is Ctrl-C or Ctrl-D. */
@@ -129,13 +231,14 @@ export class HubClient extends EventEmitter {
   // Random start: replies meant for an earlier client on the same port cannot match ours.
   private nextId = randomId();
   private closed = false;
+  /** img.data round trips, and how lossy the line has been: what later uploads start from. */
+  private roundTrip: RoundTrip | undefined;
+  private loss = CLEAN_LINE;
   info: HelloInfo = { fw: '?', board: '?', mode: '?', time: 0, maxChunk: 256 };
 
   private constructor(private port: SerialPort, private timeoutMs: number) {
     super();
-    port.on('data', (d: Buffer) => {
-      for (const body of this.reader.push(new Uint8Array(d))) this.receive(body);
-    });
+    port.on('data', (d: Buffer) => this.take(new Uint8Array(d)));
     port.on('close', () => this.failAll('CLOSED', 'port ' + port.path + ' closed'));
     port.on('error', (e) => this.failAll('PORT', 'port ' + port.path + ': ' + e.message));
   }
@@ -144,22 +247,22 @@ export class HubClient extends EventEmitter {
    *  `timeoutMs` is how long any request waits for its reply unless it says otherwise. */
   static async open(path: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HubClient> {
     const port = new SerialPort({ path, baudRate: BAUD_RATE, autoOpen: false });
-    await new Promise<void>((resolve, reject) =>
-      port.open((e) => (e ? reject(new HubError('PORT', 'cannot open hub port ' + path + ': ' + e.message)) : resolve())),
-    );
+    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(new HubError('PORT', openFailure(path, e))) : resolve())));
     const c = new HubClient(port, timeoutMs);
     try {
       // A hub that lent its port to the REPL (firmware/espruino/console-port.ts) takes it back when the
       // wake line is typed there. It goes only to a hub silent to the first hello: the line's Ctrl-C
-      // clears that hello from the REPL's input, and the next hello waits until the line has run.
+      // clears that hello from the REPL's input, and the next hello waits until the line has run. These
+      // hellos are not resent (a resend could reach the REPL): the wake tries are their retries.
       // The clock goes in that hello unless its own bytes hold Ctrl-C or Ctrl-D (then in a second one).
+      const t0 = performance.now();
       const time = Date.now();
       const greeting = consoleSafe(time) ? { time } : {};
       try {
-        c.info = (await c.request('hello', greeting, Math.min(timeoutMs, FIRST_HELLO_MS))) as unknown as HelloInfo;
+        c.info = (await c.exchange('hello', greeting, Math.min(timeoutMs, FIRST_HELLO_MS), false)) as unknown as HelloInfo;
       } catch (e) {
         if ((e as HubError).code !== 'TIMEOUT') throw e;
-        c.info = await c.wakeAndHello(port, greeting);
+        c.info = await c.wakeAndHello(port, greeting, t0);
       }
       if (!('time' in greeting)) c.info = (await c.request('hello', { time: Date.now() })) as unknown as HelloInfo;
     } catch (e) {
@@ -170,14 +273,18 @@ export class HubClient extends EventEmitter {
   }
 
   /** Types the wake line, waits for the REPL to run it, and says hello; a busy board gets a second, slower try. */
-  private async wakeAndHello(port: SerialPort, greeting: Message): Promise<HelloInfo> {
+  private async wakeAndHello(port: SerialPort, greeting: Message, t0: number): Promise<HelloInfo> {
     for (let attempt = 1; ; attempt++) {
       port.write(WAKE_LINE);
       await new Promise((r) => setTimeout(r, WAKE_SETTLE_MS * attempt));
       try {
-        return (await this.request('hello', greeting)) as unknown as HelloInfo;
+        return (await this.exchange('hello', greeting, this.timeoutMs, false)) as unknown as HelloInfo;
       } catch (e) {
-        if ((e as HubError).code !== 'TIMEOUT' || attempt >= WAKE_TRIES) throw e;
+        if ((e as HubError).code !== 'TIMEOUT') throw e;
+        if (attempt >= WAKE_TRIES) {
+          const waited = Math.round(performance.now() - t0);
+          throw new HubError('TIMEOUT', `no hub answered hello on ${this.path} within ${waited} ms (asked ${1 + WAKE_TRIES} times, the last ${WAKE_TRIES} after typing chubLink() for a hub that lent its port to the REPL)`);
+        }
       }
     }
   }
@@ -186,11 +293,13 @@ export class HubClient extends EventEmitter {
     return this.port.path;
   }
 
-  /** One request; list replies the hub pages (`more`: where the next page starts) come back whole. */
+  /** One request; list replies the hub pages (`more`: where the next page starts) come back whole. Requests
+   *  that may safely reach the hub twice (RESENT) are sent again while unanswered, within `timeoutMs`. */
   async request(op: string, args: Message = {}, timeoutMs = this.timeoutMs): Promise<Message> {
-    const reply = await this.requestOnce(op, args, timeoutMs);
+    const resend = RESENT.has(op);
+    const reply = await this.exchange(op, args, timeoutMs, resend);
     while (typeof reply.more === 'number') {
-      const next = await this.requestOnce(op, { ...args, from: reply.more }, timeoutMs);
+      const next = await this.exchange(op, { ...args, from: reply.more }, timeoutMs, resend);
       for (const key of Object.keys(next)) {
         const have = reply[key];
         const add = next[key];
@@ -202,36 +311,89 @@ export class HubClient extends EventEmitter {
     return reply;
   }
 
-  private requestOnce(op: string, args: Message, timeoutMs: number): Promise<Message> {
+  /** A request and its reply; with `resend`, sent again after RESEND_MS, twice that, ... until `timeoutMs`. */
+  private exchange(op: string, args: Message, timeoutMs: number, resend: boolean): Promise<Message> {
     if (this.closed) return Promise.reject(new HubError('CLOSED', 'cannot send ' + op + ': port ' + this.path + ' is closed'));
+    return new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      let sends = 0;
+      let settled = false;
+      const call: Call = {
+        op,
+        request: { ...args, op },
+        ids: [],
+        settle: (r) => {
+          settled = true;
+          clearTimeout(timer);
+          if (r instanceof HubError) reject(r);
+          else resolve(r);
+        },
+      };
+      const send = (waitMs: number) => {
+        this.post(call, args);
+        sends++;
+        timer = setTimeout(() => {
+          this.flushReader();
+          if (settled) return; // the reply was held up in our reader
+          const left = timeoutMs - (performance.now() - t0);
+          if (!resend || left <= 0) {
+            this.forget(call);
+            return reject(new HubError('TIMEOUT', `no reply to ${op} from the hub on ${this.path} within ${timeoutMs} ms` + (sends > 1 ? ` (sent ${sends} times)` : '')));
+          }
+          send(Math.min(2 * waitMs, left));
+          // Resent twice: perhaps the hub's reader waits on a corrupted length that these short frames do not fill.
+          if (sends > 2) this.port.write(FILLER);
+        }, waitMs);
+      };
+      try {
+        send(resend ? Math.min(RESEND_MS, timeoutMs) : timeoutMs);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  }
+
+  /** Sends `call` once more, with a fresh id; returns the frame's length. Throws a HubError for a request
+   *  the hub would refuse as unreadable (an EUI that is not one; a body past MAX_BODY). */
+  private post(call: Call, args: Message): number {
     let i: number;
-    let request: Message;
     let frame: Uint8Array;
     try {
       for (let tries = 1; ; tries++) {
         i = this.nextId;
-        this.nextId = (this.nextId % 0xffffffff) + 1; // u32 from 1: 0 marks an event
-        request = { ...args, i, op };
-        frame = encodeFrame(encodeBody(encodeRequest(request)), crc32);
+        this.nextId = (this.nextId % MAX_ID) + 1; // from 1: 0 marks an event
+        frame = encodeFrame(encodeBody(encodeRequest({ ...args, i, op: call.op })), crc32);
         // A hello may land at a REPL that holds the port (a hub that lent it): one carrying Ctrl-C (0x03)
         // or Ctrl-D (0x04), which interrupt a board and end the Linux interpreter, goes with another id
         // (and so another CRC). Bounded: a hello whose arguments hold such a byte is sent as it is.
-        if (op !== 'hello' || tries >= HELLO_IDS || consoleSafe(frame)) break;
+        if (call.op !== 'hello' || tries >= HELLO_IDS || consoleSafe(frame)) break;
         this.nextId = randomId(); // the next id would share the unsafe byte in all but its lowest
       }
     } catch (e) {
-      // Refused here, as the hub would have refused it: an EUI that is not one, a body past MAX_BODY (RangeError).
-      if (e instanceof RequestError) return Promise.reject(new HubError(e.code, e.message));
-      return Promise.reject(e instanceof RangeError ? new HubError('TOO_BIG', e.message) : e);
+      if (e instanceof RequestError) throw new HubError(e.code, e.message);
+      throw e instanceof RangeError ? new HubError('TOO_BIG', e.message) : e;
     }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(i);
-        reject(new HubError('TIMEOUT', 'no reply to ' + op + ' from the hub on ' + this.path + ' within ' + timeoutMs + ' ms'));
-      }, timeoutMs);
-      this.pending.set(i, { op, request, resolve, reject, timer });
-      this.port.write(frame);
-    });
+    call.ids.push(i);
+    this.pending.set(i, { call, at: performance.now() });
+    this.port.write(frame);
+    return frame.length;
+  }
+
+  /** Stops waiting for replies to `call`: a late one is ignored. */
+  private forget(call: Call): void {
+    for (const i of call.ids) this.pending.delete(i);
+  }
+
+  /**
+   * When a reply is overdue: completes any frame a corrupted length field has left our reader waiting for (it
+   * holds every frame behind it until that many bytes come, and none come while each side waits for the
+   * other). The frame so completed fails its CRC, and the frames inside it are read. The hub's reader gets
+   * FILLER for the same reason after a request sent again: it finds that request inside too, so the filler
+   * may follow it.
+   */
+  private flushReader(): void {
+    if (this.reader.midFrame()) this.take(FILLER);
   }
 
   /** Stores `bytes` on the hub as `name`, resuming an interrupted upload of the same file. */
@@ -281,66 +443,129 @@ export class HubClient extends EventEmitter {
     }
   }
 
-  /** Go-back-N over img.data: WINDOW chunks in flight, cumulative `next` acks, rewind on OUT_OF_ORDER. */
+  /**
+   * Go-back-N over img.data. The hub takes chunks only in order and answers each in order with the offset it
+   * expects next, so a reply also settles every chunk sent before it: one whose end it passed arrived (its own
+   * reply was lost); when the oldest chunk still in flight does not start where the hub expects, the chunk
+   * there was lost, and everything from it goes again at once. A reply that does not come in twice the round
+   * trip sends one chunk more, whose reply says what was lost; only then, and for the last chunk, does the
+   * retransmission timeout resend. Chunks shrink on a lossy line (bestChunk).
+   */
   private sendData(name: string, bytes: Uint8Array, from: number, onProgress?: Progress): Promise<number> {
-    const chunk = Math.max(1, this.info.maxChunk);
     const size = bytes.length;
+    const maxChunk = Math.max(1, this.info.maxChunk);
+    const stallMs = MAX_STALLS * this.timeoutMs;
+    const flight: Chunk[] = [];
     let acked = from;
     let sendOff = from;
-    let inFlight = 0;
-    // Replies to chunks sent before the last rewind are stale: they neither rewind nor fail the upload.
-    let generation = 0;
-    let stalls = 0;
     let sent = 0;
-    let failed = false;
+    let chunkSize = maxChunk;
+    /** Bytes of an img.data frame besides its chunk's, once one is sent. */
+    let overhead = 0;
+    let progressAt = performance.now();
+    let backoff = 1;
+    // One timer, for the oldest chunk in flight from when it became the oldest: the probes, then the timeout.
+    let timer: NodeJS.Timeout | undefined;
+    let timed: Chunk | undefined;
+    let deadline = 0;
+    let probes = 0;
+    let done = false;
     return new Promise((resolve, reject) => {
-      const fail = (e: Error) => {
-        if (!failed) reject(e);
-        failed = true;
+      const finish = (e?: Error) => {
+        done = true;
+        clearTimeout(timer);
+        for (const c of flight) this.forget(c.call);
+        if (e) reject(e);
+        else resolve(sent);
+      };
+      const stalled = (why: string) =>
+        finish(new HubError('TIMEOUT', `upload of ${name} stalled at offset ${acked}: no progress for ${Math.round(performance.now() - progressAt)} ms (${why})`));
+      const send = () => {
+        const off = sendOff;
+        if (overhead) chunkSize = chooseChunk(chunkSize, byteErrorRate(this.loss), maxChunk, overhead);
+        const d = bytes.subarray(off, Math.min(size, off + chunkSize));
+        const c: Chunk = { call: { op: 'img.data', request: { name, off, op: 'img.data' }, ids: [], settle: (r) => settled(c, r) }, off, end: off + d.length, bytes: 0 };
+        try {
+          c.bytes = this.post(c.call, { name, off, d });
+        } catch (e) {
+          return finish(e as Error); // a chunk the hub could not take (TOO_BIG: a long name)
+        }
+        overhead = c.bytes - d.length;
+        flight.push(c);
+        sendOff = c.end;
+        sent += d.length;
+      };
+      const fill = () => {
+        while (!done && sendOff < size && flight.length < WINDOW) send();
+        if (done || flight[0] === timed) return;
+        clearTimeout(timer);
+        timed = flight[0];
+        if (!timed) return;
+        const rto = retransmitTimeout(this.roundTrip, this.timeoutMs) * backoff;
+        deadline = performance.now() + rto;
+        probes = 0;
+        timer = setTimeout(expire, Math.min(rto, probeTimeout(this.roundTrip)));
       };
       const rewind = (to: number) => {
-        generation++;
+        for (const c of flight) this.forget(c.call);
+        flight.length = 0;
         sendOff = to;
       };
-      const pump = () => {
-        if (failed) return;
-        // Chunks still in flight then can only be stale ones whose replies were lost.
-        if (acked >= size) return resolve(sent);
-        while (inFlight < WINDOW && sendOff < size) {
-          const off = sendOff;
-          const d = bytes.subarray(off, Math.min(size, off + chunk));
-          const gen = generation;
-          sendOff += d.length;
-          sent += d.length;
-          inFlight++;
-          this.request('img.data', { name, off, d }).then(
-            (r) => {
-              inFlight--;
-              const next = r.next as number;
-              if (next > acked) {
-                acked = next;
-                stalls = 0;
-                onProgress?.(acked, size);
-              }
-              pump();
-            },
-            (e: HubError) => {
-              inFlight--;
-              if (e.code === 'OUT_OF_ORDER' && e.next !== undefined) {
-                if (gen === generation) rewind(e.next);
-                if (e.next > acked) acked = e.next;
-              } else if (e.code === 'TIMEOUT') {
-                if (gen === generation) {
-                  if (++stalls > MAX_STALLS) return fail(new HubError('TIMEOUT', 'upload of ' + name + ' stalled at offset ' + acked + ': ' + e.message));
-                  rewind(acked);
-                }
-              } else return fail(e);
-              pump();
-            },
-          );
+      const expire = () => {
+        const left = deadline - performance.now();
+        if (left > 0 && probes < MAX_PROBES && sendOff < size) {
+          // Every chunk in flight or every reply may be lost: the next chunk's reply will say. Nothing goes twice,
+          // so a probe on a reply that is merely late costs nothing.
+          probes++;
+          send();
+          if (!done) timer = setTimeout(expire, Math.min(left, probeTimeout(this.roundTrip)));
+          return;
         }
+        if (left > 0) {
+          timer = setTimeout(expire, left);
+          return;
+        }
+        const oldest = timed;
+        this.flushReader();
+        if (done || timed !== oldest) return; // replies held up in our reader moved the upload on
+        timed = undefined;
+        if (performance.now() - progressAt >= stallMs) return stalled('no reply to img.data');
+        this.loss = nextLineLoss(this.loss, flight[0].bytes, true);
+        rewind(acked);
+        fill();
+        // A second timeout in a row: perhaps the hub's reader waits on a corrupted length the resends do not fill.
+        if (backoff > 1) this.port.write(FILLER);
+        backoff = Math.min(2 * backoff, 2 ** MAX_STALLS);
       };
-      pump();
+      const answered = (chunk: Chunk, next: number) => {
+        const k = flight.indexOf(chunk);
+        for (const c of flight.splice(0, k + 1)) {
+          if (c !== chunk) this.forget(c.call);
+          if (c.end <= next) this.loss = nextLineLoss(this.loss, c.bytes, false);
+        }
+        if (next > acked) {
+          acked = next;
+          progressAt = performance.now();
+          backoff = 1;
+          onProgress?.(acked, size);
+        }
+        if (acked >= size) return finish();
+        const oldest = flight[0];
+        if (oldest ? oldest.off !== next : sendOff !== next) {
+          // The chunk at `next` was lost: the hub refuses everything behind it.
+          this.loss = nextLineLoss(this.loss, chunk.bytes, true);
+          if (performance.now() - progressAt >= stallMs) return stalled(`the hub still expects offset ${next}`);
+          rewind(next);
+        }
+        fill();
+      };
+      const settled = (c: Chunk, r: Message | HubError) => {
+        if (done) return;
+        if (!(r instanceof HubError)) answered(c, r.next as number);
+        else if (r.code === 'OUT_OF_ORDER' && r.next !== undefined) answered(c, r.next);
+        else finish(r);
+      };
+      fill();
     });
   }
 
@@ -351,14 +576,18 @@ export class HubClient extends EventEmitter {
     if (this.port.isOpen) await new Promise<void>((resolve) => this.port.close(() => resolve()));
   }
 
+  /** Bytes from the port. */
+  private take(b: Uint8Array): void {
+    for (const body of this.reader.push(b)) this.receive(body);
+  }
+
   /** A frame body from the hub: a reply to a pending request, or an event. */
   private receive(body: Uint8Array): void {
     let m: Message;
     try {
       const a = decodeBody(body);
-      if (!Array.isArray(a)) throw new RequestError('MALFORMED', 'not an array');
       const i = a[0];
-      m = decodeMessage(a, typeof i === 'number' && i > 0 ? this.pending.get(i)?.request : undefined);
+      m = decodeMessage(a, typeof i === 'number' && i > 0 ? this.pending.get(i)?.call.request : undefined);
     } catch {
       this.undecodable++;
       return;
@@ -378,18 +607,24 @@ export class HubClient extends EventEmitter {
       return;
     }
     const p = typeof m.i === 'number' ? this.pending.get(m.i) : undefined;
-    if (!p) return; // a late reply to a request that timed out
-    this.pending.delete(m.i as number);
-    clearTimeout(p.timer);
-    if (m.ok === true) p.resolve(m);
-    else p.reject(new HubError(String(m.err || 'ERROR'), String(m.msg || p.op + ' refused by the hub'), m));
+    if (!p) return; // a late reply to a request that timed out, or to one answered already
+    this.forget(p.call);
+    // Each send has its own id, so the reply says which send it answers: a true round trip. img.data's
+    // alone time the line (img.end, say, waits for the hub to check a whole image).
+    if (p.call.op === 'img.data') this.roundTrip = nextRoundTrip(this.roundTrip, performance.now() - p.at);
+    p.call.settle(m.ok === true ? m : new HubError(String(m.err || 'ERROR'), String(m.msg || p.call.op + ' refused by the hub'), m));
   }
 
   private failAll(code: string, why: string): void {
-    for (const [i, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(i);
-      p.reject(new HubError(code, p.op + ' abandoned: ' + why));
-    }
+    const calls = new Set([...this.pending.values()].map((p) => p.call));
+    this.pending.clear();
+    for (const call of calls) call.settle(new HubError(code, call.op + ' abandoned: ' + why));
   }
+}
+
+/** Why the port would not open, in words for someone who named the wrong thing or whose port is taken. */
+function openFailure(path: string, e: Error): string {
+  if (/Cannot lock port/i.test(e.message)) return `hub port ${path} is in use by another program (another chub, a serial monitor, the Espruino IDE?): ${e.message}`;
+  if (/Inappropriate ioctl|ENOTTY/i.test(e.message)) return `${path} is not a serial port (${e.message})`;
+  return 'cannot open hub port ' + path + ': ' + e.message;
 }
