@@ -24,13 +24,14 @@ test: install
 	npx tsc -p firmware/tsconfig.json --noEmit
 	npx jest --ci --runInBand
 
-## make test-flash: chub flash against emulated Espruino boards (not in make test: now and then the espruino CLI writes wrong bytes to Storage and the flashed hub stays silent; see README)
+## make test-flash: test/hil alone (also in make test): chub flash against the emulated Espruino boards (console on its own pty and on the host link's port), writes garbled on the way, a board short of Storage, an interpreter that stops reading its console
 test-flash: install
-	npx jest --ci --runInBand --testPathIgnorePatterns=/node_modules/ --roots=test/hil
+	npx jest --ci --runInBand test/hil
 
-## make soak: long runs kept out of make test: a 300 KB image streamed to five devices at once on the Espruino interpreter (~30 min)
+## make soak: long runs kept out of make test: a 300 KB image streamed to five devices at once on the Espruino interpreter (~30 min); chub flash 50 times in a row on the emulated board, console on its own port and shared with the host link in turn, each followed by chub status, no failure allowed (~25 min; figures in dist/test-results/flash-soak.json)
 soak: install
 	CHUB_STREAM_KB=300 npx jest --ci --runInBand test/espruino/ota-session.test.ts -t 'streams'
+	CHUB_FLASH_SOAK=50 npx jest --ci --runInBand test/hil/flash-soak.test.ts
 
 ## make firmware BOARD=<name>: minified ES5 bundle at dist/firmware/<name>.js
 firmware: $(NPM_STAMP)

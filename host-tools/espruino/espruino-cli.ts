@@ -54,17 +54,17 @@ export function runEspruinoCli(port: string, args: string[], timeoutMs: number):
 }
 
 /**
- * Writes `bundle` to Storage as .bootcde (byte-exact, as a data file) and runs `then` (e.g. load()).
+ * Writes `bundle` to Storage as `name` (byte-exact, as a data file), then runs `then` (e.g. a check).
  * `then` goes in as a code file, not `-e`: only with a file does the CLI send reset() before the Storage
- * writes. Without it the running hub's functions, whose bodies live in the old .bootcde, break mid-upload
- * ("Function code is null") and flood the console the CLI is talking to.
+ * writes. Without it the running hub's functions, whose bodies live in .bootcde, break when it is rewritten
+ * under them ("Function code is null") and flood the console the CLI is talking to.
  */
-export async function writeBootCode(opts: { port: string; bundle: string; then: string; timeoutMs: number }): Promise<EspruinoCliRun> {
+export async function writeStorageFile(opts: { port: string; bundle: string; name: string; then: string; timeoutMs: number }): Promise<EspruinoCliRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-flash-'));
   const thenFile = path.join(dir, 'then.js');
   fs.writeFileSync(thenFile, `${opts.then}\n`);
   try {
-    return await runEspruinoCli(opts.port, ['--storage', `.bootcde:${path.resolve(opts.bundle)}`, thenFile], opts.timeoutMs);
+    return await runEspruinoCli(opts.port, ['--storage', `${opts.name}:${path.resolve(opts.bundle)}`, thenFile], opts.timeoutMs);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,12 +1,14 @@
 // The hub bundle (dist/firmware/linux.js) running on the Linux Espruino interpreter, booted from Storage
 // like a flashed board: host link on a pty pair (Serial1, path from the Storage file chub.json), radio on
-// the given port (Serial2), console on its own pty for `espruino` / `chub flash`.
+// the given port (Serial2), console on its own pty for `espruino` / `chub flash`, watched: an interpreter
+// that stops reading it is restarted (console-watchdog.ts).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SerialPort } from 'serialport';
 import { buildFirmware, REPO_ROOT } from '../build/build-firmware';
 import { openPtyPair, openPtyProcess, PtyPair, PtyProcess } from '../serial/pty-pair';
+import { startWatchedConsole, WatchedConsole } from './console-watchdog';
 import { findInterpreter, writeStorage } from './linux-interpreter';
 
 export const LINUX_BUNDLE = path.join(REPO_ROOT, 'dist/firmware/linux.js');
@@ -30,7 +32,8 @@ export interface EspruinoHubOptions {
 export interface EspruinoHub {
   /** The host-link port for chub / HubClient. */
   port: string;
-  /** The interpreter's console (REPL): where `espruino` and `chub flash` connect. */
+  /** The interpreter's console (REPL): where `espruino` and `chub flash` connect. On linux it is watched:
+   *  an interpreter that stops reading it is restarted, and `log` says so. */
   console: string;
   stateDir: string;
   interpreter: string;
@@ -69,7 +72,7 @@ export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<Esprui
   const ownState = opts.stateDir === undefined;
   const stateDir = opts.stateDir ? path.resolve(opts.stateDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'chub-espruino-'));
   let host: PtyPair | undefined;
-  let consolePty: PtyProcess | undefined;
+  let consolePty: PtyProcess | WatchedConsole | undefined;
   let reader: SerialPort | undefined;
   let stdout = '';
   const close = () => {
@@ -89,8 +92,11 @@ export async function startEspruinoHub(opts: EspruinoHubOptions): Promise<Esprui
       { '.bootcde': fs.readFileSync(bundle), 'chub.json': Buffer.from(JSON.stringify({ ...opts.config, host: { path: host.a }, radio: { path: opts.radio } })) },
       ['.bootcde'],
     );
-    consolePty = await openPtyProcess(interp.run, path.join(path.dirname(host.b), `console-${process.pid}`), stateDir);
-    if (opts.board === 'linux-console') {
+    if (opts.board !== 'linux-console') consolePty = await startWatchedConsole({ program: interp.run, cwd: stateDir, dir: path.dirname(host.b), log });
+    else {
+      // Not watched: the REPL is not on this pty but on the host link, shared with the hub's frames, where
+      // the watchdog's probe has no place.
+      consolePty = await openPtyProcess(interp.run, path.join(path.dirname(host.b), `console-${process.pid}`), stateDir);
       // The REPL is on the host link's port here, so this pty is free to read (and a test that fails can
       // show what the interpreter said).
       reader = new SerialPort({ path: consolePty.link, baudRate: 115200 });

@@ -1,61 +1,198 @@
 // (in make test; alone: make test-flash) `chub flash` against `chub emulate --espruino`'s console pty, as against a real board's USB serial:
-// the espruino CLI writes .bootcde, load() restarts the board, and the hub answers with the new version.
+// the espruino CLI writes the bundle beside .bootcde, the board checks its CRC, copies it to .bootcde and
+// restarts (load()), and the hub answers with the new version. Writes garbled on the way are written again;
+// an interpreter that stops reading its console is restarted by the emulated board.
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { boardBundle, linuxBundle } from '../../host-tools/espruino/espruino-hub';
+import { STAGED_NAME } from '../../host-tools/commands/flash';
+import { interpreterUnder } from '../../host-tools/espruino/console-watchdog';
+import { runEspruinoCli } from '../../host-tools/espruino/espruino-cli';
+import { boardBundle } from '../../host-tools/espruino/espruino-hub';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { CHUB, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
+import { openCorruptingRelay } from './corrupting-relay';
 
-function chub(args: string[], timeout: number): Promise<{ code: number; stdout: string; stderr: string }> {
+type Run = { code: number; stdout: string; stderr: string };
+
+function chub(args: string[], timeout: number): Promise<Run> {
   return new Promise((resolve) => {
     execFile(CHUB, args, { timeout }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });
 }
 
 /** `chub flash`'s result as one string for a failing expectation: its exit code and output, and what the
- *  emulated board's `chub emulate` said (e.g. that the interpreter exited by itself). */
-function outcome(r: { code: number; stdout: string; stderr: string }, emu: Emulation): string {
+ *  emulated board's `chub emulate` said (e.g. that its interpreter was restarted). */
+function outcome(r: Run, emu: Emulation): string {
   return `exit ${r.code}\nstdout: ${r.stdout.trim()}\nstderr: ${r.stderr.trim()}\nchub emulate's stderr (tail):\n${emu.stderr().slice(-2000)}`;
+}
+
+/** The board's bundle with another version (as long as "0.1.0": a pretokenised string carries its
+ *  length), so only a board that booted it can report it. */
+async function versioned(dir: string, board: string, version: string): Promise<string> {
+  if (version.length !== '0.1.0'.length) throw new Error(`versioned: ${version} is not 5 characters long`);
+  const file = path.join(dir, `${board}-${version}.js`);
+  fs.writeFileSync(file, fs.readFileSync(await boardBundle(board, () => undefined), 'latin1').split('0.1.0').join(version), 'latin1');
+  return file;
+}
+
+/** What the REPL on `port` prints for `expr`. */
+async function repl(port: string, expr: string): Promise<string> {
+  const r = await runEspruinoCli(port, ['-e', `print("ANSWER="+(${expr}))`], 30000);
+  const m = /ANSWER=(.*?)\r?\n/.exec(r.output);
+  if (!m) throw new Error(`no answer to ${expr} on ${port}: ${r.output}`);
+  return m[1];
+}
+
+/** The version the hub on `port` reports, once it answers (it may be booting) or `ms` pass. */
+async function hubVersion(port: string, ms: number): Promise<string> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const hub = await HubClient.open(port, Math.max(1000, until - Date.now()));
+      await hub.close();
+      return hub.info.fw;
+    } catch (e) {
+      if (Date.now() >= until) throw e;
+    }
+  }
+}
+
+/** Resolves when `chub emulate` has said something matching `re` on stderr; rejects after `ms`. */
+function saidOnStderr(emu: Emulation, re: RegExp, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const m = re.exec(emu.stderr());
+      if (!m) return;
+      clearTimeout(timer);
+      emu.proc.stderr!.off('data', check);
+      resolve(m[0]);
+    };
+    const timer = setTimeout(() => {
+      emu.proc.stderr!.off('data', check);
+      reject(new Error(`chub emulate did not say ${re} within ${ms} ms; it said:\n${emu.stderr().slice(-2000)}`));
+    }, ms);
+    emu.proc.stderr!.on('data', check);
+    check();
+  });
+}
+
+/** Whether process `pid` exists and has not ended (a zombie waiting for its parent has). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
 }
 
 const run = haveInterpreter('chub flash') ? describe : describe.skip;
 
 run('chub flash on the emulated Espruino board', () => {
   let emu: Emulation;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-flash-'));
+  let tmp: string;
+  let board: string;
   beforeAll(async () => {
-    emu = await startEmulate(['--espruino', '--time-scale', '0.05']);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-flash-'));
+    board = path.join(tmp, 'board');
+    emu = await startEmulate(['--espruino', '--time-scale', '0.05', '--state', board]);
   }, 90000);
   afterAll(async () => {
     await emu?.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('writes a bundle with a new version, restarts the board, and the hub answers with it', async () => {
-    // The same bundle with another version, so only a restarted board can report it.
-    const bundle = path.join(tmp, 'linux-9.9.9.js');
-    fs.writeFileSync(bundle, fs.readFileSync(await linuxBundle(() => undefined), 'latin1').split('0.1.0').join('9.9.9'), 'latin1');
+  it('writes a bundle with a new version beside the old, writes it again when it reads back wrong, then boots it', async () => {
+    const bundle = await versioned(tmp, 'linux', '9.9.9');
+    // The sixth Storage.write line of the first upload arrives with one character changed.
+    const line = await openCorruptingRelay(emu.console!, (n) => n === 5);
+    try {
+      const r = await chub(['flash', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+      if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
+      expect(line.corrupted()).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ board: 'linux', version: '9.9.9', hostPort: emu.port, staged: true, writes: 2 });
+    } finally {
+      line.close();
+    }
+    expect(await hubVersion(emu.port, 10000)).toBe('9.9.9');
+    expect(await repl(emu.console!, `require("Storage").list().indexOf(${JSON.stringify(STAGED_NAME)})`)).toBe('-1');
+  }, 320000);
+
+  it('gives up after 3 writes that read back wrong, saying where, what and which CRCs, and the old firmware boots', async () => {
+    const before = await hubVersion(emu.port, 10000);
+    // Any file that carries a version does here: it never gets as far as booting.
+    const bundle = path.join(tmp, 'tiny-9.9.7.js');
+    fs.writeFileSync(bundle, 'print("not a hub");/*"fw":"9.9.7"*/\n');
+    const line = await openCorruptingRelay(emu.console!, () => true);
+    try {
+      const r = await chub(['flash', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle], 120000);
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
+      const crc = '0x[0-9a-f]{8}';
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `${bundle.replace(/\./g, '\\.')} did not reach ${line.port} intact in 3 writes \\(want CRC ${crc}\\): ` +
+            `${STAGED_NAME} read back with CRC ${crc}; ${STAGED_NAME} read back with CRC ${crc}; ${STAGED_NAME} read back with CRC ${crc}\\. ` +
+            `\\.bootcde was not touched: the board boots the firmware it had \\(load\\(\\) sent to restart it\\)`,
+        ),
+      );
+      expect(line.corrupted()).toBe(3);
+    } finally {
+      line.close();
+    }
+    expect(await hubVersion(emu.port, 10000)).toBe(before);
+    expect(await repl(emu.console!, `require("Storage").list().indexOf(${JSON.stringify(STAGED_NAME)})`)).toBe('-1');
+  }, 180000);
+
+  it('writes .bootcde in place, checked before the restart, where Storage has no room for a second copy', async () => {
+    const bundle = await versioned(tmp, 'linux', '9.9.6');
+    const bytes = fs.statSync(bundle).size;
+    const free = Number(await repl(emu.console!, '(function(t){return t.freeBytes+t.trashBytes})(require("Storage").getStats())'));
+    // Leaves room for one copy and the hub's state, not for two. After reset(), as chub flash writes: the
+    // compaction would move the running hub's code.
+    const filler = path.join(tmp, 'filler.js');
+    fs.writeFileSync(filler, `require("Storage").compact();require("Storage").write("filler", ".", 0, ${free - Math.round(1.5 * bytes) - 4096});print("FILLED")\n`);
+    expect((await runEspruinoCli(emu.console!, [filler], 30000)).output).toMatch(/FILLED/);
+    try {
+      const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+      if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
+      expect(JSON.parse(r.stdout)).toMatchObject({ version: '9.9.6', staged: false, writes: 1 });
+    } finally {
+      await repl(emu.console!, 'require("Storage").erase("filler")');
+    }
+    expect(await hubVersion(emu.port, 10000)).toBe('9.9.6');
+  }, 320000);
+
+  it('restarts an emulated board whose interpreter stopped reading its console, with a message, and flashes it', async () => {
+    const bundle = await versioned(tmp, 'linux', '9.9.5');
+    const stopped = interpreterUnder(emu.proc.pid!, board);
+    expect(stopped).toBeDefined();
+    process.kill(stopped!, 'SIGSTOP');
     const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
     if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
-    expect(JSON.parse(r.stdout)).toMatchObject({ board: 'linux', version: '9.9.9', hostPort: emu.port });
-    const hub = await HubClient.open(emu.port);
-    expect(hub.info.fw).toBe('9.9.9');
-    await hub.close();
+    expect(emu.stderr()).toMatch(new RegExp(`the interpreter \\(pid ${stopped}\\) in \\S+ did not echo a probe within 10 s.*no longer reads its console: restarting it`));
+    expect(running(stopped!)).toBe(false);
+    expect(JSON.parse(r.stdout)).toMatchObject({ version: '9.9.5', writes: 1 });
+    expect(await hubVersion(emu.port, 10000)).toBe('9.9.5');
   }, 320000);
+
+  it('starts the interpreter again when it exits', async () => {
+    const gone = interpreterUnder(emu.proc.pid!, board)!;
+    process.kill(gone, 'SIGKILL');
+    await saidOnStderr(emu, new RegExp(`the interpreter \\(pid ${gone}\\) in \\S+ exited: restarting it`), 20000);
+    expect(await repl(emu.console!, '6*7')).toBe('42');
+  }, 60000);
 
   it('flashes a board whose console is its host link port, which the hub lends for the write', async () => {
     const shared = await startEmulate(['--espruino', '--console-on-link', '--time-scale', '0.05']);
     try {
       expect(shared.console).toBe(shared.port);
-      const bundle = path.join(tmp, 'linux-console-9.9.8.js');
-      fs.writeFileSync(bundle, fs.readFileSync(await boardBundle('linux-console', () => undefined), 'latin1').split('0.1.0').join('9.9.8'), 'latin1');
+      const bundle = await versioned(tmp, 'linux-console', '9.9.8');
       const r = await chub(['flash', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 300000);
       if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, shared)}`);
-      const hub = await HubClient.open(shared.port);
-      expect(hub.info.fw).toBe('9.9.8');
-      await hub.close();
+      expect(JSON.parse(r.stdout)).toMatchObject({ version: '9.9.8', staged: true });
+      expect(await hubVersion(shared.port, 10000)).toBe('9.9.8');
     } finally {
       await shared.stop();
     }
