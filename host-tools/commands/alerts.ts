@@ -2,15 +2,8 @@
 import { Command } from 'commander';
 import { Alert } from '../link/hub-protocol';
 import { alertLine, printJson } from '../format';
-import { UsageError, withHub, withPort } from '../link/port-option';
-
-function alertIds(ids: string[]): number[] {
-  return ids.map((s) => {
-    const n = Number(s.replace(/^#/, ''));
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`not an alert id: "${s}" (want a number as listed by chub alerts)`);
-    return n;
-  });
-}
+import { withHub, withPort } from '../link/port-option';
+import { idArgs } from './id-args';
 
 export function register(program: Command): void {
   // `alerts ack 3 --json`: options after the subcommand are the subcommand's (positional options, cli.ts).
@@ -35,7 +28,7 @@ export function register(program: Command): void {
     .option('--json', 'print {"acked": n}')
     .addHelpText('after', '\nExample:\n  $ chub alerts ack 3 4')
     .action(async (ids: string[], opts) => {
-      const nums = alertIds(ids);
+      const nums = idArgs(ids, 'alert', 0);
       await withHub(opts, async (hub) => {
         const acked = (await hub.request('alert.ack', { ids: nums })).acked as number;
         if (opts.json) printJson({ acked });

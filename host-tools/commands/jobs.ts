@@ -2,15 +2,8 @@
 import { Command } from 'commander';
 import { Device, Job } from '../link/hub-protocol';
 import { jobTable, printJson } from '../format';
-import { UsageError, withHub, withPort } from '../link/port-option';
-
-function jobIds(ids: string[]): number[] {
-  return ids.map((s) => {
-    const n = Number(s.replace(/^#/, ''));
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`not a job id: "${s}" (want a number as listed by chub jobs)`);
-    return n;
-  });
-}
+import { withHub, withPort } from '../link/port-option';
+import { idArgs } from './id-args';
 
 export function register(program: Command): void {
   const jobs = withPort(program.command('jobs'))
@@ -34,7 +27,7 @@ export function register(program: Command): void {
     .option('--json', 'print the cancelled jobs as JSON')
     .addHelpText('after', '\nExample:\n  $ chub jobs cancel 7 8')
     .action(async (ids: string[], opts) => {
-      const nums = jobIds(ids);
+      const nums = idArgs(ids, 'job', 1);
       await withHub(opts, async (hub) => {
         const done: Job[] = [];
         for (const id of nums) done.push((await hub.request('job.cancel', { id })).job as unknown as Job);

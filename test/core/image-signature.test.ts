@@ -1,7 +1,6 @@
 // GBCS image signatures (host-tools/image/image-signature.ts; docs/images.md): the trailer `chub image sign`
 // writes, checked independently with node:crypto; signed, unsigned, tampered (any one bit) and wrong-key files
 // through the library and through `chub image sign / verify / inspect`.
-import { execFile } from 'child_process';
 import { createHash, generateKeyPairSync, KeyObject, verify } from 'crypto';
 import fc from 'fast-check';
 import * as fs from 'fs';
@@ -10,9 +9,9 @@ import * as path from 'path';
 import { bytesSource, parseImageHeader } from '../../firmware/core/image-header';
 import { imageReport } from '../../host-tools/image/image-report';
 import { gbcsTrailer, readKey, signatureState, signImage, TRAILER_LENGTH } from '../../host-tools/image/image-signature';
+import { chub as runChub } from '../helpers/chub-emulate';
 import { flipBit, makeImage, withTrailing } from '../helpers/images';
 
-const CHUB = path.resolve(__dirname, '../../host-tools/bin/chub');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-signature-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -142,20 +141,7 @@ describe('keys', () => {
 });
 
 describe('through chub image sign / verify / inspect', () => {
-  interface Result {
-    code: number;
-    stdout: string;
-    stderr: string;
-  }
-  function chub(args: string[]): Promise<Result> {
-    const env = { ...process.env };
-    delete env.CHUB_PORT;
-    return new Promise((resolve) => {
-      execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout: 60000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-      });
-    });
-  }
+  const chub = (args: string[]) => runChub(args, undefined, 60000);
   const file = (name: string, b?: Uint8Array | string) => {
     const f = path.join(dir, name);
     if (b !== undefined) fs.writeFileSync(f, b);

@@ -1,10 +1,30 @@
 // `chub emulate` run as a child process, as a user runs it: its JSON line gives the ports.
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFile, spawn } from 'child_process';
+import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 import { findInterpreter } from '../../host-tools/espruino/linux-interpreter';
 
 export const CHUB = path.resolve(__dirname, '../../host-tools/bin/chub');
+
+export interface ChubResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real binary to the end, as a user would: from a neutral cwd, CHUB_PORT only if given; the exit
+ *  code is -1 when it was killed after `timeout` ms. */
+export function chub(args: string[], port?: string, timeout = 30000): Promise<ChubResult> {
+  const env = { ...process.env };
+  delete env.CHUB_PORT;
+  if (port) env.CHUB_PORT = port;
+  return new Promise((resolve) => {
+    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
 
 export interface Emulation {
   port: string;

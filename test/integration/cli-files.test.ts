@@ -1,30 +1,12 @@
 // Files named on the command line, across commands: one that cannot be read is a usage error (exit 2,
 // host-tools/cli.ts), whichever command was given it; one that is read but cannot be served is a
 // failed operation (exit 1), in `upload` as in `image inspect`.
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { chub } from '../helpers/chub-emulate';
 
-const CHUB = path.resolve(__dirname, '../../host-tools/bin/chub');
 const PPMID = '000D6F0000000001';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real binary, from a neutral cwd, with no hub port in the environment. */
-function chub(args: string[]): Promise<Result> {
-  const env = { ...process.env };
-  delete env.CHUB_PORT;
-  return new Promise((resolve) => {
-    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-cli-files-'));
 const missing = path.join(dir, 'missing.ota');

@@ -1,26 +1,6 @@
 // Usage errors of the real `chub` binary (exit 2, host-tools/cli.ts): the message says what to give, and
 // nothing reaches the hub.
-import { execFile } from 'child_process';
-import * as os from 'os';
-import { CHUB, Emulation, startEmulate } from '../helpers/chub-emulate';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real binary, from a neutral cwd; CHUB_PORT only if given. */
-function chub(args: string[], port?: string): Promise<Result> {
-  const env = { ...process.env };
-  delete env.CHUB_PORT;
-  if (port) env.CHUB_PORT = port;
-  return new Promise((resolve) => {
-    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+import { chub, Emulation, startEmulate } from '../helpers/chub-emulate';
 
 describe('distribute without --device', () => {
   let emu: Emulation;

@@ -1,31 +1,12 @@
 // The real `chub` binary, run as a user would, against `chub emulate` (a child process too).
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
+import { CHUB, chub } from '../helpers/chub-emulate';
 
-const CHUB = path.resolve(__dirname, '../../host-tools/bin/chub');
 const PPMID = '000D6F0000000001';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs chub from a neutral cwd; CHUB_PORT only if given. */
-function chub(args: string[], port?: string, timeout = 30000): Promise<Result> {
-  const env = { ...process.env };
-  delete env.CHUB_PORT;
-  if (port) env.CHUB_PORT = port;
-  return new Promise((resolve) => {
-    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let emulate: ChildProcess;
 let port: string;

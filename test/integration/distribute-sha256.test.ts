@@ -3,7 +3,6 @@
 // right hash transfers; a streamed file is checked by the host. A signed GBCS image is uploaded, so the hub
 // holds (and hashes) only its OTA file. Then the board setting hub.requireSha256, on the Node hub (board file)
 // and on the bundle on the Espruino interpreter (the board's chub.json).
-import { execFile } from 'child_process';
 import { generateKeyPairSync } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,27 +13,12 @@ import { EspruinoHub, startEspruinoHub } from '../../host-tools/espruino/espruin
 import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { ClientEvent } from '../../host-tools/sim/ota-client';
 import { startSimulator, StartedSimulator } from '../../host-tools/sim/han-simulator';
-import { CHUB, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
+import { chub as runChub, CHUB, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
 import { deviceReaches } from '../helpers/hub-bench';
 import { describeEachTarget, RunningHub } from '../helpers/hub-target';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real binary, from a neutral cwd, talking to the hub on `port` (none: it must not need one). */
-function chub(args: string[], port?: string, timeout = 60000): Promise<Result> {
-  const env = { ...process.env };
-  delete env.CHUB_PORT;
-  if (port) env.CHUB_PORT = port;
-  return new Promise((resolve) => {
-    execFile(CHUB, args, { env, cwd: os.tmpdir(), timeout }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+/** The Espruino hub answers slower: a minute per command. */
+const chub = (args: string[], port?: string, timeout = 60000) => runChub(args, port, timeout);
 
 async function ok(args: string[], port?: string, timeout?: number): Promise<string> {
   const r = await chub(args, port, timeout);
