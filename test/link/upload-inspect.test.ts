@@ -14,6 +14,7 @@ import { openPtyPair } from '../../host-tools/serial/pty-pair';
 import { MemoryImageStore, MemoryKeyValueStore } from '../../host-tools/sim/memory-stores';
 import { coreHub, FakeRadio } from '../helpers/core-bench';
 import { flipBit, makeImage, vendorImage, withBytesAt, withoutSubElement } from '../helpers/images';
+import { captureConsole } from '../helpers/console-capture';
 
 const crc32 = (b: Uint8Array) => zlib.crc32(b) >>> 0;
 
@@ -44,16 +45,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  jest.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0);
-});
-afterEach(() => jest.restoreAllMocks());
+const { out, err } = captureConsole();
 
 /** `chub ...args`: its exit code and what it printed. run() reports process.exitCode, which inspect sets. */
 async function chub(...args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { run } from '../../host-tools/cli';
+import { captureConsole } from '../helpers/console-capture';
 
 describe('chub sim run', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chub-sim-run-'));
@@ -11,16 +12,7 @@ describe('chub sim run', () => {
     fs.writeFileSync(f, text);
     return f;
   };
-  let out: string[];
-  let err: string[];
-  beforeEach(() => {
-    out = [];
-    err = [];
-    jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-    jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-    jest.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0);
-  });
-  afterEach(() => jest.restoreAllMocks());
+  const { out, err } = captureConsole();
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const good = file('good.yaml', 'image: { size: 2048 }\ndevices:\n  - { type: PPMID, expect: { result: success, maxTime: 1m } }\n  - { type: HCALCS }\nexpect: { allSucceed: true }\n');
