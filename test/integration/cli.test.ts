@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
+import { HubClient } from '../../host-tools/link/hub-client';
 import { CHUB, chub } from '../helpers/chub-emulate';
 
 const PPMID = '000D6F0000000001';
@@ -148,6 +149,21 @@ test('jobs cancel ends an HCALCS job that holds its image; images rm removes the
   expect(gone.code).toBe(1);
   expect(gone.stderr).toContain('no image named fw-v7');
 }, 90000);
+
+test('a port that is not a serial port, or that another program holds, is refused saying so', async () => {
+  const devNull = await chub(['status', '--port', '/dev/null']);
+  expect(devNull.code).toBe(1);
+  expect(devNull.stderr).toContain('/dev/null is not a serial port');
+  const holder = await HubClient.open(port);
+  try {
+    const held = await chub(['status'], port);
+    expect(held.code).toBe(1);
+    expect(held.stderr).toContain(`hub port ${port} is in use by another program (another chub`);
+  } finally {
+    await holder.close();
+  }
+  expect((await chub(['status'], port)).code).toBe(0);
+});
 
 test('a bad EUI is a usage error that names it', async () => {
   const r = await chub(['devices', 'add', '12345XYZ', '--type', 'PPMID'], port);
