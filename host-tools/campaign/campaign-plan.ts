@@ -45,6 +45,8 @@ export interface DeviceImageDeploy {
   name: string;
   header: OtaHeader;
   bytes: Uint8Array;
+  /** SHA-256 of `bytes`: each job.start names it, so a hub serves only this image. */
+  sha256: Uint8Array;
   deviceTypes: DeviceType[];
   /** HCALCSs activate the image once transferred (otherwise they hold it, and Transferred is their goal). */
   activate: boolean;
@@ -159,6 +161,7 @@ function deploy(f: Field, dir: string): Deploy {
     name,
     header: servable.header,
     bytes: servable.bytes,
+    sha256: servable.sha256,
     deviceTypes: types.present ? types.list().map((t) => t.oneOf(DEVICE_TYPES)) : [...DEVICE_TYPES],
     activate: has('activate') ? f.child('activate').boolean() : false,
   };

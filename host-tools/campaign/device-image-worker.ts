@@ -4,7 +4,6 @@
 // Every step first looks at what the hub already has, so running it again after a crash repeats nothing:
 // jobs started before the crash are adopted, alerts already recorded are not counted again.
 import { Alert, ALERT_VERSION_READ, Device, Job } from '../link/hub-protocol';
-import { createHash } from 'crypto';
 import { bytes } from '../format';
 import { HubClient, HubError } from '../link/hub-client';
 import { DeviceImageDeploy } from './campaign-plan';
@@ -180,8 +179,7 @@ class DeviceImageWorker {
         try {
           // The hash of the bytes this campaign uploaded: the hub serves its image only if it is still those
           // (another image of the same name is refused), and boards that require a hash accept the job.
-          const sha256 = createHash('sha256').update(this.d.bytes).digest();
-          const started = (await c.request('job.start', { image: this.d.name, sha256, devices: [u.eui] })).jobs as unknown as Job[];
+          const started = (await c.request('job.start', { image: this.d.name, sha256: this.d.sha256, devices: [u.eui] })).jobs as unknown as Job[];
           this.adopt(u.eui, started[0]);
           break;
         } catch (e) {

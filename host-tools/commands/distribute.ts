@@ -1,6 +1,5 @@
 // `chub distribute`: start firmware transfers of an image to HAN devices, stored on the hub or streamed
 // from this process, optionally waiting; with --sha256, only if the image is the one a GBCS command named.
-import { createHash } from 'crypto';
 import { Command } from 'commander';
 import * as path from 'path';
 import { Alert, ALERT_TRANSFER_FAILED, ALERT_TRANSFER_SUCCEEDED, Device, isFinal, Job, JOB_START_MAX as JOB_START_BATCH } from '../link/hub-protocol';
@@ -21,10 +20,9 @@ function sha256Arg(s: string | undefined): Uint8Array | undefined {
 }
 
 /** A streamed file is checked here: the hub holds none of it to hash (docs/host-link.md "Image hash"). */
-function checkStreamed(file: string, bytes: Uint8Array, want: Uint8Array): void {
-  const have = createHash('sha256').update(bytes).digest();
-  if (!have.equals(want)) {
-    throw new Error(`${file}: the SHA-256 of its OTA file is ${have.toString('hex')}, not ${Buffer.from(want).toString('hex')} (--sha256); nothing was streamed or started`);
+function checkStreamed(file: string, have: Uint8Array, want: Uint8Array): void {
+  if (!Buffer.from(have).equals(want)) {
+    throw new Error(`${file}: the SHA-256 of its OTA file is ${Buffer.from(have).toString('hex')}, not ${Buffer.from(want).toString('hex')} (--sha256); nothing was streamed or started`);
   }
 }
 
@@ -60,7 +58,7 @@ export function register(program: Command): void {
       if (opts.ack && !opts.wait && !opts.stream) throw new UsageError('--ack acknowledges alerts as transfers end: add --wait');
       const sha256 = sha256Arg(opts.sha256);
       const stream = opts.stream === undefined ? undefined : servableImage(opts.stream);
-      if (stream && sha256) checkStreamed(opts.stream, stream.bytes, sha256);
+      if (stream && sha256) checkStreamed(opts.stream, stream.sha256, sha256);
       const name: string = opts.image ?? opts.name ?? path.basename(opts.stream);
       if (stream && !IMAGE_NAME.test(name)) throw new UsageError(`image name "${name}" is not 1-24 of A-Z a-z 0-9 . _ - ; choose one with --name`);
       await withHub(opts, async (hub) => {

@@ -143,9 +143,10 @@ function registerSigning(image: Command): void {
     .action((path: string, opts) => {
       const file = readImageFile(path);
       const key = readKey(opts.key, 'private');
-      const report = imageReport(parseImageHeader(bytesSource(file)), file);
-      if (!report.servable) throw new Error(`${path} cannot be served, so it is not signed: ${report.problems.join('; ')}`);
-      const signed = signImage(file, otaHeader(path, file), key, !!opts.forceReplace);
+      const parsed = parseImageHeader(bytesSource(file));
+      const report = imageReport(parsed, file);
+      if (!parsed.ok || !report.servable) throw new Error(`${path} cannot be served, so it is not signed: ${report.problems.join('; ')}`);
+      const signed = signImage(file, parsed.header, key, !!opts.forceReplace);
       writeImageFile(opts.output, signed);
       const otaSize = signed.length - TRAILER_LENGTH;
       const facts = { file: opts.output, size: signed.length, otaSize, forceReplace: opts.forceReplace ? 1 : 0, sha256: report.sha256 };

@@ -17,6 +17,8 @@ export interface ServableImage {
   bytes: Uint8Array;
   /** What was removed or looked odd, for the user. */
   notes: string[];
+  /** SHA-256 of `bytes` (what the hub serves, what `distribute --sha256` names). */
+  sha256: Uint8Array;
 }
 
 /** The part of `file` the hub can serve, or an Error saying why there is none: the verdict of `image inspect`
@@ -33,7 +35,7 @@ export function servableImage(file: string): ServableImage {
   if (trailing > 0) notes.push(`stripped ${trailing} trailing bytes after the declared image size`);
   // Prefix and trailing bytes are handled above; the parser's other warnings are worth showing.
   for (const w of h.warnings) if (!/prefix before|trailing bytes/.test(w)) notes.push(w);
-  return { header: { ...h, start: 0 }, bytes: raw.subarray(h.start, h.start + h.totalImageSize), notes };
+  return { header: { ...h, start: 0 }, bytes: raw.subarray(h.start, h.start + h.totalImageSize), notes, sha256: Buffer.from(report.sha256!, 'hex') };
 }
 
 export function register(program: Command): void {
