@@ -29,9 +29,6 @@ const MAX_ID = 0xffff;
 const RESENT = new Set(['hello', 'img.begin', 'img.end', 'dev.list', 'img.list', 'job.list', 'alert.list']);
 /** The first resend of such a request; each later one waits twice as long, until the request's timeout. */
 const RESEND_MS = 500;
-/** Zeros that complete the longest frame: a length field corrupted on the line leaves a reader waiting for
- *  that many bytes, holding back every frame behind them (firmware/core/wire.ts FrameReader). */
-const FILLER = new Uint8Array(MAX_BODY + 8);
 /** Bounds of the img.data retransmission timeout (RFC 6298: smoothed round trip + 4 deviations), and its
  *  first value, before any round trip is known. */
 const MIN_RTO_MS = 200;
@@ -334,16 +331,12 @@ export class HubClient extends EventEmitter {
         this.post(call, args);
         sends++;
         timer = setTimeout(() => {
-          this.flushReader();
-          if (settled) return; // the reply was held up in our reader
           const left = timeoutMs - (performance.now() - t0);
           if (!resend || left <= 0) {
             this.forget(call);
             return reject(new HubError('TIMEOUT', `no reply to ${op} from the hub on ${this.path} within ${timeoutMs} ms` + (sends > 1 ? ` (sent ${sends} times)` : '')));
           }
           send(Math.min(2 * waitMs, left));
-          // Resent twice: perhaps the hub's reader waits on a corrupted length that these short frames do not fill.
-          if (sends > 2) this.port.write(FILLER);
         }, waitMs);
       };
       try {
@@ -385,16 +378,6 @@ export class HubClient extends EventEmitter {
     for (const i of call.ids) this.pending.delete(i);
   }
 
-  /**
-   * When a reply is overdue: completes any frame a corrupted length field has left our reader waiting for (it
-   * holds every frame behind it until that many bytes come, and none come while each side waits for the
-   * other). The frame so completed fails its CRC, and the frames inside it are read. The hub's reader gets
-   * FILLER for the same reason after a request sent again: it finds that request inside too, so the filler
-   * may follow it.
-   */
-  private flushReader(): void {
-    if (this.reader.midFrame()) this.take(FILLER);
-  }
 
   /** Stores `bytes` on the hub as `name`, resuming an interrupted upload of the same file. */
   async upload(name: string, bytes: Uint8Array, onProgress?: Progress): Promise<UploadResult> {
@@ -525,16 +508,11 @@ export class HubClient extends EventEmitter {
           timer = setTimeout(expire, left);
           return;
         }
-        const oldest = timed;
-        this.flushReader();
-        if (done || timed !== oldest) return; // replies held up in our reader moved the upload on
         timed = undefined;
         if (performance.now() - progressAt >= stallMs) return stalled('no reply to img.data');
         this.loss = nextLineLoss(this.loss, flight[0].bytes, true);
         rewind(acked);
         fill();
-        // A second timeout in a row: perhaps the hub's reader waits on a corrupted length the resends do not fill.
-        if (backoff > 1) this.port.write(FILLER);
         backoff = Math.min(2 * backoff, 2 ** MAX_STALLS);
       };
       const answered = (chunk: Chunk, next: number) => {
