@@ -22,7 +22,7 @@ const chub = (args: string[], port?: string, timeout = 60000) => runChub(args, p
 
 async function ok(args: string[], port?: string, timeout?: number): Promise<string> {
   const r = await chub(args, port, timeout);
-  if (r.code !== 0) throw new Error(`chub ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`chub ${args.join(' ')} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
   return r.stdout;
 }
 
@@ -98,9 +98,8 @@ describeEachTarget('chub distribute --sha256', (target) => {
   }, 60000);
 
   test('the right hash: the stored image reaches its device; the device whose job was discarded got nothing meanwhile', async () => {
-    const r = await chub(['distribute', '--image', 'fw', '--sha256', image.sha256, '-d', B, '--wait', '--json'], port, 240000);
-    expect(r).toMatchObject({ code: 0 }); // on failure, shows what chub said
-    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ eui: B, state: 'done', off: image.otaBytes })]);
+    const out = await ok(['distribute', '--image', 'fw', '--sha256', image.sha256, '-d', B, '--wait', '--json'], port, 240000);
+    expect(JSON.parse(out)).toEqual([expect.objectContaining({ eui: B, state: 'done', off: image.otaBytes })]);
     await deviceReaches(hub.sim, B, (s) => s.state === 'idle' && s.fileVersion === 2, 30000, `${B} to run the new image`);
     // A, whose job was discarded while B's transfer ran its course, was offered nothing and pulled no block.
     expect(seenByA).toEqual([]);
@@ -109,9 +108,8 @@ describeEachTarget('chub distribute --sha256', (target) => {
   }, 300000);
 
   test('a streamed file with the right hash is checked here and streamed; the hub takes the hash as checked', async () => {
-    const r = await chub(['distribute', '--stream', image.file, '--name', 'fws', '--sha256', image.sha256, '-d', A, '--json'], port, 240000);
-    expect(r).toMatchObject({ code: 0 }); // on failure, shows what chub said
-    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ eui: A, state: 'done', off: image.otaBytes })]);
+    const out = await ok(['distribute', '--stream', image.file, '--name', 'fws', '--sha256', image.sha256, '-d', A, '--json'], port, 240000);
+    expect(JSON.parse(out)).toEqual([expect.objectContaining({ eui: A, state: 'done', off: image.otaBytes })]);
   }, 300000);
 });
 
