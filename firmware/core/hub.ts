@@ -107,7 +107,7 @@ export interface HubPorts {
 // ---- table columns (const enums: numbers at run time)
 
 /** Config, copied into a Float64Array. */
-export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, ConfirmMs, Sha, W }
+export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, ConfirmMs, Sha, Ranges, W }
 /** Device log rows: type 0 is a free row. EUI-64s apart, 8 bytes a row, wire order. */
 const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, W }
 /** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
@@ -214,9 +214,11 @@ export class Hub implements RadioSink {
   private jn: string[] = [];
   im: Float64Array;
   nm: string[] = [];
-  private rg: Float64Array;
-  private rp: Uint8Array;
-  private ak: Float64Array;
+  /** Streamed images' ranges: [image, off, used, served, ahead] rows, their bytes, and the ranges asked of
+   *  the host. Allocated while a streamed image is being served, so an idle hub holds none of them. */
+  private rg: Float64Array | null = null;
+  private rp: Uint8Array | null = null;
+  private ak: Float64Array | null = null;
   private ow: Float64Array;
   /** Strangers: [eui 8 bytes] and [nwk, when looked up] rows. */
   private se: Uint8Array;
@@ -281,29 +283,20 @@ export class Hub implements RadioSink {
     const ni = k[K.Images];
     const ib = (this.ib = file(ni, I.W, NAME_BYTES));
     this.im = new Float64Array(ib.buffer, 8, ni * I.W);
-    const nr = c.streamRanges;
-    this.rg = new Float64Array(nr * R.W);
-    this.rp = new Uint8Array(nr * c.streamRangeBytes);
-    this.ak = new Float64Array(nr * Q.W);
+    k[K.Ranges] = c.streamRanges;
     this.ow = new Float64Array(OWED_ROWS * O.W);
     this.se = new Uint8Array(STRANGERS * 8);
     this.sn = new Float64Array(2 * STRANGERS + 3 * STRANGERS);
     this.fl = new Float64Array(c.radioWindow * 2);
     this.zb = new Uint8Array(c.maxBlock + 24);
     this.rd = new FrameReader(this.p.crc32);
-    this.rg.fill(-1);
-    this.ak.fill(-1);
     this.sn.fill(-1);
     this.fl.fill(-1);
     this.lh[L.NextJob] = this.lh[L.NextAlert] = 1;
     // The header says the layout, so a build with other capacities reads the ledger back.
     this.lh[L.Jobs] = nj;
     this.lh[L.Alerts] = na;
-    this.load();
-  }
-
-  /** State from the store: tables saved by this build or one with other capacities (rows copied as fit). */
-  private load(): void {
+    // State from the store: tables saved by this build or one with other capacities (rows copied as fit).
     const kv = this.p.kv;
     const n = this.k[K.Images];
     for (let t = 0; t < 3; t++) {
@@ -571,14 +564,107 @@ export class Hub implements RadioSink {
     } else if (op === Op.ImgRange) {
       const g = this.img(this.arg(a, 0, 1), 0);
       if (g < 0 || !this.im[g * I.W + I.Streamed]) this.no(Err.UNKNOWN_IMAGE);
-      this.range(g, this.arg(a, 1, 0), this.arg(a, 2, 2));
+      // A range from the host: on a range boundary, to the next one (or the image's end).
+      const off = this.arg(a, 1, 0);
+      const d: Uint8Array = this.arg(a, 2, 2);
+      const rb = this.k[K.RangeBytes];
+      const size = this.im[g * I.W + I.Size];
+      if (off % rb !== 0 || off >= size || d.length !== Math.min(rb, size - off)) this.no(Err.BAD_RANGE, rb, off, d.length);
+      const ak = this.ak;
+      // None asked for (its image's transfers are over): dropped.
+      if (!ak) return;
+      let ahead = 0;
+      for (let o = 0; o < ak.length; o += Q.W)
+        if (ak[o] === g && ak[o + Q.Off] === off) {
+          ahead = ak[o + Q.Ahead];
+          ak[o] = -1;
+        }
+      if (this.find(g, off) >= 0) return;
+      // No room (every range still awaited by a client): dropped, and asked for again when its client is back.
+      const s = this.slot(ahead ? 0 : 1);
+      if (s < 0) return;
+      (this.rp as Uint8Array).set(d, s * rb);
+      const rg = this.rg as Float64Array;
+      const r = s * R.W;
+      rg[r] = g;
+      rg[r + R.Off] = off;
+      rg[r + R.Used] = now;
+      rg[r + R.Served] = 0;
+      rg[r + R.Ahead] = ahead;
     } else if (op === Op.ImgRm) {
       const g = this.img(this.arg(a, 0, 1), 0);
       if (g < 0) this.no(Err.UNKNOWN_IMAGE);
       if (this.inUse(g)) this.no(Err.IN_USE);
       this.discard(g);
     } else if (op === Op.JobStart) {
-      this.startJobs(a);
+      const g = this.img(this.arg(a, 0, 1), 1);
+      const force = this.arg(a, 1, 0);
+      // The SHA-256 the job names for the image (32 bytes), or null.
+      const h = this.arg(a, 2, 2, true);
+      if (h && h.length !== 32) this.no(Err.BAD_ARGS, 2);
+      if (!h && k[K.Sha]) this.no(Err.NO_SHA256);
+      const n = a.length - 5;
+      if (n < 1) this.no(Err.BAD_ARGS, 3);
+      // The reply lists every job started, and must fit one frame.
+      if (n > PAGE) this.no(Err.TOO_MANY, PAGE);
+      let running = 0;
+      let held = 0;
+      const jb = this.jb;
+      for (let o = 0; o < jb.length; o += J.W) if (jb[o] && jb[o + J.State] < JobState.Done) running++;
+      for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
+      // All or none: a refused job.start starts nothing, so the host can simply ask again later.
+      const room = Math.min(k[K.MaxJobs], k[K.MaxAlerts] - held) - running;
+      if (n > room) this.no(Err.JOBS_FULL, Math.max(room, 0), running, held);
+      const ds: number[] = [];
+      const js: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const d = this.dev(this.arg(a, 3 + i, 3), 1);
+        if (this.job(d, 0) >= 0 || ds.indexOf(d) >= 0) this.no(Err.BUSY);
+        ds.push(d);
+      }
+      // A stored image that is not what the job names is never offered (a streamed one the host checked: it
+      // serves every byte). Hashed only once nothing refuses the request.
+      const bad = h && this.im[g * I.W + I.Streamed] !== 1 && !same((this.p.images as ImageStore).sha256(this.nm[g]), 0, h, 0, 32);
+      for (let i = 0; i < n; i++) {
+        // A free row; the oldest finished job past keepFinishedJobs gives its row up.
+        let free = -1;
+        let oldest = -1;
+        let finished = 0;
+        for (let o = 0; o < jb.length; o += J.W) {
+          if (!jb[o]) free = o / J.W;
+          else if (jb[o + J.State] >= JobState.Done) {
+            finished++;
+            if (oldest < 0 || jb[o] < jb[oldest * J.W]) oldest = o / J.W;
+          }
+        }
+        const j = free >= 0 && finished <= k[K.Keep] ? free : oldest >= 0 ? oldest : free;
+        const o = j * J.W;
+        const im = this.im;
+        jb.fill(0, o, o + J.W);
+        jb[o] = this.lh[L.NextJob]++;
+        jb[o + J.State] = JobState.Queued;
+        jb[o + J.Size] = im[g * I.W + I.Size];
+        jb[o + J.Code] = -1;
+        jb[o + J.Force] = force ? 1 : 0;
+        jb[o + J.Started] = jb[o + J.Updated] = jb[o + J.Contact] = now;
+        jb[o + J.Mfr] = im[g * I.W + I.Mfr];
+        jb[o + J.Type] = im[g * I.W + I.Type];
+        jb[o + J.Ver] = im[g * I.W + I.Ver];
+        jb[o + J.Img] = g;
+        jb[o + J.Dev] = ds[i];
+        jb[o + J.Progress] = jb[o + J.LastBlock] = jb[o + J.Activates] = -1;
+        this.je.set(this.de.subarray(ds[i] * 8, ds[i] * 8 + 8), j * 8);
+        this.jn[j] = this.nm[g];
+        js.push(j);
+      }
+      // Failed only once every row is taken: a finished job's row may be given to the next one.
+      for (let i = 0; i < n; i++)
+        if (bad) this.state(js[i], JobState.Failed, Resp.DISCARDED);
+        else if (this.dv[ds[i] * D.W + D.Nwk] >= 0) this.owe(Owed.Notify, ds[i], -1, 0, 0, 0);
+      // The failures' events took the message buffer: the reply starts again.
+      this.ok(a);
+      for (let i = 0; i < n; i++) this.rec(2, js[i]);
+      this.save(2);
     } else if (op === Op.AlertAck) {
       let n = 0;
       for (let i = 2; i < a.length; i++) {
@@ -626,7 +712,7 @@ export class Hub implements RadioSink {
       // A transfer cut short fails like any other (0x8F89 File Transfer Failure: every transfer ends in an
       // alert); one already alerted as transferred only stops waiting for its activation.
       this.jb[o + J.Activates] = -1;
-      if (s < JobState.Transferred) this.fail(j, Resp.FAILURE);
+      if (s < JobState.Transferred) this.state(j, JobState.Failed, Resp.FAILURE);
       else this.state(j, JobState.Done);
       this.ok(a);
       this.rec(2, j);
@@ -710,79 +796,6 @@ export class Hub implements RadioSink {
     return best;
   }
 
-  private startJobs(a: Item[]): void {
-    const now = this.now;
-    const k = this.k;
-    const g = this.img(this.arg(a, 0, 1), 1);
-    const force = this.arg(a, 1, 0);
-    // The SHA-256 the job names for the image (32 bytes), or null.
-    const h = this.arg(a, 2, 2, true);
-    if (h && h.length !== 32) this.no(Err.BAD_ARGS, 2);
-    if (!h && k[K.Sha]) this.no(Err.NO_SHA256);
-    const n = a.length - 5;
-    if (n < 1) this.no(Err.BAD_ARGS, 3);
-    // The reply lists every job started, and must fit one frame.
-    if (n > PAGE) this.no(Err.TOO_MANY, PAGE);
-    let running = 0;
-    let held = 0;
-    const jb = this.jb;
-    for (let o = 0; o < jb.length; o += J.W) if (jb[o] && jb[o + J.State] < JobState.Done) running++;
-    for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
-    // All or none: a refused job.start starts nothing, so the host can simply ask again later.
-    const room = Math.min(k[K.MaxJobs], k[K.MaxAlerts] - held) - running;
-    if (n > room) this.no(Err.JOBS_FULL, Math.max(room, 0), running, held);
-    const ds: number[] = [];
-    const js: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const d = this.dev(this.arg(a, 3 + i, 3), 1);
-      if (this.job(d, 0) >= 0 || ds.indexOf(d) >= 0) this.no(Err.BUSY);
-      ds.push(d);
-    }
-    // A stored image that is not what the job names is never offered (a streamed one the host checked: it
-    // serves every byte). Hashed only once nothing refuses the request.
-    const bad = h && this.im[g * I.W + I.Streamed] !== 1 && !same((this.p.images as ImageStore).sha256(this.nm[g]), 0, h, 0, 32);
-    for (let i = 0; i < n; i++) {
-      // A free row; the oldest finished job past keepFinishedJobs gives its row up.
-      let free = -1;
-      let oldest = -1;
-      let finished = 0;
-      for (let o = 0; o < jb.length; o += J.W) {
-        if (!jb[o]) free = o / J.W;
-        else if (jb[o + J.State] >= JobState.Done) {
-          finished++;
-          if (oldest < 0 || jb[o] < jb[oldest * J.W]) oldest = o / J.W;
-        }
-      }
-      const j = free >= 0 && finished <= k[K.Keep] ? free : oldest >= 0 ? oldest : free;
-      const o = j * J.W;
-      const im = this.im;
-      jb.fill(0, o, o + J.W);
-      jb[o] = this.lh[L.NextJob]++;
-      jb[o + J.State] = JobState.Queued;
-      jb[o + J.Size] = im[g * I.W + I.Size];
-      jb[o + J.Code] = -1;
-      jb[o + J.Force] = force ? 1 : 0;
-      jb[o + J.Started] = jb[o + J.Updated] = jb[o + J.Contact] = now;
-      jb[o + J.Mfr] = im[g * I.W + I.Mfr];
-      jb[o + J.Type] = im[g * I.W + I.Type];
-      jb[o + J.Ver] = im[g * I.W + I.Ver];
-      jb[o + J.Img] = g;
-      jb[o + J.Dev] = ds[i];
-      jb[o + J.Progress] = jb[o + J.LastBlock] = jb[o + J.Activates] = -1;
-      this.je.set(this.de.subarray(ds[i] * 8, ds[i] * 8 + 8), j * 8);
-      this.jn[j] = this.nm[g];
-      js.push(j);
-    }
-    // Failed only once every row is taken: a finished job's row may be given to the next one.
-    for (let i = 0; i < n; i++)
-      if (bad) this.fail(js[i], Resp.DISCARDED);
-      else if (this.dv[ds[i] * D.W + D.Nwk] >= 0) this.owe(Owed.Notify, ds[i], -1, 0, 0, 0);
-    // The failures' events took the message buffer: the reply starts again.
-    this.ok(a);
-    for (let i = 0; i < n; i++) this.rec(2, js[i]);
-    this.save(2);
-  }
-
   // ---- radio
 
   /** What the radio driver heard (RadioSink). */
@@ -817,7 +830,11 @@ export class Hub implements RadioSink {
       const j = this.job(d, 0);
       if (j >= 0 && this.jb[j * J.W + J.State] === JobState.Queued) this.owe(Owed.Notify, d, -1, 0, 0, 0);
       // A rejoin after the activation time means it has rebooted into its new image: read it now.
-      if (ev === RadioEv.Announce && j >= 0 && this.jb[j * J.W + J.Activates] >= 0 && now >= this.jb[j * J.W + J.Activates]) this.check(d, j);
+      if (ev === RadioEv.Announce && j >= 0 && this.jb[j * J.W + J.Activates] >= 0 && now >= this.jb[j * J.W + J.Activates]) {
+        // It rejoined after its activation time: its version is read now.
+        this.jb[j * J.W + J.Activates] = -1;
+        this.readVersion(d, this.jb[j * J.W + J.Check]);
+      }
     } else if (ev === RadioEv.Reset) this.log(Log.RADIO_RESET, b);
     else if (ev === RadioEv.Error) this.log(Log.RADIO_ERROR, a, b);
   }
@@ -929,13 +946,13 @@ export class Hub implements RadioSink {
         // Refused before a single block is sent (DESIGN "What the hub promises").
         this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, ty, hw < 0 ? null : hw);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
-        return this.fail(j, Resp.HW_MISMATCH);
+        return this.state(j, JobState.Failed, Resp.HW_MISMATCH);
       }
       if (ver >= jb[jo + J.Ver] && !jb[jo + J.Force]) {
         // GBCS gives no response code for "already up to date"; Image Discarded is the closest (our choice).
         this.log(Log.UP_TO_DATE, this.de.subarray(d * 8, d * 8 + 8), ver, jb[jo + J.Ver]);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
-        return this.fail(j, Resp.DISCARDED);
+        return this.state(j, JobState.Failed, Resp.DISCARDED);
       }
       this.owe(Owed.Query, d, seq, Zs.SUCCESS, j, 0);
       jb[jo + J.Contact] = now;
@@ -957,7 +974,7 @@ export class Hub implements RadioSink {
     }
     const eo = e * J.W;
     if (status !== Zs.SUCCESS) {
-      if (jb[eo + J.State] === JobState.Transferring) this.fail(e, status === Zs.INVALID_IMAGE ? Resp.DISCARDED : Resp.FAILURE);
+      if (jb[eo + J.State] === JobState.Transferring) this.state(e, JobState.Failed, status === Zs.INVALID_IMAGE ? Resp.DISCARDED : Resp.FAILURE);
       // After a failed Upgrade End the server answers with a Default Response (FACTS §2).
       return this.owe(Owed.Default, d, seq, cmd, Zs.SUCCESS, 0);
     }
@@ -1205,6 +1222,12 @@ export class Hub implements RadioSink {
     const rb = this.k[K.RangeBytes];
     const size = im[g * I.W + I.Size];
     const start = off - (off % rb);
+    if (!this.rg) {
+      const nr = this.k[K.Ranges];
+      (this.rg = new Float64Array(nr * R.W)).fill(-1);
+      this.rp = new Uint8Array(nr * rb);
+      (this.ak = new Float64Array(nr * Q.W)).fill(-1);
+    }
     // Read ahead of the client while there is room, so it rarely waits: a range takes a host round trip.
     if (start + rb < size && this.slot(0) >= 0) this.want(g, start + rb, 1);
     const s = this.find(g, start);
@@ -1215,40 +1238,14 @@ export class Hub implements RadioSink {
     this.rg[s * R.W + R.Used] = now;
     this.rg[s * R.W + R.Served] = 1;
     const from = s * rb + off - start;
-    return this.rp.subarray(from, Math.min(s * rb + Math.min(rb, size - start), from + len));
-  }
-
-  /** A range from the host: on a range boundary, to the next one (or the image's end). */
-  private range(g: number, off: number, d: Uint8Array): void {
-    const now = this.now;
-    const rb = this.k[K.RangeBytes];
-    const size = this.im[g * I.W + I.Size];
-    if (off % rb !== 0 || off >= size || d.length !== Math.min(rb, size - off)) this.no(Err.BAD_RANGE, rb, off, d.length);
-    let ahead = 0;
-    const ak = this.ak;
-    for (let o = 0; o < ak.length; o += Q.W)
-      if (ak[o] === g && ak[o + Q.Off] === off) {
-        ahead = ak[o + Q.Ahead];
-        ak[o] = -1;
-      }
-    if (this.find(g, off) >= 0) return;
-    // No room (every range still awaited by a client): dropped, and asked for again when its client is back.
-    const s = this.slot(ahead ? 0 : 1);
-    if (s < 0) return;
-    this.rp.set(d, s * rb);
-    const r = s * R.W;
-    this.rg[r] = g;
-    this.rg[r + R.Off] = off;
-    this.rg[r + R.Used] = now;
-    this.rg[r + R.Served] = 0;
-    this.rg[r + R.Ahead] = ahead;
+    return (this.rp as Uint8Array).subarray(from, Math.min(s * rb + Math.min(rb, size - start), from + len));
   }
 
   /** Where a new range goes: a free slot, else the least recently used one clients have had (or none came
    *  for lately), else, for a range a client waits for, one fetched ahead; -1 if none. */
   private slot(forClient: number): number {
     const now = this.now;
-    const rg = this.rg;
+    const rg = this.rg as Float64Array;
     let lru = -1;
     let ahead = -1;
     for (let o = 0; o < rg.length; o += R.W) {
@@ -1260,7 +1257,7 @@ export class Hub implements RadioSink {
   }
 
   private find(g: number, off: number): number {
-    const rg = this.rg;
+    const rg = this.rg as Float64Array;
     for (let o = 0; o < rg.length; o += R.W) if (rg[o] === g && rg[o + R.Off] === off) return o / R.W;
     return -1;
   }
@@ -1270,10 +1267,11 @@ export class Hub implements RadioSink {
     const now = this.now;
     const s = this.find(g, off);
     if (s >= 0) {
-      this.rg[s * R.W + R.Ahead] = this.rg[s * R.W + R.Ahead] && ahead; // a client now waits for it
+      const rg = this.rg as Float64Array;
+      rg[s * R.W + R.Ahead] = rg[s * R.W + R.Ahead] && ahead; // a client now waits for it
       return;
     }
-    const ak = this.ak;
+    const ak = this.ak as Float64Array;
     let free = -1;
     for (let o = 0; o < ak.length; o += Q.W) {
       if (ak[o] >= 0 && now - ak[o + Q.At] >= ASK_AGAIN_MS) ak[o] = -1;
@@ -1297,19 +1295,25 @@ export class Hub implements RadioSink {
     this.out(0);
   }
 
-  /** Forgets a streamed image's ranges (removed, replaced, or no device downloading it any more). */
+  /** Forgets a streamed image's ranges (removed, replaced, or no device downloading it any more); with none
+   *  left, the range tables go until a streamed image is served again. */
   private drop(g: number): void {
-    for (let o = 0; o < this.rg.length; o += R.W) if (this.rg[o] === g) this.rg[o] = -1;
-    for (let o = 0; o < this.ak.length; o += Q.W) if (this.ak[o] === g) this.ak[o] = -1;
+    const rg = this.rg;
+    const ak = this.ak as Float64Array;
+    if (!rg) return;
+    let held = 0;
+    for (let o = 0; o < rg.length; o += R.W) {
+      if (rg[o] === g) rg[o] = -1;
+      if (rg[o] >= 0) held++;
+    }
+    for (let o = 0; o < ak.length; o += Q.W) {
+      if (ak[o] === g) ak[o] = -1;
+      if (ak[o] >= 0) held++;
+    }
+    if (!held) this.rg = this.rp = this.ak = null;
   }
 
   // ---- activation and version reads
-
-  /** The activation check is due (or the device rejoined after it): read its version. */
-  private check(d: number, j: number): void {
-    this.jb[j * J.W + J.Activates] = -1;
-    this.readVersion(d, this.jb[j * J.W + J.Check]);
-  }
 
   /** Reads a device's version; `check` ≥ 0 when it checks an activation. The answer is always an 0x8F8B alert. */
   private readVersion(d: number, check: number): void {
@@ -1394,11 +1398,12 @@ export class Hub implements RadioSink {
       const j = o / J.W;
       if (jb[o + J.State] === JobState.Transferring && now - jb[o + J.Contact] > this.k[K.Silence]) {
         this.log(Log.SILENT, this.je.subarray(j * 8, j * 8 + 8), Math.round((now - jb[o + J.Contact]) / 1000));
-        this.fail(j, Resp.FAILURE);
+        this.state(j, JobState.Failed, Resp.FAILURE);
       }
       if (jb[o + J.Activates] >= 0 && now >= jb[o + J.Due]) {
-        if (jb[o + J.Dev] >= 0) this.check(jb[o + J.Dev], j);
-        else jb[o + J.Activates] = -1;
+        // The activation check is due: read the device's version.
+        jb[o + J.Activates] = -1;
+        if (jb[o + J.Dev] >= 0) this.readVersion(jb[o + J.Dev], jb[o + J.Check]);
       }
     }
     for (let o = 0; o < dv.length; o += D.W) {
@@ -1413,21 +1418,16 @@ export class Hub implements RadioSink {
 
   // ---- outcomes
 
-  private fail(j: number, code: number): void {
-    const now = this.now;
+  /** Job j enters state s; a failure (`code` its response code) raises its 0x8F89 alert. */
+  private state(j: number, s: number, code?: number): void {
     const o = j * J.W;
-    this.jb[o + J.Code] = code;
-    this.jb[o + J.State] = JobState.Failed;
-    this.jb[o + J.Updated] = now;
-    this.raise(Alert.FAILED, j, -1, this.jb[o + J.Ver], code, -1);
-    this.changed(j, 2);
-  }
-
-  private state(j: number, s: number): void {
-    const now = this.now;
-    this.jb[j * J.W + J.State] = s;
-    this.jb[j * J.W + J.Updated] = now;
-    this.changed(j, 1);
+    this.jb[o + J.State] = s;
+    this.jb[o + J.Updated] = this.now;
+    if (s === JobState.Failed) {
+      this.jb[o + J.Code] = code as number;
+      this.raise(Alert.FAILED, j, -1, this.jb[o + J.Ver], code as number, -1);
+    }
+    this.changed(j, s === JobState.Failed ? 2 : 1);
   }
 
   /** Raises an alert for job j's device (or device d's, for a version read); -1 for absent fields. The
