@@ -1,6 +1,7 @@
-// What one ZigBee APS frame looks like on the air: IEEE 802.15.4 MAC header, unsecured NWK header, APS
-// header, payload, FCS (FACTS §3, §7). The one place that knows frame sizes: the radio model's airtime,
-// the airtime floor and the pcap writer all take them from here.
+// What one ZigBee APS frame looks like on the air: IEEE 802.15.4 MAC header, NWK header with its security
+// auxiliary header, APS header, payload, NWK MIC, FCS (FACTS §3, §7). The one place that knows frame sizes:
+// the radio model's airtime, the floors and the pcap writer all take them from here. Captures hold the
+// frame as a sniffer that knows the network key shows it: security removed, so tshark decodes it unaided.
 import { ByteWriter } from '../../firmware/core/bytes';
 
 /** An APS frame between the coordinator (nwk 0x0000) and one device, or a broadcast. */
@@ -36,8 +37,15 @@ export const MAX_PSDU_BYTES = 127;
 /** Frame control 2, sequence 1, PAN id 2 (compressed: one), short destination 2, short source 2. */
 const MAC_HEADER_BYTES = 9;
 const MAC_FCS_BYTES = 2;
-/** Frame control 2, destination 2, source 2, radius 1, sequence 1 (no security, no source route). */
+/** Frame control 2, destination 2, source 2, radius 1, sequence 1 (ZigBee spec §3.3.1; no IEEE addresses, no source route). */
 const NWK_HEADER_BYTES = 8;
+/** Every HAN frame is secured with the network key at level 5, ENC-MIC-32 (ZigBee spec §4.3.1.1): an auxiliary
+ *  header of security control 1, frame counter 4, source IEEE address 8 (the extended nonce, always set for
+ *  NWK frames) and key sequence number 1 (§4.5.1), and a 4-byte MIC after the payload (§4.5.1.1.1).
+ *  APS security is not modelled: with it too a 64-byte Image Block Response (81 ZCL bytes) would not fit
+ *  a 127-byte PSDU. */
+const NWK_AUX_HEADER_BYTES = 14;
+const NWK_MIC_BYTES = 4;
 /** Frame control 1, destination endpoint 1, cluster 2, profile 2, source endpoint 1, counter 1. */
 const APS_HEADER_BYTES = 8;
 /** MAC ACK: frame control 2, sequence 1, FCS 2. */
@@ -59,8 +67,13 @@ export function isBroadcast(f: HanFrame): boolean {
   return f.dst >= BROADCAST_MIN;
 }
 
-/** MAC frame length (PSDU, FCS included) of an APS frame carrying `payloadBytes`. */
+/** MAC frame length on the air (PSDU, FCS included) of an APS frame carrying `payloadBytes`. */
 export function psduBytes(payloadBytes: number): number {
+  return capturedPsduBytes(payloadBytes) + NWK_AUX_HEADER_BYTES + NWK_MIC_BYTES;
+}
+
+/** The same frame as a capture holds it: NWK security removed. */
+export function capturedPsduBytes(payloadBytes: number): number {
   return MAC_HEADER_BYTES + NWK_HEADER_BYTES + APS_HEADER_BYTES + payloadBytes + MAC_FCS_BYTES;
 }
 
@@ -77,10 +90,11 @@ export function ackAirtimeUs(): number {
   return airtimeUs(ACK_PSDU_BYTES);
 }
 
-/** The MAC frame (PSDU) of `f`, FCS included: what a sniffer writes with LINKTYPE 195. */
+/** The MAC frame (PSDU) of `f`, FCS included, NWK security removed: what a sniffer with the network key writes
+ *  with LINKTYPE 195. */
 export function encodeMacFrame(f: HanFrame, seq: FrameSequence): Uint8Array {
   const bcast = isBroadcast(f);
-  const w = new ByteWriter(psduBytes(f.payload.length));
+  const w = new ByteWriter(capturedPsduBytes(f.payload.length));
   w.u16(bcast ? MAC_FC_DATA : MAC_FC_DATA | MAC_FC_ACK_REQUEST).u8(seq.mac).u16(PAN_ID).u16(bcast ? MAC_BROADCAST : f.dst).u16(f.src);
   w.u16(NWK_FC_DATA).u16(f.dst).u16(f.src).u8(RADIUS).u8(seq.nwk);
   w.u8(bcast ? APS_FC_BROADCAST : APS_FC_UNICAST).u8(f.dstEndpoint).u16(f.clusterId).u16(f.profileId).u8(f.srcEndpoint).u8(seq.aps);

@@ -217,6 +217,9 @@ export class RadioModel {
     this.txFree.set(frame.src, done);
     const last = attempts[attempts.length - 1];
     const delivered = last.delivered;
+    // The receiver's transceiver sends the ACK a turnaround after the frame (IEEE 802.15.4-2006 §7.5.6.4.2)
+    // and can neither sense the channel nor send while it does: its own next frame starts channel access after.
+    if (delivered) this.txFree.set(frame.dst, Math.max(this.txFree.get(frame.dst) ?? 0, done));
     for (const c of [this.counts, link.counts]) {
       c.frames++;
       c.macRetries += attempts.length - 1;

@@ -1,4 +1,4 @@
-import { ackAirtimeUs, encodeMacAck, encodeMacFrame, frameAirtimeUs, HanFrame, psduBytes, crc16Kermit } from '../../host-tools/sim/han-frame';
+import { ackAirtimeUs, capturedPsduBytes, encodeMacAck, encodeMacFrame, frameAirtimeUs, HanFrame, psduBytes, crc16Kermit } from '../../host-tools/sim/han-frame';
 import { ACK_WAIT_US, BACKOFF_UNIT_US, CCA_US, MAC_MAX_BE, RadioModel, TURNAROUND_US } from '../../host-tools/sim/radio-model';
 
 const DEV = 0x1001;
@@ -6,16 +6,17 @@ const up = (len: number, src = DEV): HanFrame => ({ src, dst: 0, srcEndpoint: 1,
 const down = (len: number, dst = DEV): HanFrame => ({ ...up(len), src: 0, dst });
 
 describe('frame sizes (FACTS §3, §7)', () => {
-  test('an APS frame is 27 bytes of MAC/NWK/APS header and FCS plus the payload; airtime adds the 6-byte PHY header at 32 µs a byte', () => {
-    expect(psduBytes(0)).toBe(27);
-    expect(frameAirtimeUs(up(64))).toBe((6 + 27 + 64) * 32);
+  test('an APS frame is 27 bytes of MAC/NWK/APS header and FCS plus NWK security (14-byte auxiliary header, 4-byte MIC) plus the payload; airtime adds the 6-byte PHY header at 32 µs a byte', () => {
+    expect(capturedPsduBytes(0)).toBe(9 + 8 + 8 + 2);
+    expect(psduBytes(0)).toBe(27 + 14 + 4);
+    expect(frameAirtimeUs(up(64))).toBe((6 + 45 + 64) * 32);
     expect(ackAirtimeUs()).toBe(11 * 32);
   });
 
-  test('the encoder writes exactly the bytes the sizes count, in the layout tshark decodes', () => {
+  test('the encoder writes the frame as a sniffer with the network key shows it (security removed), in the layout tshark decodes', () => {
     const f = { ...down(3), payload: Uint8Array.from([0x19, 0x07, 0x05]) };
     const b = encodeMacFrame(f, { mac: 0x11, nwk: 0x22, aps: 0x33 });
-    expect(b.length).toBe(psduBytes(3));
+    expect(b.length).toBe(capturedPsduBytes(3));
     // MAC 61 88 seq pan dst src | NWK 48 00 dst src radius seq | APS 00 dstEp 19 00 09 01 srcEp counter | payload | FCS
     expect(Array.from(b.subarray(0, 28))).toEqual([
       0x61, 0x88, 0x11, 0x62, 0x1a, 0x01, 0x10, 0x00, 0x00, 0x48, 0x00, 0x01, 0x10, 0x00, 0x00, 30, 0x22, 0x00, 0x01, 0x19, 0x00, 0x09, 0x01, 0x01, 0x33, 0x19, 0x07, 0x05,
@@ -41,6 +42,17 @@ describe('radio model', () => {
     // The receiver has it when the frame ends, before the ACK.
     expect(d.arrivals).toHaveLength(1);
     expect(d.arrivals[0]).toBeLessThan(d.done);
+  });
+
+  test('a receiver sends its ACK before its own next frame: it senses the channel only once the ACK is out', () => {
+    const m = new RadioModel({ seed: 1 });
+    const starts: number[] = [];
+    m.observe((a) => starts.push(a.attempts[0].start));
+    const block = m.unicast(0, down(81));
+    // The device answers the moment the block is handed up, while its ACK is still to go.
+    m.unicast(block.arrivals[0], up(17));
+    expect(starts[1] * 1000).toBeGreaterThanOrEqual(block.done * 1000 + CCA_US - 1e-6);
+    expect(m.stats().busyCca).toBe(0);
   });
 
   test('a dead link fails after 1 + 3 MAC retries, each waiting for an ACK that never comes', () => {

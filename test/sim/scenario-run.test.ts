@@ -113,9 +113,10 @@ devices: [{ type: PPMID }]
     expect(report.floorMs).toBeCloseTo(transferFloorMs(4096, 64), 9);
     expect(report.measuredMs as number).toBeGreaterThan(report.floorMs as number);
     expect(report.efficiency).toBeGreaterThan(1);
-    // 64 blocks: request 44 B + response 108 B of PSDU (+6 PHY) each, plus 5 fixed frames, each with turnaround + 11-byte ACK.
+    // 64 blocks: request 62 B + response 126 B of PSDU (+6 PHY) each, plus 5 fixed frames, each with turnaround + 11-byte ACK;
+    // a PSDU is MAC/NWK/APS headers and FCS 27 + NWK security 18 (auxiliary header 14, MIC 4) + ZCL header 3 + payload.
     const frameUs = (psdu: number) => (6 + psdu) * 32 + 192 + 11 * 32;
-    const zcl = (payload: number) => 27 + 3 + payload;
+    const zcl = (payload: number) => 27 + 18 + 3 + payload;
     const fixed = [2, 11, 13, 9, 16].reduce((n, p) => n + frameUs(zcl(p)), 0);
     expect(transferFloorMs(4096, 64)).toBeCloseTo((fixed + 64 * (frameUs(zcl(14)) + frameUs(zcl(14 + 64)))) / 1000, 9);
   });
