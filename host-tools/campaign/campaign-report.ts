@@ -63,6 +63,6 @@ ${failures}
 `;
 }
 
-export function reportFromStore(store: CampaignStore, now = Date.now()): string {
-  return reportHtml({ status: readStatus(store), stages: store.stages(), runs: store.runs(), transitions: store.transitions(), now });
+export async function reportFromStore(store: CampaignStore, now = Date.now()): Promise<string> {
+  return reportHtml({ status: await readStatus(store), stages: await store.stages(), runs: await store.runs(), transitions: await store.transitions(), now });
 }

@@ -45,22 +45,25 @@ function deployFingerprint(plan: Plan): string {
 }
 
 /** First run: targets and stages are decided and stored. Later runs: the plan must be the one stored. */
-function prepare(o: RunnerOptions): void {
+async function prepare(o: RunnerOptions): Promise<void> {
   const { plan, fleet, store } = o;
-  if (store.initialised) {
-    if (store.meta('plan') !== plan.text || store.meta('deploy') !== deployFingerprint(plan))
-      throw new UsageError(`${plan.file} or what it deploys changed since this campaign started (its state is in ${store.file}); put it back, or start a new campaign with another --db`);
-    return;
+  const deploy = deployFingerprint(plan);
+  if (!(await store.initialised())) {
+    const hubs = targetHubs(plan, fleet);
+    const a = assignStages(hubs, plan.stages);
+    const byId = new Map(hubs.map((h) => [h.id, h]));
+    if (await store.initialise({ ...plan, deploy }, a.stages.map((ids) => ids.map((id) => byId.get(id)!)), Date.now())) {
+      plan.stages.forEach((s, i) => {
+        const units = a.stages[i].reduce((n, id) => n + byId.get(id)!.units.length, 0);
+        o.log(`stage ${s.name}: ${a.stages[i].length} hub(s), ${units} target(s)`);
+      });
+      if (a.unassigned.length) o.log(`note: ${a.unassigned.length} targeted hub(s) are in no stage: ${a.unassigned.join(', ')}`);
+      return;
+    }
+    // Another runner started this campaign meanwhile: its plan is checked like a later run's.
   }
-  const hubs = targetHubs(plan, fleet);
-  const a = assignStages(hubs, plan.stages);
-  const byId = new Map(hubs.map((h) => [h.id, h]));
-  store.initialise({ ...plan, deploy: deployFingerprint(plan) }, a.stages.map((ids) => ids.map((id) => byId.get(id)!)), Date.now());
-  plan.stages.forEach((s, i) => {
-    const units = a.stages[i].reduce((n, id) => n + byId.get(id)!.units.length, 0);
-    o.log(`stage ${s.name}: ${a.stages[i].length} hub(s), ${units} target(s)`);
-  });
-  if (a.unassigned.length) o.log(`note: ${a.unassigned.length} targeted hub(s) are in no stage: ${a.unassigned.join(', ')}`);
+  if ((await store.meta('plan')) !== plan.text || (await store.meta('deploy')) !== deploy)
+    throw new UsageError(`${plan.file} or what it deploys changed since this campaign started (its state is in ${store.where}); put it back, or start a new campaign with another --db`);
 }
 
 function settled(state: CampaignState, reason: string, name: string): RunOutcome {
@@ -87,88 +90,92 @@ function alive(pid: number): boolean {
 
 export async function runCampaign(o: RunnerOptions): Promise<RunOutcome> {
   const { plan, store, log } = o;
-  prepare(o);
-  const initial = store.state();
+  await prepare(o);
+  const initial = await store.state();
   if (initial.state !== 'running') return settled(initial.state, initial.reason, plan.name);
-  const run = store.startRun(process.pid, alive, Date.now());
+  const run = await store.startRun(process.pid, alive, Date.now());
   if ('heldBy' in run) throw new Error(`campaign ${plan.name} is being run by process ${run.heldBy}; wait for it, or stop it first`);
-  if (store.runs().length > 1) log(`resuming campaign ${plan.name} (run ${store.runs().length})`);
+  const runs = (await store.runs()).length;
+  if (runs > 1) log(`resuming campaign ${plan.name} (run ${runs})`);
 
   let interrupted = false;
   void o.interrupt?.then(() => (interrupted = true));
   let state: CampaignState = initial.state;
-  // Looked at on a timer and before each hub starts, so a pause takes effect before the next hub.
-  const refresh = () => {
-    state = store.state().state;
-    const why = state === 'running' ? pauseReason(plan.pauseAfterConsecutiveFailures, store.outcomesSince(Number(store.meta('resumed') ?? 0))) : null;
+  // Looked at on a timer and before each hub starts, so a pause takes effect before the next hub. Looks run
+  // one after another (a pause is decided once), each after what the caller has written.
+  let looks: Promise<void> = Promise.resolve();
+  const look = async () => {
+    state = (await store.state()).state;
+    const why = state === 'running' ? pauseReason(plan.pauseAfterConsecutiveFailures, await store.outcomesSince(Number((await store.meta('resumed')) ?? 0))) : null;
     if (why) {
-      store.setState('paused', why);
+      await store.setState('paused', why);
       state = 'paused';
       log(`pausing: ${why}; hubs in progress are finished first`);
     }
   };
-  const watch = setInterval(refresh, WATCH_MS);
+  const refresh = () => (looks = looks.catch(() => undefined).then(look)); // a failed look was reported to its caller
+  const watch = setInterval(() => refresh().catch((e: Error) => log(`reading the campaign state at ${store.where}: ${e.message}`)), WATCH_MS);
   const stopping = () => interrupted || state === 'aborted';
   const flasher = o.flasher ?? new FleetFlasher(o.links);
 
   const workHub = async (hubId: string) => {
     const w: HubWork = { hubId, plan, store, links: o.links, flasher, log, stopping };
-    store.hubStarted(hubId, Date.now());
+    await store.hubStarted(hubId, Date.now());
     try {
       const d = plan.deploy;
       const end = d.kind === 'device-image' ? await deployDeviceImage(w, d) : await deployHubFirmware(w, d);
       if (end === 'stopped') return;
-      store.hubFinished(hubId, null, Date.now());
+      await store.hubFinished(hubId, null, Date.now());
     } catch (e) {
       if (stopping()) return;
-      store.hubFinished(hubId, (e as Error).message, Date.now());
+      await store.hubFinished(hubId, (e as Error).message, Date.now());
     }
-    log(hubSummary(store, hubId));
+    log(await hubSummary(store, hubId));
   };
 
   let outcome: RunOutcome = { result: 'interrupted', message: `interrupted; chub campaign run ${plan.file} resumes` };
   try {
-    for (const s of store.stages()) {
+    for (const s of await store.stages()) {
       if (s.state === 'passed') continue;
       const sp = plan.stages[s.idx];
-      store.stageStarted(s.idx, Date.now());
-      const todo = store.hubs(s.idx).filter((h) => h.state === 'pending' || h.state === 'running');
+      await store.stageStarted(s.idx, Date.now());
+      const todo = (await store.hubs(s.idx)).filter((h) => h.state === 'pending' || h.state === 'running');
       log(`stage ${sp.name}: ${todo.length} hub(s) to do, ${plan.concurrency} at a time`);
-      await runPool(todo, plan.concurrency, (h) => workHub(h.id), () => {
-        refresh();
+      await runPool(todo, plan.concurrency, (h) => workHub(h.id), async () => {
+        await refresh();
         return !stopping() && state === 'running';
       });
-      refresh();
+      await refresh();
       if (stopping() || state !== 'running') {
-        if (!interrupted) outcome = settled(state, store.state().reason, plan.name);
+        if (!interrupted) outcome = settled(state, (await store.state()).reason, plan.name);
         return outcome;
       }
-      const hubIds = new Set(store.hubs(s.idx).map((h) => h.id));
-      const gate = evaluateGate(sp.gate, stageOutcome(store.units().filter((u) => hubIds.has(u.hubId))));
-      store.stageFinished(s.idx, gate, Date.now());
+      const hubIds = new Set((await store.hubs(s.idx)).map((h) => h.id));
+      const gate = await store.stageFinished(s.idx, evaluateGate(sp.gate, stageOutcome((await store.units()).filter((u) => hubIds.has(u.hubId)))), Date.now());
       log(`gate after ${sp.name}: ${gate.passed ? 'passed' : 'FAILED'}: ${gateSummary(gate)}`);
       if (!gate.passed) {
         const next = plan.stages[s.idx + 1];
         const message = `gate after stage ${sp.name} failed: ${gateSummary(gate)}; ${next ? `stage ${next.name} and later were not started` : 'the campaign did not meet its gate'}`;
-        store.setState('gate-failed', message);
+        await store.setState('gate-failed', message);
         outcome = { result: 'gate-failed', message };
         return outcome;
       }
     }
-    store.setState('done');
+    await store.setState('done');
     outcome = settled('done', '', plan.name);
     return outcome;
   } finally {
     clearInterval(watch);
-    store.endRun(run.seq, outcome.result, Date.now());
+    await looks.catch(() => undefined); // a look under way ends before the run is marked ended
+    await store.endRun(run.seq, outcome.result, Date.now());
   }
 }
 
 /** "hub-07 (CHv2, North): 4 Version confirmed, 1 Failed (0x8F89 response 2 Hardware Version Mismatch)". */
-function hubSummary(store: CampaignStore, hubId: string): string {
-  const h = store.hub(hubId);
+async function hubSummary(store: CampaignStore, hubId: string): Promise<string> {
+  const h = await store.hub(hubId);
   const counts = new Map<string, number>();
-  for (const u of store.units(hubId)) {
+  for (const u of await store.units(hubId)) {
     const k = u.stage === 'failed' ? `${STAGE_LABELS.failed} (${u.reason})` : STAGE_LABELS[u.stage];
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }

@@ -107,7 +107,7 @@ export function campaignStatus(i: StatusInput): CampaignStatus {
   return { name: i.name, state: i.state, reason: i.reason, runs: i.runs.length, totals: counted(i.units), stages, groups, failures };
 }
 
-export function readStatus(store: CampaignStore): CampaignStatus {
-  const { state, reason } = store.state();
-  return campaignStatus({ name: store.meta('name') ?? '?', state, reason, stages: store.stages(), hubs: store.hubs(), units: store.units(), runs: store.runs() });
+export async function readStatus(store: CampaignStore): Promise<CampaignStatus> {
+  const { state, reason } = await store.state();
+  return campaignStatus({ name: (await store.meta('name')) ?? '?', state, reason, stages: await store.stages(), hubs: await store.hubs(), units: await store.units(), runs: await store.runs() });
 }

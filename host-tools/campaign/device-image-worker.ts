@@ -47,7 +47,7 @@ class DeviceImageWorker {
     return this.w.hubId;
   }
 
-  private units(): UnitRow[] {
+  private units(): Promise<UnitRow[]> {
     return this.w.store.units(this.id);
   }
 
@@ -71,12 +71,12 @@ class DeviceImageWorker {
           errors = 0;
         }
       }
-      if (this.units().every((u) => isFinal(u.stage, u.goal))) {
+      if ((await this.units()).every((u) => isFinal(u.stage, u.goal))) {
         await this.poll(c).catch(() => undefined); // acknowledge alerts that arrived as events meanwhile
         return 'finished';
       }
       if (Date.now() > deadline) {
-        this.timedOut();
+        await this.timedOut();
         return 'finished';
       }
       await this.nap(POLL_MS);
@@ -94,13 +94,12 @@ class DeviceImageWorker {
     for (let attempt = 1; ; attempt++) {
       try {
         const c = await this.w.links.open(this.id);
-        c.on('job', (j) => this.onJob(j));
-        c.on('alert', (a) => {
-          this.record(a);
-          this.wake();
-        });
+        // An event only makes the runner notice sooner: one that cannot be stored is seen again at the next poll.
+        const unstored = (what: string) => (e: Error) => this.w.log(`${this.id}: storing ${what}: ${e.message}`);
+        c.on('job', (j) => void this.onJob(j).catch(unstored(`job ${j.id}`)));
+        c.on('alert', (a) => void this.record(a).then(() => this.wake(), unstored(`alert ${a.id}`)));
         this.client = c;
-        this.w.store.hubReached(this.id, c.info.fw);
+        await this.w.store.hubReached(this.id, c.info.fw);
         return c;
       } catch (e) {
         if (attempt >= OPEN_ATTEMPTS) throw new Error(`hub unreachable: ${(e as Error).message}`);
@@ -109,32 +108,32 @@ class DeviceImageWorker {
     }
   }
 
-  private fail(eui: string, reason: string): void {
-    this.w.store.advance(this.id, eui, { stage: 'failed', reason }, Date.now());
+  private async fail(eui: string, reason: string): Promise<void> {
+    await this.w.store.advance(this.id, eui, { stage: 'failed', reason }, Date.now());
   }
 
   /** The inventory's devices are the hub's HAN: any target missing from the device log is added. */
   private async ensureDeviceLog(c: HubClient): Promise<void> {
     const listed = new Set(((await c.request('dev.list')).devices as unknown as Device[]).map((d) => d.eui));
-    for (const u of this.units()) {
+    for (const u of await this.units()) {
       if (isFinal(u.stage, u.goal) || listed.has(u.eui)) continue;
       try {
         await c.request('dev.add', { eui: u.eui, type: u.type });
       } catch (e) {
         if (!(e instanceof HubError)) throw e;
-        this.fail(u.eui, `not in the hub's device log, and adding it was refused: ${e.message} [${e.code}]`);
+        await this.fail(u.eui, `not in the hub's device log, and adding it was refused: ${e.message} [${e.code}]`);
       }
     }
   }
 
   private async upload(c: HubClient): Promise<void> {
-    const waiting = this.units().filter((u) => u.stage === 'requested');
+    const waiting = (await this.units()).filter((u) => u.stage === 'requested');
     if (waiting.length === 0) return;
     const r = await c.upload(this.d.name, this.d.bytes);
     const resumed = r.resumedFrom > 0 ? `resumed at ${bytes(r.resumedFrom)}, ` : '';
     this.w.log(`${this.id}: ${this.d.name} is on the hub (${resumed}${bytes(r.sent)} sent in ${r.ms} ms)`);
     const now = Date.now();
-    for (const u of waiting) this.w.store.advance(this.id, u.eui, { stage: 'on_hub' }, now);
+    for (const u of waiting) await this.w.store.advance(this.id, u.eui, { stage: 'on_hub' }, now);
   }
 
   private async jobList(c: HubClient): Promise<Job[]> {
@@ -151,9 +150,9 @@ class DeviceImageWorker {
     }
   }
 
-  private adopt(eui: string, j: Job): void {
-    this.w.store.setJob(this.id, eui, j.id);
-    this.w.store.advance(this.id, eui, jobReport(j), Date.now());
+  private async adopt(eui: string, j: Job): Promise<void> {
+    await this.w.store.setJob(this.id, eui, j.id);
+    await this.w.store.advance(this.id, eui, jobReport(j), Date.now());
   }
 
   /**
@@ -161,26 +160,26 @@ class DeviceImageWorker {
    * any later job for this image and device is known to be ours and is adopted instead of started again.
    */
   private async startJobs(c: HubClient): Promise<void> {
-    const todo = this.units().filter((u) => u.stage === 'on_hub' && u.jobId === null);
+    const todo = (await this.units()).filter((u) => u.stage === 'on_hub' && u.jobId === null);
     if (todo.length === 0) return;
     let jobs = await this.jobList(c);
-    let watermark = this.w.store.hub(this.id).jobWatermark;
+    let watermark = (await this.w.store.hub(this.id)).jobWatermark;
     if (watermark === null) {
       watermark = jobs.reduce((m, j) => Math.max(m, j.id), 0);
-      this.w.store.setJobWatermark(this.id, watermark);
+      await this.w.store.setJobWatermark(this.id, watermark);
     }
     for (const u of todo) {
       for (let attempt = 1; ; attempt++) {
         const ours = jobs.find((j) => j.id > watermark! && j.eui === u.eui && j.image === this.d.name);
         if (ours) {
-          this.adopt(u.eui, ours);
+          await this.adopt(u.eui, ours);
           break;
         }
         try {
           // The hash of the bytes this campaign uploaded: the hub serves its image only if it is still those
           // (another image of the same name is refused), and boards that require a hash accept the job.
           const started = (await c.request('job.start', { image: this.d.name, sha256: this.d.sha256, devices: [u.eui] })).jobs as unknown as Job[];
-          this.adopt(u.eui, started[0]);
+          await this.adopt(u.eui, started[0]);
           break;
         } catch (e) {
           if (!(e instanceof HubError)) throw e;
@@ -194,16 +193,16 @@ class DeviceImageWorker {
             this.full = true;
             return;
           }
-          this.fail(u.eui, `job.start refused: ${e.message} [${e.code}]`);
+          await this.fail(u.eui, `job.start refused: ${e.message} [${e.code}]`);
           break;
         }
       }
     }
   }
 
-  private onJob(j: Job): void {
-    const u = this.units().find((x) => x.jobId === j.id);
-    if (u) this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
+  private async onJob(j: Job): Promise<void> {
+    const u = (await this.units()).find((x) => x.jobId === j.id);
+    if (u) await this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
   }
 
   /**
@@ -211,15 +210,11 @@ class DeviceImageWorker {
    * false for an alert that is not this campaign's to take yet, which stays held on the hub: a transfer
    * alert before the device's job is known (adopted after a restart), a version read before its transfer.
    */
-  private record(a: Alert): boolean {
-    const u = this.units().find((x) => x.eui === a.eui);
+  private async record(a: Alert): Promise<boolean> {
+    const u = (await this.units()).find((x) => x.eui === a.eui);
     const ready = u && (a.code === ALERT_VERSION_READ ? reached(u.stage, 'transferred') : u.jobId !== null);
     if (!ready) return false;
-    const now = Date.now();
-    this.w.store.recordAlert(this.id, a, now, () => {
-      const r = alertReport(a, this.d.header.fileVersion, this.w.store.unit(this.id, a.eui).stage);
-      if (r) this.w.store.advance(this.id, a.eui, r, now);
-    });
+    await this.w.store.recordAlert(this.id, a, Date.now(), (target) => alertReport(a, this.d.header.fileVersion, target.stage));
     return true;
   }
 
@@ -230,19 +225,20 @@ class DeviceImageWorker {
    */
   private async poll(c: HubClient): Promise<void> {
     const jobs = await this.jobListIfAnswered(c);
-    for (const u of this.units()) {
+    for (const u of await this.units()) {
       const j = u.jobId === null ? undefined : jobs?.find((x) => x.id === u.jobId);
-      if (j) this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
+      if (j) await this.w.store.advance(this.id, u.eui, jobReport(j), Date.now());
     }
     const held = (await c.request('alert.list')).alerts as unknown as Alert[];
-    const ours = held.filter((a) => this.record(a)).map((a) => a.id);
+    const ours: number[] = [];
+    for (const a of held) if (await this.record(a)) ours.push(a.id);
     if (ours.length) {
       await c.request('alert.ack', { ids: ours });
-      this.w.store.alertsAcked(this.id, ours, Date.now());
+      await this.w.store.alertsAcked(this.id, ours, Date.now());
     }
-    for (const u of this.units()) {
+    for (const u of await this.units()) {
       // SECMP0007: a PPMID runs the image as soon as it has it; the hub manages that activation.
-      if (u.stage === 'transferred' && u.type === 'PPMID') this.w.store.advance(this.id, u.eui, { stage: 'activated' }, Date.now());
+      if (u.stage === 'transferred' && u.type === 'PPMID') await this.w.store.advance(this.id, u.eui, { stage: 'activated' }, Date.now());
       else if (u.stage === 'transferred' && u.type === 'HCALCS' && this.d.activate) await this.activate(c, u, jobs);
       else if (u.stage === 'activated') await this.confirm(c, u);
     }
@@ -256,7 +252,7 @@ class DeviceImageWorker {
     this.activationAsked.set(u.eui, Date.now());
     try {
       await c.request('activate', { eui: u.eui });
-      this.w.store.advance(this.id, u.eui, { stage: 'activated' }, Date.now());
+      await this.w.store.advance(this.id, u.eui, { stage: 'activated' }, Date.now());
     } catch (e) {
       if (!(e instanceof HubError)) throw e;
       this.w.log(`${this.id}: activating ${u.eui}: ${e.message} [${e.code}]; will ask again`);
@@ -273,8 +269,8 @@ class DeviceImageWorker {
     if (last === undefined) return void this.lastRead.set(u.eui, now);
     if (now - last < this.w.plan.confirm.intervalS * 1000) return;
     const tries = this.w.plan.confirm.tries;
-    if (u.reads >= tries) return this.fail(u.eui, unconfirmedReason(this.w.store.lastAlert(this.id, u.eui, ALERT_VERSION_READ), this.d.header.fileVersion, tries));
-    this.w.store.countRead(this.id, u.eui);
+    if (u.reads >= tries) return this.fail(u.eui, unconfirmedReason(await this.w.store.lastAlert(this.id, u.eui, ALERT_VERSION_READ), this.d.header.fileVersion, tries));
+    await this.w.store.countRead(this.id, u.eui);
     this.lastRead.set(u.eui, now);
     try {
       await c.request('version.read', { eui: u.eui });
@@ -284,9 +280,9 @@ class DeviceImageWorker {
     }
   }
 
-  private timedOut(): void {
-    for (const u of this.units()) {
-      if (!isFinal(u.stage, u.goal)) this.fail(u.eui, `timed out after ${this.w.plan.hubTimeoutS} s in stage ${STAGE_LABELS[u.stage]}`);
+  private async timedOut(): Promise<void> {
+    for (const u of await this.units()) {
+      if (!isFinal(u.stage, u.goal)) await this.fail(u.eui, `timed out after ${this.w.plan.hubTimeoutS} s in stage ${STAGE_LABELS[u.stage]}`);
     }
   }
 

@@ -7,7 +7,7 @@ import { HubWork, WorkEnd } from './hub-work';
 async function reportedVersion(w: HubWork): Promise<string> {
   const c = await w.links.open(w.hubId);
   try {
-    w.store.hubReached(w.hubId, c.info.fw);
+    await w.store.hubReached(w.hubId, c.info.fw);
     return c.info.fw;
   } finally {
     await c.close();
@@ -19,12 +19,12 @@ export async function deployHubFirmware(w: HubWork, d: HubFirmwareDeploy): Promi
   const before = await reportedVersion(w);
   if (before !== d.version) {
     if (w.stopping()) return 'stopped';
-    w.store.advance(w.hubId, '', { stage: 'transferring' }, now());
+    await w.store.advance(w.hubId, '', { stage: 'transferring' }, now());
     w.log(`${w.hubId}: flashing ${d.version} over ${before}`);
     await w.flasher.flash(w.links.hub(w.hubId), d.bundle, d.version);
   }
   const after = before === d.version ? before : await reportedVersion(w);
-  if (after === d.version) w.store.advance(w.hubId, '', { stage: 'confirmed', percent: 100 }, now());
-  else w.store.advance(w.hubId, '', { stage: 'failed', reason: `the hub reports firmware ${after} after flashing, not ${d.version}` }, now());
+  if (after === d.version) await w.store.advance(w.hubId, '', { stage: 'confirmed', percent: 100 }, now());
+  else await w.store.advance(w.hubId, '', { stage: 'failed', reason: `the hub reports firmware ${after} after flashing, not ${d.version}` }, now());
   return 'finished';
 }

@@ -1,5 +1,6 @@
 // `chub campaign`: staged roll-outs over a fleet (validate → pilot → mass, gated), with their state in an
-// SQLite file next to the plan, so a run can be stopped and resumed. docs/campaigns.md has the details.
+// SQLite file next to the plan (or a PostgreSQL database), so a run can be stopped and resumed.
+// docs/campaigns.md has the details.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
@@ -9,6 +10,8 @@ import { runCampaign, RunOutcome } from '../campaign/campaign-runner';
 import { readStatus } from '../campaign/campaign-status';
 import { CampaignStore } from '../campaign/campaign-store';
 import { FleetLinks } from '../campaign/fleet-links';
+import { openCampaignStore } from '../campaign/open-campaign-store';
+import { isPostgresUrl } from '../campaign/postgres-database';
 import { statusText } from '../campaign/status-text';
 import { printJson } from '../format';
 import { interrupted } from '../interrupted';
@@ -18,19 +21,33 @@ interface DbOptions {
   db?: string;
 }
 
-/** The campaign database: --db, else the plan's path with .campaign.db for its extension. */
-export function dbPath(plan: string | undefined, opts: DbOptions): string {
-  if (opts.db) return path.resolve(opts.db);
-  if (!plan) throw new UsageError('name the plan file (or the campaign database with --db)');
+const DB_ENV = 'CHUB_DB';
+
+/** The plan's path with .campaign.db for its extension: where its SQLite database is by default. */
+function besidePlan(plan: string): string {
   const p = path.resolve(plan);
   return path.join(path.dirname(p), `${path.basename(p, path.extname(p))}.campaign.db`);
 }
 
+/** The campaign database: --db, else $CHUB_DB, else beside the plan; a postgres:// URL or a SQLite file. */
+export function campaignDb(plan: string | undefined, opts: DbOptions): string {
+  const db = opts.db ?? process.env[DB_ENV];
+  if (db) return isPostgresUrl(db) ? db : path.resolve(db);
+  if (!plan) throw new UsageError(`name the plan file (or the campaign database with --db or $${DB_ENV})`);
+  return besidePlan(plan);
+}
+
 /** Opens an existing campaign's database, or says how to start one. */
-function openExisting(plan: string | undefined, opts: DbOptions, readonly: boolean): CampaignStore {
-  const file = dbPath(plan, opts);
-  if (!fs.existsSync(file)) throw new UsageError(`no campaign state at ${file}: start the campaign with chub campaign run ${plan ?? '<plan.yaml>'}`);
-  return CampaignStore.open(file, { readonly });
+function openExisting(plan: string | undefined, opts: DbOptions, readonly: boolean): Promise<CampaignStore> {
+  return openCampaignStore(campaignDb(plan, opts), { readonly, ifMissing: `start the campaign with chub campaign run ${plan ?? '<plan.yaml>'}` });
+}
+
+/** Where the report goes unless -o says: beside the SQLite database, or beside the plan. */
+function reportPath(plan: string | undefined, opts: DbOptions): string {
+  const db = campaignDb(plan, opts);
+  if (!isPostgresUrl(db)) return db.replace(/\.db$/, '') + '.html';
+  if (!plan) throw new UsageError('name the report file with -o (the campaign database is a URL, not a file to put it beside)');
+  return besidePlan(plan).replace(/\.db$/, '.html');
 }
 
 function clock(): string {
@@ -38,22 +55,25 @@ function clock(): string {
 }
 
 /** Runs (or resumes) the campaign of `planFile`; sets the exit code from the outcome. */
-async function runFromPlan(planFile: string, opts: DbOptions & { fleet?: string; json?: boolean }, before?: (store: CampaignStore) => void): Promise<void> {
+async function runFromPlan(
+  planFile: string,
+  opts: DbOptions & { fleet?: string; json?: boolean },
+  resume?: { ifMissing: string; before(store: CampaignStore): Promise<void> },
+): Promise<void> {
   const { plan, fleet } = loadPlan(planFile, opts.fleet);
-  const file = dbPath(planFile, opts);
-  const store = CampaignStore.open(file);
+  const store = await openCampaignStore(campaignDb(planFile, opts), { ifMissing: resume?.ifMissing });
   // Progress goes to stderr under --json, so stdout holds only the JSON.
   const log = (m: string) => (opts.json ? console.error : console.log)(`${clock()} ${m}`);
   const links = new FleetLinks(fleet, log);
   let outcome: RunOutcome;
   try {
-    before?.(store);
+    await resume?.before(store);
     outcome = await runCampaign({ plan, fleet, store, links, log, interrupt: interrupted() });
-    if (opts.json) printJson({ outcome, status: readStatus(store) });
-    else console.log(`\n${statusText(readStatus(store))}\n\n${outcome.message}`);
+    if (opts.json) printJson({ outcome, status: await readStatus(store) });
+    else console.log(`\n${statusText(await readStatus(store))}\n\n${outcome.message}`);
   } finally {
     await links.closeAll();
-    store.close();
+    await store.close();
   }
   if (outcome.result !== 'done') {
     if (opts.json) console.error(`chub: ${outcome.message}`);
@@ -64,13 +84,13 @@ async function runFromPlan(planFile: string, opts: DbOptions & { fleet?: string;
 export function register(program: Command): void {
   const campaign = program
     .command('campaign')
-    .description('staged firmware roll-outs over a fleet: validate, pilot, mass, with gates, tracked in SQLite')
+    .description('staged firmware roll-outs over a fleet: validate, pilot, mass, with gates, tracked in SQLite or PostgreSQL')
     .addHelpText(
       'after',
       '\nExamples:\n  $ chub campaign run plan.yaml          # or again, after Ctrl-C or a crash: it resumes\n  $ chub campaign status plan.yaml --json\n  $ chub campaign report plan.yaml -o report.html',
     );
 
-  const dbOption = ['--db <file>', 'campaign database (default: the plan path with .campaign.db)'] as const;
+  const dbOption = ['--db <file|url>', `campaign database: a SQLite file or a postgres:// URL (default: $${DB_ENV}, else the plan path with .campaign.db)`] as const;
 
   campaign
     .command('run <plan.yaml>')
@@ -78,7 +98,7 @@ export function register(program: Command): void {
     .option(...dbOption)
     .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet)")
     .option('--json', 'print the outcome and final status as JSON (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  $ chub campaign run plan.yaml\n  $ chub campaign run plan.yaml --db /var/lib/chub/ppmid-v2.db --json')
+    .addHelpText('after', '\nExamples:\n  $ chub campaign run plan.yaml\n  $ chub campaign run plan.yaml --db /var/lib/chub/ppmid-v2.db --json\n  $ chub campaign run plan.yaml --db postgres://chub@db.lab/ppmid_v2')
     .action((planFile: string, opts) => runFromPlan(planFile, opts));
 
   campaign
@@ -87,14 +107,14 @@ export function register(program: Command): void {
     .option(...dbOption)
     .option('--json', 'print the status as JSON')
     .addHelpText('after', '\nExamples:\n  $ chub campaign status plan.yaml\n  $ chub campaign status --db ppmid-v2.campaign.db --json')
-    .action((planFile: string | undefined, opts) => {
-      const store = openExisting(planFile, opts, true);
+    .action(async (planFile: string | undefined, opts) => {
+      const store = await openExisting(planFile, opts, true);
       try {
-        const st = readStatus(store);
+        const st = await readStatus(store);
         if (opts.json) printJson(st);
         else console.log(statusText(st));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -104,13 +124,13 @@ export function register(program: Command): void {
     .option(...dbOption)
     .option('-o, --output <file.html>', 'where to write it (default: the database path with .html)')
     .addHelpText('after', '\nExample:\n  $ chub campaign report plan.yaml -o ppmid-v2.html')
-    .action((planFile: string | undefined, opts) => {
-      const store = openExisting(planFile, opts, true);
-      const out = path.resolve(opts.output ?? dbPath(planFile, opts).replace(/\.db$/, '') + '.html');
+    .action(async (planFile: string | undefined, opts) => {
+      const out = path.resolve(opts.output ?? reportPath(planFile, opts));
+      const store = await openExisting(planFile, opts, true);
       try {
-        fs.writeFileSync(out, reportFromStore(store));
+        fs.writeFileSync(out, await reportFromStore(store));
       } finally {
-        store.close();
+        await store.close();
       }
       console.log(`wrote ${out}`);
     });
@@ -120,15 +140,16 @@ export function register(program: Command): void {
     .description('stop starting hubs; hubs in progress finish, then the runner exits (chub campaign resume goes on)')
     .option(...dbOption)
     .addHelpText('after', '\nExample:\n  $ chub campaign pause plan.yaml')
-    .action((planFile: string | undefined, opts) => {
-      const store = openExisting(planFile, opts, false);
+    .action(async (planFile: string | undefined, opts) => {
+      const store = await openExisting(planFile, opts, false);
       try {
-        const { state } = store.state();
-        if (state !== 'running') throw new UsageError(`campaign ${store.meta('name')} is ${state}, not running`);
-        store.setState('paused', 'paused by hand');
-        console.log(`campaign ${store.meta('name')} paused`);
+        const { state } = await store.state();
+        const name = await store.meta('name');
+        if (state !== 'running') throw new UsageError(`campaign ${name} is ${state}, not running`);
+        await store.setState('paused', 'paused by hand');
+        console.log(`campaign ${name} paused`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -139,14 +160,16 @@ export function register(program: Command): void {
     .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet)")
     .option('--json', 'print the outcome and final status as JSON (progress goes to stderr)')
     .addHelpText('after', '\nExample:\n  $ chub campaign resume plan.yaml')
-    .action((planFile: string, opts) => {
-      if (!fs.existsSync(dbPath(planFile, opts))) throw new UsageError(`no campaign state at ${dbPath(planFile, opts)}: nothing to resume`);
-      return runFromPlan(planFile, opts, (store) => {
-        const { state, reason } = store.state();
-        if (state === 'paused') store.setState('running');
-        else if (state !== 'running') throw new UsageError(`campaign ${store.meta('name')} is ${state}${reason ? ` (${reason})` : ''}: only a paused campaign can be resumed`);
-      });
-    });
+    .action((planFile: string, opts) =>
+      runFromPlan(planFile, opts, {
+        ifMissing: 'nothing to resume',
+        async before(store) {
+          const { state, reason } = await store.state();
+          if (state === 'paused') await store.setState('running');
+          else if (state !== 'running') throw new UsageError(`campaign ${await store.meta('name')} is ${state}${reason ? ` (${reason})` : ''}: only a paused campaign can be resumed`);
+        },
+      }),
+    );
 
   campaign
     .command('abort [plan.yaml]')
@@ -154,15 +177,16 @@ export function register(program: Command): void {
     .option(...dbOption)
     .option('--reason <text>', 'why, for the status and the report')
     .addHelpText('after', '\nExample:\n  $ chub campaign abort plan.yaml --reason "PPMID v2 bricks older displays"')
-    .action((planFile: string | undefined, opts) => {
-      const store = openExisting(planFile, opts, false);
+    .action(async (planFile: string | undefined, opts) => {
+      const store = await openExisting(planFile, opts, false);
       try {
-        const { state } = store.state();
-        if (state === 'done' || state === 'aborted') throw new UsageError(`campaign ${store.meta('name')} is already ${state}`);
-        store.setState('aborted', opts.reason ?? 'aborted by hand');
-        console.log(`campaign ${store.meta('name')} aborted`);
+        const { state } = await store.state();
+        const name = await store.meta('name');
+        if (state === 'done' || state === 'aborted') throw new UsageError(`campaign ${name} is already ${state}`);
+        await store.setState('aborted', opts.reason ?? 'aborted by hand');
+        console.log(`campaign ${name} aborted`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

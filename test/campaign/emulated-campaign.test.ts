@@ -6,7 +6,7 @@ import * as path from 'path';
 import { stringify } from 'yaml';
 import { loadPlan } from '../../host-tools/campaign/campaign-plan';
 import { runCampaign } from '../../host-tools/campaign/campaign-runner';
-import { CampaignStore } from '../../host-tools/campaign/campaign-store';
+import { openCampaignStore } from '../../host-tools/campaign/open-campaign-store';
 import { FleetHub } from '../../host-tools/campaign/fleet-inventory';
 import { FleetLinks } from '../../host-tools/campaign/fleet-links';
 import { fleetStatus } from '../../host-tools/campaign/fleet-status';
@@ -42,15 +42,15 @@ function files(name: string, hubs: object[], plan: object): string {
 async function run(planFile: string, flasherFor?: (links: FleetLinks) => HubFlasher) {
   const { plan, fleet } = loadPlan(planFile);
   const db = planFile.replace(/\.yaml$/, '.campaign.db');
-  const store = CampaignStore.open(db);
+  const store = await openCampaignStore(db);
   const links = new FleetLinks(fleet);
   const log: string[] = [];
   try {
     const outcome = await runCampaign({ plan, fleet, store, links, log: (m) => log.push(m), flasher: flasherFor?.(links) });
-    return { outcome, log, units: store.units(), hubs: store.hubs(), status: await fleetStatus(links, 5000) };
+    return { outcome, log, units: await store.units(), hubs: await store.hubs(), status: await fleetStatus(links, 5000) };
   } finally {
     await links.closeAll();
-    store.close();
+    await store.close();
   }
 }
 

@@ -63,11 +63,11 @@ export interface Result {
   ms: number;
 }
 
-/** Runs chub to the end from a neutral directory. */
-export function chub(args: string[], timeoutMs = 120000): Promise<Result> {
+/** Runs chub to the end from a neutral directory; `env` adds to the environment. */
+export function chub(args: string[], timeoutMs = 120000, env: Record<string, string> = {}): Promise<Result> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(CHUB, args, { cwd: os.tmpdir(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(CHUB, args, { cwd: os.tmpdir(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr, ms: Date.now() - t0 });
     });

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { Job } from '../../host-tools/link/hub-protocol';
-import { CampaignStore } from '../../host-tools/campaign/campaign-store';
+import { openCampaignStore } from '../../host-tools/campaign/open-campaign-store';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { makeImage } from '../helpers/images';
 import { chub, fleetYaml, HubSpec, RunningHub, spawnChub, startHub } from './fleet-bench';
@@ -89,16 +89,16 @@ async function midStage(db: string, stage: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (fs.existsSync(db)) {
-      const s = CampaignStore.open(db, { readonly: true });
+      const s = await openCampaignStore(db, { readonly: true });
       try {
-        const hubIds = new Set(s.hubs(stage).map((h) => h.id));
-        const moving = s.units().filter((u) => hubIds.has(u.hubId) && ['on_hub', 'transferring', 'transferred', 'activated'].includes(u.stage));
-        const finished = s.hubs(stage).filter((h) => h.state === 'done' || h.state === 'failed');
+        const hubIds = new Set((await s.hubs(stage)).map((h) => h.id));
+        const moving = (await s.units()).filter((u) => hubIds.has(u.hubId) && ['on_hub', 'transferring', 'transferred', 'activated'].includes(u.stage));
+        const finished = (await s.hubs(stage)).filter((h) => h.state === 'done' || h.state === 'failed');
         if (moving.length >= 3 && finished.length < hubIds.size - 2) return;
       } catch {
         // the runner is still creating the tables
       } finally {
-        s.close();
+        await s.close();
       }
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -125,9 +125,9 @@ test('a campaign killed mid-stage resumes to the end without doing anything twic
   }
   await exited;
   const killedAt = Date.now();
-  const before = CampaignStore.open(db, { readonly: true });
-  const doneBeforeKill = before.hubs().filter((h) => h.state === 'done').map((h) => h.id);
-  before.close();
+  const before = await openCampaignStore(db, { readonly: true });
+  const doneBeforeKill = (await before.hubs()).filter((h) => h.state === 'done').map((h) => h.id);
+  await before.close();
   expect(firstErr).toBe('');
 
   const second = await chub(args, 140000);
@@ -136,22 +136,22 @@ test('a campaign killed mid-stage resumes to the end without doing anything twic
   expect(second.stdout).toContain('campaign fleet-a is complete');
   const total = Date.now() - t0;
 
-  const store = CampaignStore.open(db, { readonly: true });
+  const store = await openCampaignStore(db, { readonly: true });
   try {
-    expect(store.runs().map((r) => r.outcome)).toEqual(['killed', 'done']);
-    expect(store.stages().map((s) => [s.name, s.state])).toEqual([
+    expect((await store.runs()).map((r) => r.outcome)).toEqual(['killed', 'done']);
+    expect((await store.stages()).map((s) => [s.name, s.state])).toEqual([
       ['validate', 'passed'],
       ['pilot', 'passed'],
       ['mass-north', 'passed'],
       ['mass-rest', 'passed'],
     ]);
     // The pilot took one hub of each variant, so one long-range hub failed part of it, within the gate.
-    const pilot = store.hubs(1).map((h) => h.id);
+    const pilot = (await store.hubs(1)).map((h) => h.id);
     expect(pilot.map((id) => SPECS.find((s) => s.id === id)!.variant).sort()).toEqual([...VARIANTS].sort());
-    expect(store.units().filter((u) => pilot.includes(u.hubId) && u.stage === 'failed').map((u) => u.code)).toEqual([2]);
+    expect((await store.units()).filter((u) => pilot.includes(u.hubId) && u.stage === 'failed').map((u) => u.code)).toEqual([2]);
 
     // Every device is recorded once, in a final stage: confirmed, or failed for the reasons built in.
-    const units = store.units();
+    const units = await store.units();
     expect(units).toHaveLength(SPECS.reduce((n, s) => n + s.devices.length, 0));
     for (const u of units) {
       if (u.hubId === OFFLINE) expect(u).toMatchObject({ stage: 'failed', code: null, reason: expect.stringMatching(/^hub unreachable: /) });
@@ -159,10 +159,10 @@ test('a campaign killed mid-stage resumes to the end without doing anything twic
       else expect(u).toMatchObject({ stage: 'confirmed', version: 2 });
     }
     // Each transfer ended in exactly one recorded alert, whichever runner saw it.
-    const transferAlerts = store.alerts().filter((a) => a.code === 0x8f8a || a.code === 0x8f89);
+    const transferAlerts = (await store.alerts()).filter((a) => a.code === 0x8f8a || a.code === 0x8f89);
     expect(transferAlerts.map((a) => a.eui).sort()).toEqual(units.filter((u) => u.hubId !== OFFLINE).map((u) => u.eui).sort());
     // Hubs finished before the kill were left alone by the second run.
-    for (const id of doneBeforeKill) for (const t of store.transitions().filter((x) => x.hubId === id)) expect(t.t).toBeLessThan(killedAt);
+    for (const id of doneBeforeKill) for (const t of (await store.transitions()).filter((x) => x.hubId === id)) expect(t.t).toBeLessThan(killedAt);
     expect(doneBeforeKill.length).toBeGreaterThanOrEqual(2);
 
     // On the hubs themselves: one job per device for the image, and the devices run what the store says.
@@ -175,7 +175,7 @@ test('a campaign killed mid-stage resumes to the end without doing anything twic
       }
     }
   } finally {
-    store.close();
+    await store.close();
   }
   console.log(`fleet-a: ${SPECS.length} hubs, ${targets(SPECS.map((s) => s.id)).length} devices, killed after ${killedAt - t0} ms, done after ${total} ms`);
 }, 240000);
@@ -196,12 +196,12 @@ test('a pilot that breaks the gate stops the campaign: the mass stages never sta
     ['mass-rest', 'pending'],
   ]);
 
-  const store = CampaignStore.open(db, { readonly: true });
-  const massHubs = [...store.hubs(2), ...store.hubs(3)].map((h) => h.id);
+  const store = await openCampaignStore(db, { readonly: true });
+  const massHubs = [...(await store.hubs(2)), ...(await store.hubs(3))].map((h) => h.id);
   try {
-    for (const u of store.units().filter((x) => massHubs.includes(x.hubId))) expect(u.stage).toBe('pending');
+    for (const u of (await store.units()).filter((x) => massHubs.includes(x.hubId))) expect(u.stage).toBe('pending');
   } finally {
-    store.close();
+    await store.close();
   }
   // No mass hub was given the image, let alone a job.
   for (const h of hubs.filter((x) => massHubs.includes(x.id))) expect((await jobsOn(h)).filter((j) => j.image === 'fw-v3')).toEqual([]);
