@@ -15,8 +15,7 @@ const SCALED_IMAGE_BYTES = 40 * 1024;
 const SEEDS = [1, 2, 3];
 const CASES = [1, 10, 50].flatMap((devices) => [0, 0.1].map((loss) => ({ devices, loss, imageBytes: devices >= 50 ? SCALED_IMAGE_BYTES : IMAGE_BYTES })));
 
-/** Devices join 200 ms apart and the jobs start once all are on the network: when 50 announce at the same
- *  instant, today's hub never serves some of them (it learns their addresses only later, if at all). */
+/** Devices join 200 ms apart, as a HAN forms, and the jobs start once all are on the network. */
 function scenario(devices: number, loss: number, imageBytes: number) {
   const half = Math.ceil(devices / 2);
   const join = (first: number) => `join: ${first}ms, joinSpacing: 200ms`;

@@ -137,8 +137,6 @@ const enum Alert { FAILED = 0x8f89, SUCCEEDED = 0x8f8a, VERSION = 0x8f8b }
 const NAME_BYTES = 24;
 /** Records per list reply (and devices per job.start): six of the largest, jobs (~81 bytes), fit MAX_REPLY. */
 export const PAGE = 6;
-/** Frames owed at once: a client has one request out at a time (page runs are served one block at a time). */
-const OWED_ROWS = 8;
 /** Unknown network addresses looked up lately, and devices heard before they were listed. */
 const STRANGERS = 4;
 /** An address looked up in vain is looked up again at most this many lookupIntervalMs apart. */
@@ -219,7 +217,7 @@ export class Hub implements RadioSink {
   private rg: Float64Array | null = null;
   private rp: Uint8Array | null = null;
   private ak: Float64Array | null = null;
-  private ow: Float64Array;
+  private ow: Uint32Array;
   /** Strangers: [eui 8 bytes] and [nwk, when looked up] rows. */
   private se: Uint8Array;
   private sn: Float64Array;
@@ -284,7 +282,10 @@ export class Hub implements RadioSink {
     const ib = (this.ib = file(ni, I.W, NAME_BYTES));
     this.im = new Float64Array(ib.buffer, 8, ni * I.W);
     k[K.Ranges] = c.streamRanges;
-    this.ow = new Float64Array(OWED_ROWS * O.W);
+    // A row per device and stranger: a client has one request out at a time (page runs are served a block at
+    // a time), so even every device asking at once (all rejoining after a power cut) drops no answer.
+    // 32-bit cells: a stranger's -1 - nwk reads back signed with `| 0`.
+    this.ow = new Uint32Array((nd + STRANGERS) * O.W);
     this.se = new Uint8Array(STRANGERS * 8);
     this.sn = new Float64Array(2 * STRANGERS + 3 * STRANGERS);
     this.fl = new Float64Array(c.radioWindow * 2);
@@ -885,8 +886,22 @@ export class Hub implements RadioSink {
     dv[o + D.Ep] = ep;
     dv[o + D.Seen] = now;
     if (global) {
-      // Read Attributes Response (0x01): the version asked for; Default Responses need no answer.
-      if (cmd === 1) this.version(d, z, h);
+      // Default Responses need no answer. A Read Attributes Response (0x01, ZCL §2.5.2): records of
+      // attribute id u16, status u8, [type u8, value]; the version asked for is among them.
+      if (cmd === 1)
+        for (let p = h; p + 3 <= z.length; ) {
+          const id = le(z, p, 2);
+          const st = z[p + 2];
+          // uint8/16/32 (0x20/0x21/0x23) are what a version can be; others cannot be skipped safely.
+          const len = st ? 0 : z[p + 3] === 0x20 ? 1 : z[p + 3] === 0x21 ? 2 : z[p + 3] === 0x23 ? 4 : -1;
+          if (len < 0 || p + 4 + len > z.length + (st ? 1 : 0)) return this.log(Log.MALFORMED_READ, this.de.subarray(d * 8, d * 8 + 8));
+          const v = st ? -1 : le(z, p + 4, len);
+          p += st ? 3 : 4 + len;
+          if (id !== ATTR_CURRENT_FILE_VERSION || dv[o + D.VrDeadline] < 0) continue;
+          dv[o + D.VrDeadline] = -1;
+          if (v >= 0) dv[o + D.Ver] = v;
+          this.activated(d, dv[o + D.VrCheck], v);
+        }
       return;
     }
     // Server-to-client commands sent to the server, unknown ones and short ones get a Default Response.
@@ -919,7 +934,41 @@ export class Hub implements RadioSink {
         return this.owe(Owed.Default, d, seq, cmd, Zs.NO_IMAGE, 0);
       // The period the client states (it adopted ours, or has its own) decides whether it is paced enough.
       if (cmd === 3 && z[h] & 2 && n >= 16 + (z[h] & 1 ? 8 : 0)) jb[jo + J.MinPeriod] = le(z, h + 14 + (z[h] & 1 ? 8 : 0), 2);
-      if (!this.mayServe(d, j, off, seq)) return;
+      if (off >= jb[jo + J.Size]) return this.owe(Owed.Abort, d, seq, 0, 0, 0);
+      if (st === JobState.Queued) this.state(j, JobState.Transferring); // resuming after our restart
+      const k = this.k;
+      // Seconds the client is asked to wait (WAIT_FOR_DATA) rather than served; -1: served now.
+      let later = -1;
+      if (!jb[jo + J.Admitted]) {
+        // Slots held by sessions that asked recently; a client quiet for busyWaitS × 2 gives its slot up.
+        let held = 0;
+        for (let p = 0; p < jb.length; p += J.W) {
+          if (jb[p + J.Admitted] && now - jb[p + J.Seen] > k[K.BusyS] * 2000) jb[p + J.Admitted] = 0;
+          if (jb[p] && jb[p + J.Admitted]) held++;
+        }
+        if (held >= k[K.Sessions]) later = k[K.BusyS];
+      }
+      if (later < 0) jb[jo + J.Admitted] = 1;
+      const min = k[K.MinPeriod];
+      if (later < 0 && min > 0 && jb[jo + J.LastBlock] >= 0) {
+        const gap = now - jb[jo + J.LastBlock];
+        if (!jb[jo + J.InSeconds] && jb[jo + J.Asked] > 0 && gap >= jb[jo + J.Asked] * SECONDS_MISREAD) {
+          // It paused about our period read as seconds (FACTS §2: some clients do): say it again in seconds.
+          jb[jo + J.InSeconds] = 1;
+          later = 0;
+        } else if (gap < min && jb[jo + J.MinPeriod] < min) {
+          // Too fast for the hub: ask for a longer block period, which the client adopts — in ms, as a
+          // client this fast evidently counts that way.
+          jb[jo + J.InSeconds] = 0;
+          later = 0;
+        }
+      }
+      if (later >= 0) {
+        // WAIT_FOR_DATA: ask again in `later` seconds, with the block period the hub wants.
+        const period = Math.max(min, jb[jo + J.MinPeriod]);
+        jb[jo + J.Asked] = period;
+        return this.owe(Owed.Wait, d, seq, later, jb[jo + J.InSeconds] ? Math.ceil(period / 1000) : period, 0);
+      }
       if (cmd === 3) {
         return this.owe(Owed.Block, d, seq, j, off, Math.min(z[h + 13], this.k[K.MaxBlock]));
       }
@@ -992,58 +1041,6 @@ export class Hub implements RadioSink {
     this.owe(Owed.End, d, seq, e, cur, jb[eo + J.State] === JobState.Activating ? Math.max(cur, jb[eo + J.UpAt]) : ppmid ? cur : UPGRADE_TIME_WAIT);
   }
 
-  /** Whether a block/page request for the job's image can be served now; answers ABORT or WAIT_FOR_DATA when not. */
-  private mayServe(d: number, j: number, off: number, seq: number): boolean {
-    const now = this.now;
-    const jb = this.jb;
-    const o = j * J.W;
-    const k = this.k;
-    if (off >= jb[o + J.Size]) {
-      this.owe(Owed.Abort, d, seq, 0, 0, 0);
-      return false;
-    }
-    if (jb[o + J.State] === JobState.Queued) this.state(j, JobState.Transferring); // resuming after our restart
-    if (!jb[o + J.Admitted]) {
-      // Slots held by sessions that asked recently; a client quiet for busyWaitS × 2 gives its slot up.
-      let n = 0;
-      for (let p = 0; p < jb.length; p += J.W) {
-        if (jb[p + J.Admitted] && now - jb[p + J.Seen] > k[K.BusyS] * 2000) jb[p + J.Admitted] = 0;
-        if (jb[p] && jb[p + J.Admitted]) n++;
-      }
-      if (n >= k[K.Sessions]) {
-        this.wait(d, j, k[K.BusyS], seq);
-        return false;
-      }
-    }
-    jb[o + J.Admitted] = 1;
-    const min = k[K.MinPeriod];
-    if (min > 0 && jb[o + J.LastBlock] >= 0) {
-      const gap = now - jb[o + J.LastBlock];
-      if (!jb[o + J.InSeconds] && jb[o + J.Asked] > 0 && gap >= jb[o + J.Asked] * SECONDS_MISREAD) {
-        // It paused about our period read as seconds (FACTS §2: some clients do): say it again in seconds.
-        jb[o + J.InSeconds] = 1;
-        this.wait(d, j, 0, seq);
-        return false;
-      }
-      if (gap < min && jb[o + J.MinPeriod] < min) {
-        // Too fast for the hub: ask for a longer block period, which the client adopts — in ms, as a
-        // client this fast evidently counts that way.
-        jb[o + J.InSeconds] = 0;
-        this.wait(d, j, 0, seq);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** WAIT_FOR_DATA: ask again in `s` seconds, with the block period the hub wants. */
-  private wait(d: number, j: number, s: number, seq: number): void {
-    const o = j * J.W;
-    const period = Math.max(this.k[K.MinPeriod], this.jb[o + J.MinPeriod]);
-    this.jb[o + J.Asked] = period;
-    this.owe(Owed.Wait, d, seq, s, this.jb[o + J.InSeconds] ? Math.ceil(period / 1000) : period, 0);
-  }
-
   /** Ends a page run in progress (or, `all`, the job's every exchange), and drops what is still owed to the device. */
   private cancel(j: number, d: number, all?: number): void {
     if (j < 0 || !(all || this.jb[j * J.W + J.PageEnd])) return;
@@ -1109,15 +1106,16 @@ export class Hub implements RadioSink {
       let turn = 0;
       for (let p = 0; p < ow.length; p += O.W) {
         if (!ow[p]) continue;
-        const t = ow[p + O.Dev] < 0 ? 0 : this.dv[ow[p + O.Dev] * D.W + D.Turn];
-        if (o < 0 || t < turn || (t === turn && ow[p + O.Order] < ow[o + O.Order])) {
+        const t = (ow[p + O.Dev] | 0) < 0 ? 0 : this.dv[ow[p + O.Dev] * D.W + D.Turn];
+        // Orders compared by difference: they wrap at 2^32, and rows owed at once are never that far apart.
+        if (o < 0 || t < turn || (t === turn && ((ow[p + O.Order] - ow[o + O.Order]) | 0) < 0)) {
           o = p;
           turn = t;
         }
       }
       if (slot < 0 || o < 0) return;
       const kind = ow[o];
-      const d = ow[o + O.Dev];
+      const d = ow[o + O.Dev] | 0;
       const a = ow[o + O.A];
       const b = ow[o + O.B];
       ow[o] = 0;
@@ -1332,25 +1330,6 @@ export class Hub implements RadioSink {
     const now = this.now;
     this.dv[d * D.W + D.VrNext] = now + Math.ceil(this.k[K.VrTimeout] / VERSION_READ_TRIES);
     this.owe(Owed.Read, d, -1, 0, 0, 0);
-  }
-
-  /** A Read Attributes Response (ZCL §2.5.2): records of attribute id u16, status u8, [type u8, value]. */
-  private version(d: number, z: Uint8Array, h: number): void {
-    const o = d * D.W;
-    const dv = this.dv;
-    for (let p = h; p + 3 <= z.length; ) {
-      const id = le(z, p, 2);
-      const status = z[p + 2];
-      // uint8/16/32 (0x20/0x21/0x23) are what a version can be; others cannot be skipped safely.
-      const n = status ? 0 : z[p + 3] === 0x20 ? 1 : z[p + 3] === 0x21 ? 2 : z[p + 3] === 0x23 ? 4 : -1;
-      if (n < 0 || p + 4 + n > z.length + (status ? 1 : 0)) return this.log(Log.MALFORMED_READ, this.de.subarray(d * 8, d * 8 + 8));
-      const v = status ? -1 : le(z, p + 4, n);
-      p += status ? 3 : 4 + n;
-      if (id !== ATTR_CURRENT_FILE_VERSION || dv[o + D.VrDeadline] < 0) continue;
-      dv[o + D.VrDeadline] = -1;
-      if (v >= 0) dv[o + D.Ver] = v;
-      this.activated(d, dv[o + D.VrCheck], v);
-    }
   }
 
   /**

@@ -26,6 +26,21 @@ expect: { allSucceed: true }
     expect(report.simulatedMs).toBeGreaterThan(2 * 60 * 1000);
   });
 
+  test('50 devices on the network at the same instant (as after a power cut), jobs for all, all queries at once: every one is answered and served', () => {
+    const s = scenario(`
+start: 3s
+duration: 600s
+image: { size: 8000 }
+devices:
+  - { type: PPMID, count: 50, join: 1s, joinSpacing: 0ms }
+expect: { allSucceed: true }
+`);
+    const { report } = runScenario(s);
+    // No device is left with "no Query Next Image Response" (the hub once had 8 rows of answers owed).
+    expect(report.devices.filter((d) => d.result !== 'success').map((d) => `${d.eui} ${d.result} ${d.final.lastError ?? ''}`)).toEqual([]);
+    expect(report.hubErrors).toEqual([]);
+  });
+
   test('an hour of HAN traffic runs on the virtual clock', () => {
     const s = scenario(`
 image: { size: 230000 }
