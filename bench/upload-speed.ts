@@ -4,7 +4,7 @@
 // written to the emulated board's Storage by the espruino CLI over its console at the same rate.
 // Payload bytes per second; fractionOfLine = payload B/s ÷ the line's 11,520 B/s (8N1). noisyLine: the same
 // upload to the Node hub through a line that also flips bits (test/helpers/noisy-relay.ts), at per-byte rates
-// 0, 1e-4 and 1e-3, each with a fixed seed so a run can be repeated.
+// 0, 1e-4 and 1e-3, with fixed seeds so a run can be repeated.
 // `make bench` (bench/run.ts) includes it; run alone, it rebuilds the linux bundle first (log on stderr),
 // as `make bench` does, so the Espruino figures are for this source, and prints its own JSON.
 import * as fs from 'fs';
@@ -38,9 +38,13 @@ const CLI_ATTEMPTS = 3;
 const CLI = path.join(REPO_ROOT, 'node_modules/espruino/bin/espruino-cli.js');
 const CLI_STORAGE_NAME = 'bench.ota';
 const CLI_TIMEOUT_MS = 10 * 60 * 1000;
-/** Per-byte chances of a flipped bit (issue 15's goal: at 1e-3, at least half the line rate). */
-const FLIP_RATES = [0, 1e-4, 1e-3];
-const NOISE_SEED = 1;
+/** Per-byte chances of a flipped bit, and the seeds of the runs at each. Issue 15's goal is at least half the
+ *  line rate at 1e-3, where the figure moves by a few hundredths from one seed to another: the median of three. */
+const NOISY_RUNS = [
+  { flip: 0, seeds: [1] },
+  { flip: 1e-4, seeds: [1] },
+  { flip: 1e-3, seeds: [1, 2, 3] },
+];
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
@@ -95,21 +99,29 @@ async function hubUpload(port: string, name: string, bytes: Uint8Array) {
   }
 }
 
-/** The upload through a noisy line (bits flipped at `flip` per byte, both ways) and then a 115200 relay to `port`. */
-async function noisyUpload(port: string, name: string, bytes: Uint8Array, flip: number) {
+/** The upload through a noisy line (a bit flipped in a byte with chance `flip`, both ways) and then a 115200 relay to `port`. */
+async function noisyUpload(port: string, name: string, bytes: Uint8Array, flip: number, seed: number) {
   const relay = await openRateLimitedRelay(port, BAUD);
   try {
-    const noisy = await openNoisyRelay(relay.path, { flip, seed: NOISE_SEED });
+    const noisy = await openNoisyRelay(relay.path, { flip, seed });
     try {
       // The chunk size shrinks on a noisy line, so the ceiling of the hub's largest says nothing here.
       const { maxChunk, framingCeiling, ...up } = await timedUpload(noisy.path, name, bytes);
-      return { flip, ...up, flipped: { toHub: noisy.up.flips, fromHub: noisy.down.flips } };
+      return { seed, ...up, flipped: { toHub: noisy.up.flips, fromHub: noisy.down.flips } };
     } finally {
       await noisy.close();
     }
   } finally {
     await relay.close();
   }
+}
+
+/** The runs at one flip rate, each on a fresh hub. */
+async function noisyLine(flip: number, seeds: number[]) {
+  const runs = [];
+  for (const seed of seeds) runs.push(await withEmulation([], (emu) => noisyUpload(emu.port, 'bench-ota', image(NODE_IMAGE_BYTES), flip, seed)));
+  const median = [...runs].sort((a, b) => a.fractionOfLine - b.fractionOfLine)[(runs.length - 1) >> 1];
+  return { flip, fractionOfLine: median.fractionOfLine, payloadBps: median.payloadBps, runs };
 }
 
 /** After a failed upload: whether the hub still answers without the relay, to tell a wedged hub from a relay fault. */
@@ -196,17 +208,14 @@ async function espruino() {
 
 export async function uploadSpeed() {
   const nodeHub = await withEmulation([], (emu) => hubUpload(emu.port, 'bench-ota', image(NODE_IMAGE_BYTES)));
-  const noisyLine = await withEmulation([], async (emu) => {
-    const runs = [];
-    for (const flip of FLIP_RATES) runs.push(await noisyUpload(emu.port, `bench-ota-${runs.length}`, image(NODE_IMAGE_BYTES), flip));
-    return runs;
-  });
+  const noisy = [];
+  for (const { flip, seeds } of NOISY_RUNS) noisy.push(await noisyLine(flip, seeds));
   return {
-    what: `image upload through a ${BAUD}-baud 8N1 relay (${LINE_BPS} B/s); payloadBps = file bytes ÷ seconds from img.begin to img.end's reply; fractionOfLine = payloadBps ÷ ${LINE_BPS}; framingCeiling = the fraction the chunk size allows; resent = bytes sent more than once; noisyLine: the Node hub's upload with a bit flipped in each byte, both ways, with chance flip (seed ${NOISE_SEED}; flipped = bits flipped each way); espruinoCli seconds = its run with --storage minus the same run without`,
+    what: `image upload through a ${BAUD}-baud 8N1 relay (${LINE_BPS} B/s); payloadBps = file bytes ÷ seconds from img.begin to img.end's reply; fractionOfLine = payloadBps ÷ ${LINE_BPS}; framingCeiling = the fraction the chunk size allows; resent = bytes sent more than once; noisyLine: the Node hub's upload with a bit flipped in each byte, both ways, with chance flip (fractionOfLine and payloadBps: the median run's; flipped = bits flipped each way); espruinoCli seconds = its run with --storage minus the same run without`,
     baud: BAUD,
     lineRateBps: LINE_BPS,
     nodeHub,
-    noisyLine,
+    noisyLine: noisy,
     ...(await espruino()),
   };
 }

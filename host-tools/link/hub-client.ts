@@ -4,7 +4,7 @@
 import { EventEmitter } from 'events';
 import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
-import { encodeFrame, FrameReader, MAX_BODY } from '../../firmware/core/wire';
+import { encodeFrame, FrameReader } from '../../firmware/core/wire';
 import { decodeBody, encodeBody } from './cbor-codec';
 import { Alert, decodeMessage, encodeRequest, Job, Message, RequestError } from './hub-protocol';
 
@@ -33,7 +33,10 @@ const RESEND_MS = 500;
  *  first value, before any round trip is known. */
 const MIN_RTO_MS = 200;
 const FIRST_RTO_MS = 1000;
-/** An upload gives up after this many request timeouts without progress. */
+/** The first probe's wait, before any round trip is known: an img.data round trip at 115200 baud takes tens
+ *  of ms, and a probe is only the next chunk sent early, where waiting FIRST_RTO_MS would leave the line idle. */
+const FIRST_PROBE_MS = 250;
+/** An upload gives up after this many request timeouts (`timeoutMs`) without progress. */
 const MAX_STALLS = 3;
 /** img.data chunks in flight. The hub answers each in order with the offset it expects, so the reply to the
  *  second shows whether the first was lost. Two keep a serial line busy (its round trip beyond a frame's own
@@ -46,7 +49,7 @@ const MIN_PROBE_MS = 10;
 /** Smallest chunk a noisy line brings the chunk size down to. */
 const MIN_CHUNK = 32;
 /** How much better another chunk size must use the line before chooseChunk changes to it. */
-const SWITCH_GAIN = 1.01;
+const SWITCH_GAIN = 1.02;
 /** Weight of the older img.data frames in the line's error estimate (per frame). */
 const LOSS_MEMORY = 0.995;
 
@@ -121,7 +124,7 @@ export function nextRoundTrip(r: RoundTrip | undefined, sampleMs: number): Round
 
 /** How long the oldest img.data reply is waited for before one more chunk goes to find out what was lost (MAX_PROBES). */
 export function probeTimeout(r: RoundTrip | undefined): number {
-  return r ? Math.max(MIN_PROBE_MS, 2 * r.srtt) : FIRST_RTO_MS;
+  return r ? Math.max(MIN_PROBE_MS, 2 * r.srtt) : FIRST_PROBE_MS;
 }
 
 /** How long an img.data reply is waited for before the chunks from the last acknowledged offset go again. */
@@ -143,11 +146,10 @@ export function nextLineLoss(l: LineLoss, frameBytes: number, lost: boolean): Li
 }
 
 /** The chance that the line damages a byte, from the frames it lost (a frame of n bytes arrives whole with
- *  (1 - e)^n). One loss lately is taken for chance, not for the line's rate. */
+ *  (1 - e)^n), counting one frame more as arrived: the first frames' fate says little. */
 export function byteErrorRate(l: LineLoss): number {
-  if (l.lost <= 1) return 0;
-  const lostShare = Math.min((l.lost - 1) / l.frames, 0.99);
-  return -Math.log(1 - lostShare) / (l.bytes / l.frames);
+  if (l.lost === 0) return 0;
+  return -Math.log(1 - l.lost / (l.frames + 1)) / (l.bytes / l.frames);
 }
 
 /**
@@ -315,20 +317,23 @@ export class HubClient extends EventEmitter {
       const t0 = performance.now();
       let timer: NodeJS.Timeout | undefined;
       let sends = 0;
-      let settled = false;
       const call: Call = {
         op,
         request: { ...args, op },
         ids: [],
         settle: (r) => {
-          settled = true;
           clearTimeout(timer);
           if (r instanceof HubError) reject(r);
           else resolve(r);
         },
       };
       const send = (waitMs: number) => {
-        this.post(call, args);
+        try {
+          this.post(call, args);
+        } catch (e) {
+          this.forget(call);
+          return reject(e);
+        }
         sends++;
         timer = setTimeout(() => {
           const left = timeoutMs - (performance.now() - t0);
@@ -339,11 +344,7 @@ export class HubClient extends EventEmitter {
           send(Math.min(2 * waitMs, left));
         }, waitMs);
       };
-      try {
-        send(resend ? Math.min(RESEND_MS, timeoutMs) : timeoutMs);
-      } catch (e) {
-        reject(e);
-      }
+      send(resend ? Math.min(RESEND_MS, timeoutMs) : timeoutMs);
     });
   }
 
@@ -377,7 +378,6 @@ export class HubClient extends EventEmitter {
   private forget(call: Call): void {
     for (const i of call.ids) this.pending.delete(i);
   }
-
 
   /** Stores `bytes` on the hub as `name`, resuming an interrupted upload of the same file. */
   async upload(name: string, bytes: Uint8Array, onProgress?: Progress): Promise<UploadResult> {
@@ -432,7 +432,7 @@ export class HubClient extends EventEmitter {
    * reply was lost); when the oldest chunk still in flight does not start where the hub expects, the chunk
    * there was lost, and everything from it goes again at once. A reply that does not come in twice the round
    * trip sends one chunk more, whose reply says what was lost; only then, and for the last chunk, does the
-   * retransmission timeout resend. Chunks shrink on a lossy line (bestChunk).
+   * retransmission timeout resend. Chunks shrink on a lossy line (chooseChunk).
    */
   private sendData(name: string, bytes: Uint8Array, from: number, onProgress?: Progress): Promise<number> {
     const size = bytes.length;
@@ -530,7 +530,7 @@ export class HubClient extends EventEmitter {
         if (acked >= size) return finish();
         const oldest = flight[0];
         if (oldest ? oldest.off !== next : sendOff !== next) {
-          // The chunk at `next` was lost: the hub refuses everything behind it.
+          // The chunk at `next` was lost (its frame about as long as this one's): the hub refuses everything behind it.
           this.loss = nextLineLoss(this.loss, chunk.bytes, true);
           if (performance.now() - progressAt >= stallMs) return stalled(`the hub still expects offset ${next}`);
           rewind(next);

@@ -27,12 +27,13 @@ export interface NoiseStats {
 
 const DEFAULT_RUN = 64;
 
-/** Bytes before the next fault of per-byte chance `rate` (geometric): with no loop per byte, none at all. */
+/** Bytes before the next fault of per-byte chance `rate` (geometric); never one at rate 0. */
 function gap(rate: number, rand: () => number): number {
   return rate > 0 ? Math.floor(Math.log(1 - rand()) / Math.log(1 - Math.min(rate, 0.999999))) : Infinity;
 }
 
-/** One direction of the line: what it delivers for the bytes given to it, in order. */
+/** One direction of the line (`stream` 0 toward upstream, 1 back: each its own faults): what it delivers for
+ *  the bytes given to it, in order. */
 export class LineNoise {
   readonly stats: NoiseStats = { bytes: 0, flips: 0, drops: 0, dups: 0 };
   private rand: () => number;

@@ -22,6 +22,8 @@ export interface PtyCoreHub {
   images: MemoryImageStore;
   /** Every request that came in whole, lost ones too. */
   requests: Item[][];
+  /** Bytes onto the link to the client, as if the hub had written them. */
+  send(b: Uint8Array): void;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function ptyCoreHub(lose: Losses = {}): Promise<PtyCoreHub> {
     path: pair.b,
     images,
     requests,
+    send: (b) => port.write(Buffer.from(b)),
     close: async () => {
       await new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
       pair.close();
