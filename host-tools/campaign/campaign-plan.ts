@@ -4,8 +4,9 @@ import * as path from 'path';
 import { normaliseEui } from '../../firmware/core/bytes';
 import { OtaHeader } from '../../firmware/core/image-header';
 import { ServableImage, servableImage } from '../commands/upload';
+import { UsageError } from '../link/port-option';
 import { DEVICE_TYPES, DeviceType, Fleet, loadFleet } from './fleet-inventory';
-import { Field, readYamlFile } from './yaml-fields';
+import { ConfigError, Field, readYamlFile } from './yaml-fields';
 
 export const STAGE_KINDS = ['validate', 'pilot', 'mass'] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
@@ -69,12 +70,23 @@ export interface Target {
   devices?: string[];
 }
 
+/** A machine with some of the fleet's hubs on its ports, and a runner of its own (`--bench NAME`). */
+export interface BenchPlan {
+  /** '' for the one bench of a plan without `benches`: the plan's `fleet`, one runner. */
+  name: string;
+  /** Absolute path of its fleet inventory. */
+  fleetFile: string;
+  /** Seconds a missing bench may hold a stage open before its hubs of the stage count as not reached; null: for ever. */
+  timeoutS: number | null;
+}
+
 export interface Plan {
   file: string;
   /** The plan file's text, so a resumed run can tell whether it changed. */
   text: string;
   name: string;
-  fleetFile: string;
+  /** The plan's `fleet` as one unnamed bench, or its `benches`. */
+  benches: BenchPlan[];
   deploy: Deploy;
   target: Target;
   stages: StagePlan[];
@@ -89,6 +101,7 @@ export interface Plan {
 }
 
 const IMAGE_NAME = /^[A-Za-z0-9._-]{1,24}$/;
+const BENCH_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const DEFAULT_GATE: Gate = { minSuccessRate: 100, maxFailures: {}, minDevices: 1 };
 
 function gate(f: Field, base: Gate): Gate {
@@ -177,8 +190,32 @@ function target(f: Field): Target {
   return t;
 }
 
+function bench(f: Field, dir: string): BenchPlan {
+  f.mapping(['name', 'fleet', 'timeout']);
+  const nameField = f.required('name');
+  const name = nameField.string();
+  if (!BENCH_NAME.test(name)) nameField.fail(`"${name}" is not a bench name (1-64 of A-Z a-z 0-9 . _ -)`);
+  return { name, fleetFile: path.resolve(dir, f.required('fleet').string()), timeoutS: f.child('timeout').present ? f.child('timeout').number(1) : null };
+}
+
+/** The plan's `fleet` (one runner), or its `benches`, each with its fleet file: never both. */
+function benches(root: Field, dir: string): BenchPlan[] {
+  const fleet = root.child('fleet');
+  const list = root.child('benches');
+  if (fleet.present === list.present) root.fail('give either fleet (one runner for the whole fleet) or benches (several benches, each with its fleet file)');
+  if (fleet.present) return [{ name: '', fleetFile: path.resolve(dir, fleet.string()), timeoutS: null }];
+  const items = list.list();
+  if (items.length === 0) list.fail('lists no benches');
+  const out = items.map((b) => bench(b, dir));
+  out.forEach((b, i) => {
+    const j = out.findIndex((o) => o.name === b.name);
+    if (j !== i) items[i].child('name').fail(`"${b.name}" is already the name of benches[${j}]`);
+  });
+  return out;
+}
+
 export function parsePlan(root: Field, text: string): Plan {
-  root.mapping(['name', 'fleet', 'deploy', 'target', 'stages', 'gate', 'concurrency', 'hubTimeout', 'confirm', 'pause']);
+  root.mapping(['name', 'fleet', 'benches', 'deploy', 'target', 'stages', 'gate', 'concurrency', 'hubTimeout', 'confirm', 'pause']);
   const dir = path.dirname(path.resolve(root.file));
   const defaultGate = gate(root.child('gate'), DEFAULT_GATE);
   const stagesField = root.required('stages');
@@ -196,7 +233,7 @@ export function parsePlan(root: Field, text: string): Plan {
     file: root.file,
     text,
     name: root.required('name').string(),
-    fleetFile: path.resolve(dir, root.required('fleet').string()),
+    benches: benches(root, dir),
     deploy: deploy(root.required('deploy'), dir),
     target: target(root.child('target')),
     stages,
@@ -210,13 +247,14 @@ export function parsePlan(root: Field, text: string): Plan {
   };
 }
 
-/** Checks the plan's references into the fleet: validate hubs, target variants, regions and devices exist. */
-export function checkPlanAgainstFleet(plan: Plan, fleet: Fleet, root: Field): void {
-  const hubIds = new Set(fleet.hubs.map((h) => h.id));
-  const variants = new Set(fleet.hubs.map((h) => h.variant));
-  const regions = new Set(fleet.hubs.map((h) => h.region));
-  const euis = new Set(fleet.hubs.flatMap((h) => h.devices.map((d) => d.eui)));
-  const fleetName = path.basename(fleet.file);
+/** Checks the plan's references into the fleet (every bench's): validate hubs, target variants, regions and devices exist. */
+export function checkPlanAgainstFleet(plan: Plan, fleets: Fleet[], root: Field): void {
+  const hubs = fleets.flatMap((f) => f.hubs);
+  const hubIds = new Set(hubs.map((h) => h.id));
+  const variants = new Set(hubs.map((h) => h.variant));
+  const regions = new Set(hubs.map((h) => h.region));
+  const euis = new Set(hubs.flatMap((h) => h.devices.map((d) => d.eui)));
+  const fleetName = fleets.map((f) => path.basename(f.file)).join(', ');
   const known = (f: Field, names: Set<string>, what: string) => {
     f.list().forEach((item) => {
       const v = item.string();
@@ -234,17 +272,64 @@ export function checkPlanAgainstFleet(plan: Plan, fleet: Fleet, root: Field): vo
   if (plan.target.devices) known(t.child('devices'), euis, 'device');
 }
 
-export interface LoadedPlan {
-  plan: Plan;
+export interface BenchFleet {
+  bench: string;
   fleet: Fleet;
 }
 
-/** Loads and checks a plan and its fleet; `fleetFile` overrides the plan's `fleet`. */
-export function loadPlan(file: string, fleetFile?: string): LoadedPlan {
+export interface LoadedPlan {
+  plan: Plan;
+  /** This runner's bench ('' without benches). */
+  bench: string;
+  /** This runner's fleet: its bench's. */
+  fleet: Fleet;
+  /** Every bench's fleet: the campaign's stages are assigned over all of them. */
+  fleets: BenchFleet[];
+}
+
+/** The bench this runner is: named by --bench when the plan has benches, else none. */
+function chooseBench(plan: Plan, name: string | undefined): BenchPlan {
+  const named = plan.benches.filter((b) => b.name !== '');
+  const list = named.map((b) => b.name).join(', ');
+  if (named.length === 0) {
+    if (name !== undefined) throw new UsageError(`--bench ${name}: ${plan.file} has no benches (its fleet is run by one runner); see docs/campaigns.md to share a campaign between benches`);
+    return plan.benches[0];
+  }
+  if (name === undefined) throw new UsageError(`${plan.file} is shared by benches (${list}): say which this runner is with --bench NAME`);
+  const b = named.find((x) => x.name === name);
+  if (!b) throw new UsageError(`--bench ${name}: no such bench in ${plan.file} (benches: ${list})`);
+  return b;
+}
+
+/** A hub or a device is on one bench only (ports may repeat: each bench is its own machine). */
+function checkAcrossBenches(fleets: BenchFleet[]): void {
+  const hubOf = new Map<string, string>();
+  const deviceOf = new Map<string, string>();
+  for (const { bench, fleet } of fleets) {
+    fleet.hubs.forEach((h, i) => {
+      const other = hubOf.get(h.id);
+      if (other !== undefined) throw new ConfigError(fleet.file, `hubs[${i}].id`, `"${h.id}" is also a hub of bench ${other}`);
+      hubOf.set(h.id, bench);
+      h.devices.forEach((d, j) => {
+        const on = deviceOf.get(d.eui);
+        if (on !== undefined) throw new ConfigError(fleet.file, `hubs[${i}].devices[${j}].eui`, `${d.eui} is also a device of ${on}`);
+        deviceOf.set(d.eui, `hub ${h.id} of bench ${bench}`);
+      });
+    });
+  }
+}
+
+/**
+ * Loads and checks a plan and its fleet, or with benches every bench's fleet; `bench` is this runner's
+ * (required when the plan has benches), and `fleetFile` overrides its fleet file.
+ */
+export function loadPlan(file: string, fleetFile?: string, benchName?: string): LoadedPlan {
   const { text, root } = readYamlFile(file);
   const plan = parsePlan(root, text);
-  if (fleetFile) plan.fleetFile = path.resolve(fleetFile);
-  const fleet = loadFleet(plan.fleetFile);
-  checkPlanAgainstFleet(plan, fleet, root);
-  return { plan, fleet };
+  const mine = chooseBench(plan, benchName);
+  if (fleetFile) mine.fleetFile = path.resolve(fleetFile);
+  const fleets = plan.benches.map((b) => ({ bench: b.name, fleet: loadFleet(b.fleetFile) }));
+  checkAcrossBenches(fleets);
+  checkPlanAgainstFleet(plan, fleets.map((f) => f.fleet), root);
+  return { plan, bench: mine.name, fleet: fleets.find((f) => f.bench === mine.name)!.fleet, fleets };
 }

@@ -1,68 +1,66 @@
-// `chub campaign report`: one self-contained HTML page (inline CSS and SVG, nothing fetched) with the
-// status tables and the progress chart, for people who were not at the bench.
+// The campaign's HTML page, rendered from its view (campaign-view.ts). `chub campaign report` writes it as one
+// self-contained file (inline CSS and SVG, nothing fetched) for people who were not at the bench; `chub
+// campaign serve` serves the same page with a script that swaps in each newer rendering of the view.
 import { time } from '../format';
-import { CampaignStatus, readStatus } from './campaign-status';
-import { CampaignStore, RunRow, StageRow, Transition } from './campaign-store';
-import { escapeHtml, progressChartSvg } from './progress-chart';
-import { COUNT_HEADS, countCells, failureTarget, hubCountText, stageGateText } from './status-text';
+import { CampaignStore } from './campaign-store';
+import { CampaignView, readView, ViewTable } from './campaign-view';
+import { escapeHtml } from './progress-chart';
 
-function htmlTable(head: string[], rows: string[][], cls = ''): string {
-  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const trs = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
+/** Counts and percentages, aligned right. */
+const NUMBER = /^\d+(\.\d+)?%?$/;
+
+function htmlTable(t: ViewTable, id: string): string {
+  const th = t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const td = (c: string, i: number) => {
+    const attrs = i === t.bar ? ` class="n bar" style="--p: ${escapeHtml(c)}"` : NUMBER.test(c) ? ' class="n"' : '';
+    return `<td${attrs}>${escapeHtml(c)}</td>`;
+  };
+  const trs = t.rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('\n');
+  return `<table id="${id}"><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
 }
 
-export interface ReportInput {
-  status: CampaignStatus;
-  stages: StageRow[];
-  runs: RunRow[];
-  transitions: Transition[];
-  /** When the report was made. */
-  now: number;
+/** Everything the view shows: what the live page replaces when the view changes. */
+export function viewHtml(v: CampaignView): string {
+  const failures = v.failures.rows.length ? htmlTable(v.failures, 'failures') : '<p id="failures">No failures.</p>';
+  return `<h1>Campaign ${escapeHtml(v.name)}</h1>
+<p class="state" id="state">${escapeHtml(v.state)}</p>
+<p id="summary">${escapeHtml(v.summary)} As of ${escapeHtml(time(v.asOf))}.</p>
+<h2>Progress</h2>
+${v.chart}
+<h2>Stages and gates</h2>
+${htmlTable(v.stages, 'stages')}
+<h2>Progress per bench</h2>
+${htmlTable(v.benches, 'benches')}
+<h2>Targets per stage, variant and region</h2>
+${htmlTable(v.groups, 'groups')}
+<h2>Failures by response code</h2>
+${htmlTable(v.failureClasses, 'failure-classes')}
+<h2>Failures</h2>
+${failures}`;
 }
 
-export function reportHtml(r: ReportInput): string {
-  const st = r.status;
-  const chart = progressChartSvg({
-    transitions: r.transitions,
-    targets: st.totals.targets,
-    marks: [
-      ...r.stages.filter((s) => s.started !== null).map((s) => ({ name: s.name, t: s.started! })),
-      ...r.runs.slice(1).map((run) => ({ name: `resumed (run ${run.seq})`, t: run.started, resumed: true })),
-    ],
-  });
-  const stageRows = st.stages.map((s) => [s.name, s.state, hubCountText(s), String(s.targets), `${s.successRate.toFixed(1)}%`, stageGateText(s)]);
-  const groupRows = st.groups.map((g) => [g.stage, g.variant, g.region, ...countCells(g)]);
-  groupRows.push(['all', '', '', ...countCells(st.totals)]);
-  const failures = st.failures.length
-    ? htmlTable(['Hub', 'Stage', 'Variant', 'Region', 'Target', 'Reason', 'At'], st.failures.map((f) => [f.hub, f.stage, f.variant, f.region, failureTarget(f), f.reason, time(f.at)]))
-    : '<p>No failures.</p>';
+/** The whole page; `live` (the live page's indicator and script) goes around the view. */
+export function campaignPage(v: CampaignView, live?: { head: string; tail: string }): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Campaign ${escapeHtml(st.name)}</title>
+<title>Campaign ${escapeHtml(v.name)}</title>
 <style>
 body { font-family: sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
 th { background: #f3f3f3; }
-td:nth-child(n+4) { text-align: right; }
+td.n { text-align: right; }
+td.bar { background: linear-gradient(90deg, #b7e4c7 var(--p), transparent var(--p)); min-width: 8em; }
 .state { font-weight: bold; }
+#live { float: right; font-size: 13px; color: #555; }
 </style></head><body>
-<h1>Campaign ${escapeHtml(st.name)}</h1>
-<p class="state">${escapeHtml(st.state)}${st.reason ? `: ${escapeHtml(st.reason)}` : ''}</p>
-<p>${st.totals.targets} target(s), ${st.totals.succeeded} reached their goal (${st.totals.successRate.toFixed(1)}%), ${st.totals.counts.failed} failed; ${st.runs} run(s) of the runner. Report made ${escapeHtml(time(r.now))}.</p>
-<h2>Progress</h2>
-${chart}
-<h2>Stages</h2>
-${htmlTable(['Stage', 'State', 'Hubs', 'Targets', 'Success', 'Gate'], stageRows)}
-<h2>Targets per stage, variant and region</h2>
-${htmlTable(['Stage', 'Variant', 'Region', 'Targets', ...COUNT_HEADS, 'Success'], groupRows)}
-<h2>Failures</h2>
-${failures}
-</body></html>
+${live?.head ?? ''}<div id="view">
+${viewHtml(v)}
+</div>
+${live?.tail ?? ''}</body></html>
 `;
 }
 
 export async function reportFromStore(store: CampaignStore, now = Date.now()): Promise<string> {
-  return reportHtml({ status: await readStatus(store), stages: await store.stages(), runs: await store.runs(), transitions: await store.transitions(), now });
+  return campaignPage(await readView(store, now));
 }

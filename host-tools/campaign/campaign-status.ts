@@ -1,6 +1,7 @@
 // What `chub campaign status` and the HTML report show: counts of targets per tracking stage, per campaign
 // stage, hub variant and region, and every failure with its reason. Pure over what the store holds.
-import { CampaignState, CampaignStore, HubRow, HubState, RunRow, StageRow, UnitRow } from './campaign-store';
+import { benchPresence } from './bench-presence';
+import { BenchRow, CampaignState, CampaignStore, HubRow, HubState, RunRow, StageRow, UnitRow } from './campaign-store';
 import { DEVICE_STAGES, DeviceStage, succeeded } from './device-stage';
 import { GateResult, successRate } from './stage-gate';
 
@@ -40,6 +41,19 @@ export interface FailureRow {
   at: number;
 }
 
+export interface BenchStatus {
+  name: string;
+  /** running: a runner of it is at work; missing: none is, while it has hubs left in a running campaign; idle: neither. */
+  state: 'running' | 'missing' | 'idle';
+  /** Its hubs not finished, in every stage. */
+  hubsLeft: number;
+  /** Its runners' last heartbeat; null if none ever ran. */
+  lastSeen: number | null;
+  /** How long it has been missing: since its last heartbeat, or since the campaign was created if it never came. */
+  missingForMs: number | null;
+  timeoutS: number | null;
+}
+
 export interface CampaignStatus {
   name: string;
   state: CampaignState;
@@ -49,6 +63,8 @@ export interface CampaignStatus {
   stages: StageStatus[];
   groups: GroupStatus[];
   failures: FailureRow[];
+  /** The benches sharing the campaign; none when one runner runs it. */
+  benches: BenchStatus[];
 }
 
 export interface StatusInput {
@@ -59,6 +75,19 @@ export interface StatusInput {
   hubs: HubRow[];
   units: UnitRow[];
   runs: RunRow[];
+  /** The plan's benches, with when the campaign was created and the time now, to tell which are missing. */
+  benches?: BenchRow[];
+  created?: number;
+  now?: number;
+}
+
+function benchStatus(i: StatusInput): BenchStatus[] {
+  const now = i.now ?? Date.now();
+  return benchPresence(i.benches ?? [], i.runs, i.created ?? 0, now).map((p) => {
+    const hubsLeft = i.hubs.filter((h) => h.bench === p.name && (h.state === 'pending' || h.state === 'running')).length;
+    const state = p.present ? 'running' : hubsLeft > 0 && i.state === 'running' ? 'missing' : 'idle';
+    return { name: p.name, state, hubsLeft, lastSeen: p.lastSeen, missingForMs: state === 'missing' ? now - p.since : null, timeoutS: p.timeoutS };
+  });
 }
 
 function counted(units: UnitRow[]): Counted {
@@ -104,10 +133,19 @@ export function campaignStatus(i: StatusInput): CampaignStatus {
       return { hub: u.hubId, stage: stageName(h), variant: h.variant, region: h.region, eui: u.eui, type: u.type, code: u.code, reason: u.reason ?? '', at: u.updated };
     })
     .sort((a, b) => a.at - b.at);
-  return { name: i.name, state: i.state, reason: i.reason, runs: i.runs.length, totals: counted(i.units), stages, groups, failures };
+  return { name: i.name, state: i.state, reason: i.reason, runs: i.runs.length, totals: counted(i.units), stages, groups, failures, benches: benchStatus(i) };
 }
 
-export async function readStatus(store: CampaignStore): Promise<CampaignStatus> {
+export async function readStatus(store: CampaignStore, now = Date.now()): Promise<CampaignStatus> {
   const { state, reason } = await store.state();
-  return campaignStatus({ name: (await store.meta('name')) ?? '?', state, reason, stages: await store.stages(), hubs: await store.hubs(), units: await store.units(), runs: await store.runs() });
+  const [name, created, stages, hubs, units, runs, benches] = [
+    await store.meta('name'),
+    await store.meta('created'),
+    await store.stages(),
+    await store.hubs(),
+    await store.units(),
+    await store.runs(),
+    await store.benches(),
+  ];
+  return campaignStatus({ name: name ?? '?', state, reason, stages, hubs, units, runs, benches, created: Number(created ?? 0), now });
 }

@@ -17,12 +17,16 @@ export interface StageRow {
   name: string;
   state: StageState;
   gate: GateResult | null;
+  /** The run that decided the gate ("bench a, run 3"). */
+  gateBy: string | null;
   started: number | null;
   finished: number | null;
 }
 
 export interface HubRow {
   id: string;
+  /** The bench whose runners work it; '' in a campaign without benches. */
+  bench: string;
   stageIdx: number;
   variant: string;
   region: string;
@@ -63,7 +67,12 @@ export interface Transition {
 export interface RunRow {
   seq: number;
   pid: number;
+  host: string;
+  /** '' in a campaign without benches. */
+  bench: string;
   started: number;
+  /** The runner's last sign of life (its end, once it ended). */
+  heartbeat: number;
   ended: number | null;
   outcome: string | null;
 }
@@ -75,7 +84,39 @@ export interface PlanRecord {
   /** A fingerprint of what it deploys. */
   deploy: string;
   stages: { name: string }[];
+  /** The benches that share it; none (or left out): one runner runs the whole fleet. */
+  benches?: BenchRow[];
 }
+
+export interface BenchRow {
+  name: string;
+  /** Seconds a missing bench may hold a stage open before its hubs of the stage count as not reached; null: for ever. */
+  timeoutS: number | null;
+}
+
+export interface Runner {
+  pid: number;
+  host: string;
+  bench: string;
+}
+
+/** A hub this runner works on; no other runner claims it until released (or this process dies). */
+export interface HubClaim {
+  /** The claim may have passed to another runner (its database connection broke): stop working the hub. */
+  readonly lost: boolean;
+  release(): Promise<void>;
+}
+
+/** A stage's gate cannot be decided yet: these benches still have hubs of it to finish. */
+export interface BenchWait {
+  bench: string;
+  hubsLeft: number;
+  /** Since when no runner of the bench has been at work; null: one is. */
+  missingSince: number | null;
+  timeoutS: number | null;
+}
+
+export type StageClose = { gate: GateResult; by: string } | { waiting: BenchWait[] };
 
 export interface CampaignStore {
   /** Where the state is, for messages: a file, or a URL with its password masked. */
@@ -94,21 +135,39 @@ export interface CampaignStore {
   state(): Promise<{ state: CampaignState; reason: string }>;
   setState(state: CampaignState, reason?: string, now?: number): Promise<void>;
 
-  // --- runs: one row per runner process, which also keeps two runners off one campaign ---
+  /** Whether runners on several machines can share the campaign (PostgreSQL), as its benches do. */
+  readonly shared: boolean;
+  benches(): Promise<BenchRow[]>;
+
+  // --- runs: one row per runner process ---
   runs(): Promise<RunRow[]>;
-  /** Starts a run unless another live process is running this campaign; returns that process's pid if so. */
-  startRun(pid: number, alive: (pid: number) => boolean, now: number): Promise<{ seq: number } | { heldBy: number }>;
+  /**
+   * Starts a run. A campaign without benches has one runner at a time: returns the pid of a live one if there
+   * is one. A campaign with benches takes every runner (they claim hubs, see claimHub). Runs that never ended
+   * and whose runner is gone (a dead pid on this host, or a stale heartbeat) are marked killed.
+   */
+  startRun(pid: number, alive: (pid: number) => boolean, now: number, runner?: Omit<Runner, 'pid'>): Promise<{ seq: number } | { heldBy: number }>;
+  heartbeat(seq: number, now: number): Promise<void>;
   endRun(seq: number, outcome: string, now: number): Promise<void>;
 
   // --- stages ---
   stages(): Promise<StageRow[]>;
   stageStarted(idx: number, now: number): Promise<void>;
   /** Records the stage's gate unless one was already decided; returns the gate that stands. */
-  stageFinished(idx: number, gate: GateResult, now: number): Promise<GateResult>;
+  stageFinished(idx: number, gate: GateResult, now: number, by?: string): Promise<GateResult>;
+  /**
+   * Decides the stage's gate over every bench's targets once every hub of the stage is finished, in one
+   * transaction, so whichever runner gets there first decides it, once. Hubs of benches missing past their
+   * timeout are failed as not reached first. Returns the gate that stands and who decided it, or the benches
+   * the stage waits for.
+   */
+  closeStage(idx: number, evaluate: (targets: UnitRow[]) => GateResult, now: number, by: string): Promise<StageClose>;
 
   // --- hubs ---
   hubs(stageIdx?: number): Promise<HubRow[]>;
   hub(id: string): Promise<HubRow>;
+  /** Claims an unfinished hub for this runner; null if another runner holds it or it is finished. */
+  claimHub(id: string): Promise<HubClaim | null>;
   /** The hub is being worked on: its pending targets become Requested. */
   hubStarted(id: string, now: number): Promise<void>;
   hubReached(id: string, fw: string): Promise<void>;

@@ -2,9 +2,27 @@
 // and transactions on both. Whatever must not be half done, or decided twice by two connections, is one
 // transaction: creating the campaign, starting a run, a target's step, a hub's start and end, a stage's gate,
 // an alert with its effect.
+import * as os from 'os';
 import { Alert } from '../link/hub-protocol';
-import { CampaignState, CampaignStore, HubRow, HubState, PlanRecord, RunRow, StageRow, StageState, Transition, UnitRow } from './campaign-store';
-import { CAMPAIGN_SCHEMA } from './campaign-schema';
+import { benchPresence, notReachedReason, pastTimeout, STALE_MS } from './bench-presence';
+import {
+  BenchRow,
+  BenchWait,
+  CampaignState,
+  CampaignStore,
+  HubClaim,
+  HubRow,
+  HubState,
+  PlanRecord,
+  Runner,
+  RunRow,
+  StageClose,
+  StageRow,
+  StageState,
+  Transition,
+  UnitRow,
+} from './campaign-store';
+import { ADDED_COLUMNS, CAMPAIGN_SCHEMA } from './campaign-schema';
 import { DeviceStage, Goal, isFinal, Report, stagesEntered } from './device-stage';
 import { Sql, SqlDatabase, SqlRow } from './sql-database';
 import { GateResult } from './stage-gate';
@@ -13,6 +31,7 @@ import { TargetHub } from './stage-assignment';
 function hubRow(r: SqlRow): HubRow {
   return {
     id: r.id as string,
+    bench: r.bench as string,
     stageIdx: r.stage_idx as number,
     variant: r.variant as string,
     region: r.region as string,
@@ -48,6 +67,7 @@ function stageRow(r: SqlRow): StageRow {
     name: r.name as string,
     state: r.state as StageState,
     gate: r.gate ? (JSON.parse(r.gate as string) as GateResult) : null,
+    gateBy: r.gate_by as string | null,
     started: r.started as number | null,
     finished: r.finished as number | null,
   };
@@ -73,17 +93,40 @@ async function unitsOf(q: Sql, hubId: string): Promise<UnitRow[]> {
   return (await q.all('SELECT * FROM units WHERE hub_id = ? ORDER BY rowid', [hubId])).map(unitRow);
 }
 
+async function benchesOf(q: Sql): Promise<BenchRow[]> {
+  return (await q.all('SELECT name, timeout FROM benches ORDER BY name')).map((r) => ({ name: r.name as string, timeoutS: r.timeout as number | null }));
+}
+
+async function runsOf(q: Sql): Promise<RunRow[]> {
+  return (await q.all('SELECT seq, pid, host, bench, started, heartbeat, ended, outcome FROM runs ORDER BY seq')) as unknown as RunRow[];
+}
+
+const UNFINISHED: HubState[] = ['pending', 'running'];
+
 export class SqlCampaignStore implements CampaignStore {
+  /** Hubs claimed in this process: a database lock alone would let this process claim one twice. */
+  private claimed = new Set<string>();
+
   private constructor(private db: SqlDatabase) {}
 
   /** The store on `db`; with `createTables`, its tables are created if they are not there. */
   static async open(db: SqlDatabase, opts: { createTables: boolean }): Promise<SqlCampaignStore> {
     if (opts.createTables) await db.script(CAMPAIGN_SCHEMA[db.dialect]);
+    for (const [table, column, definition] of ADDED_COLUMNS)
+      if ((await db.hasTable(table)) && !(await db.hasColumn(table, column))) await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     return new SqlCampaignStore(db);
   }
 
   get where(): string {
     return this.db.where;
+  }
+
+  get shared(): boolean {
+    return this.db.shared;
+  }
+
+  benches(): Promise<BenchRow[]> {
+    return benchesOf(this.db);
   }
 
   close(): Promise<void> {
@@ -113,10 +156,11 @@ export class SqlCampaignStore implements CampaignStore {
         ['state', 'running'],
       ])
         await setMeta(q, k, v);
+      for (const b of plan.benches ?? []) await q.run('INSERT INTO benches (name, timeout) VALUES (?, ?)', [b.name, b.timeoutS]);
       for (const [i, s] of plan.stages.entries()) {
         await q.run("INSERT INTO stages (idx, name, state) VALUES (?, ?, 'pending')", [i, s.name]);
         for (const h of hubsByStage[i]) {
-          await q.run("INSERT INTO hubs (id, stage_idx, variant, region, state) VALUES (?, ?, ?, ?, 'pending')", [h.id, i, h.variant, h.region]);
+          await q.run("INSERT INTO hubs (id, bench, stage_idx, variant, region, state) VALUES (?, ?, ?, ?, ?, 'pending')", [h.id, h.bench ?? '', i, h.variant, h.region]);
           for (const u of h.units) await q.run("INSERT INTO units (hub_id, eui, type, goal, stage, updated) VALUES (?, ?, ?, ?, 'pending', ?)", [h.id, u.eui, u.type, u.goal, now]);
         }
       }
@@ -139,24 +183,30 @@ export class SqlCampaignStore implements CampaignStore {
 
   // --- runs ---
 
-  async runs(): Promise<RunRow[]> {
-    return (await this.db.all('SELECT seq, pid, started, ended, outcome FROM runs ORDER BY seq')) as unknown as RunRow[];
+  runs(): Promise<RunRow[]> {
+    return runsOf(this.db);
   }
 
-  startRun(pid: number, alive: (pid: number) => boolean, now: number): Promise<{ seq: number } | { heldBy: number }> {
+  startRun(pid: number, alive: (pid: number) => boolean, now: number, runner: Omit<Runner, 'pid'> = { host: os.hostname(), bench: '' }): Promise<{ seq: number } | { heldBy: number }> {
     return this.db.transaction(async (q) => {
-      const open = (await q.all('SELECT pid FROM runs WHERE ended IS NULL')) as { pid: number }[];
-      const live = open.find((r) => r.pid !== pid && alive(r.pid));
-      if (live) return { heldBy: live.pid };
-      // A run that never ended was killed.
-      await q.run("UPDATE runs SET ended = ?, outcome = 'killed' WHERE ended IS NULL", [now]);
-      const r = await q.get('INSERT INTO runs (pid, started) VALUES (?, ?) RETURNING seq', [pid, now]);
+      const open = (await runsOf(q)).filter((r) => r.ended === null);
+      const sharedByBenches = (await benchesOf(q)).length > 0;
+      // Without benches, a pid is the runner (one machine); with them, runners elsewhere are known by their heartbeat.
+      const gone = (r: RunRow) => (sharedByBenches ? (r.host === runner.host && !alive(r.pid)) || r.heartbeat < now - STALE_MS : !alive(r.pid));
+      const live = open.find((r) => r.pid !== pid && !gone(r));
+      if (live && !sharedByBenches) return { heldBy: live.pid };
+      for (const r of open) if ((r.pid === pid && r.host === runner.host) || gone(r)) await q.run("UPDATE runs SET ended = ?, outcome = 'killed' WHERE seq = ?", [now, r.seq]);
+      const r = await q.get('INSERT INTO runs (pid, host, bench, started, heartbeat) VALUES (?, ?, ?, ?, ?) RETURNING seq', [pid, runner.host, runner.bench, now, now]);
       return { seq: r!.seq as number };
     });
   }
 
+  async heartbeat(seq: number, now: number): Promise<void> {
+    await this.db.run('UPDATE runs SET heartbeat = ? WHERE seq = ? AND ended IS NULL', [now, seq]);
+  }
+
   async endRun(seq: number, outcome: string, now: number): Promise<void> {
-    await this.db.run('UPDATE runs SET ended = ?, outcome = ? WHERE seq = ?', [now, outcome, seq]);
+    await this.db.run('UPDATE runs SET ended = ?, heartbeat = ?, outcome = ? WHERE seq = ?', [now, now, outcome, seq]);
   }
 
   // --- stages ---
@@ -169,12 +219,40 @@ export class SqlCampaignStore implements CampaignStore {
     await this.db.run("UPDATE stages SET state = 'running', started = COALESCE(started, ?) WHERE idx = ?", [now, idx]);
   }
 
-  stageFinished(idx: number, gate: GateResult, now: number): Promise<GateResult> {
+  stageFinished(idx: number, gate: GateResult, now: number, by = ''): Promise<GateResult> {
+    return this.db.transaction(async (q) => (await this.decide(q, idx, () => gate, now, by)).gate);
+  }
+
+  /** Records the stage's gate, made by `evaluate` over its targets, unless one was decided already. */
+  private async decide(q: Sql, idx: number, evaluate: (targets: UnitRow[]) => GateResult, now: number, by: string): Promise<{ gate: GateResult; by: string }> {
+    const s = stageRow((await q.get('SELECT * FROM stages WHERE idx = ?', [idx]))!);
+    if (s.gate) return { gate: s.gate, by: s.gateBy ?? '' };
+    const gate = evaluate((await q.all('SELECT u.* FROM units u JOIN hubs h ON h.id = u.hub_id WHERE h.stage_idx = ? ORDER BY u.rowid', [idx])).map(unitRow));
+    await q.run('UPDATE stages SET state = ?, gate = ?, gate_by = ?, finished = ? WHERE idx = ?', [gate.passed ? 'passed' : 'gate-failed', JSON.stringify(gate), by, now, idx]);
+    return { gate, by };
+  }
+
+  closeStage(idx: number, evaluate: (targets: UnitRow[]) => GateResult, now: number, by: string): Promise<StageClose> {
     return this.db.transaction(async (q) => {
-      const s = stageRow((await q.get('SELECT * FROM stages WHERE idx = ?', [idx]))!);
-      if (s.gate) return s.gate;
-      await q.run('UPDATE stages SET state = ?, gate = ?, finished = ? WHERE idx = ?', [gate.passed ? 'passed' : 'gate-failed', JSON.stringify(gate), now, idx]);
-      return gate;
+      const decided = stageRow((await q.get('SELECT * FROM stages WHERE idx = ?', [idx]))!);
+      if (decided.gate) return { gate: decided.gate, by: decided.gateBy ?? '' };
+      const unfinished = async () => (await q.all('SELECT * FROM hubs WHERE stage_idx = ? ORDER BY rowid', [idx])).map(hubRow).filter((h) => UNFINISHED.includes(h.state));
+      let left = await unfinished();
+      if (left.length) {
+        const presence = benchPresence(await benchesOf(q), await runsOf(q), Number((await getMeta(q, 'created')) ?? 0), now);
+        for (const p of presence.filter((b) => pastTimeout(b, now)))
+          for (const h of left.filter((x) => x.bench === p.name)) await this.finishHub(q, h.id, notReachedReason(p, now), now);
+        left = await unfinished();
+        if (left.length) {
+          const waits = [...new Set(left.map((h) => h.bench))].map((bench): BenchWait => {
+            const p = presence.find((b) => b.name === bench);
+            const hubsLeft = left.filter((h) => h.bench === bench).length;
+            return { bench, hubsLeft, missingSince: p && !p.present ? p.since : null, timeoutS: p?.timeoutS ?? null };
+          });
+          return { waiting: waits };
+        }
+      }
+      return this.decide(q, idx, evaluate, now, by);
     });
   }
 
@@ -189,6 +267,38 @@ export class SqlCampaignStore implements CampaignStore {
     const r = await this.db.get('SELECT * FROM hubs WHERE id = ?', [id]);
     if (!r) throw new Error(`no hub ${id} in the campaign at ${this.where}`);
     return hubRow(r);
+  }
+
+  async claimHub(id: string): Promise<HubClaim | null> {
+    if (this.claimed.has(id)) return null;
+    this.claimed.add(id);
+    try {
+      const r = await this.db.get('SELECT rowid FROM hubs WHERE id = ?', [id]);
+      if (!r) throw new Error(`no hub ${id} in the campaign at ${this.where}`);
+      const lock = await this.db.tryLock(r.rowid as number);
+      if (!lock) {
+        this.claimed.delete(id);
+        return null;
+      }
+      const release = async () => {
+        this.claimed.delete(id);
+        await lock.release();
+      };
+      // Another runner may have finished it between our look at the hubs and the lock.
+      if (!UNFINISHED.includes((await this.hub(id)).state)) {
+        await release();
+        return null;
+      }
+      return {
+        get lost() {
+          return lock.lost;
+        },
+        release,
+      };
+    } catch (e) {
+      this.claimed.delete(id);
+      throw e;
+    }
   }
 
   hubStarted(id: string, now: number): Promise<void> {
@@ -207,12 +317,14 @@ export class SqlCampaignStore implements CampaignStore {
   }
 
   hubFinished(id: string, error: string | null, now: number): Promise<void> {
-    return this.db.transaction(async (q) => {
-      if (error !== null) {
-        for (const u of await unitsOf(q, id)) if (!isFinal(u.stage, u.goal)) await this.step(q, u, { stage: 'failed', reason: error }, now);
-      }
-      await q.run('UPDATE hubs SET state = ?, error = ?, finished = ? WHERE id = ?', [error === null ? 'done' : 'failed', error, now, id]);
-    });
+    return this.db.transaction((q) => this.finishHub(q, id, error, now));
+  }
+
+  private async finishHub(q: Sql, id: string, error: string | null, now: number): Promise<void> {
+    if (error !== null) {
+      for (const u of await unitsOf(q, id)) if (!isFinal(u.stage, u.goal)) await this.step(q, u, { stage: 'failed', reason: error }, now);
+    }
+    await q.run('UPDATE hubs SET state = ?, error = ?, finished = ? WHERE id = ?', [error === null ? 'done' : 'failed', error, now, id]);
   }
 
   // --- targets ---

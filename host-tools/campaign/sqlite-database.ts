@@ -1,9 +1,10 @@
 // The campaign database as one SQLite file (better-sqlite3), the default: nothing to set up.
 import Database from 'better-sqlite3';
-import { Sql, SqlDatabase, SqlRow, SqlValue } from './sql-database';
+import { HeldLock, Sql, SqlDatabase, SqlRow, SqlValue } from './sql-database';
 
 export class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite';
+  readonly shared = false;
   /**
    * better-sqlite3 is synchronous, but a transaction's body awaits: statements from other callers in this
    * process wait here until it ends, rather than land inside it.
@@ -22,11 +23,12 @@ export class SqliteDatabase implements SqlDatabase {
     readonly where: string,
   ) {}
 
-  /** Opens (creating if need be) the file; `readonly` ones must exist. */
+  /** Opens (creating if need be) the file; `readonly` ones must exist. Those are opened for writing all the
+   *  same: a file an older chub wrote gets the columns it lacks when it is opened (ADDED_COLUMNS). */
   static open(file: string, opts: { readonly?: boolean } = {}): SqliteDatabase {
     let db: Database.Database | undefined;
     try {
-      db = new Database(file, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly });
+      db = new Database(file, { fileMustExist: !!opts.readonly });
       if (!opts.readonly) {
         // WAL lets status and reports read while a runner writes; FULL makes each commit survive a power cut,
         // which "record the alert, then acknowledge it on the hub" relies on.
@@ -80,6 +82,11 @@ export class SqliteDatabase implements SqlDatabase {
     });
   }
 
+  /** A SQLite campaign has one runner process at a time (the store's runs see to that): no other process can hold it. */
+  async tryLock(): Promise<HeldLock> {
+    return { lost: false, release: async () => undefined };
+  }
+
   script(sql: string): Promise<void> {
     return this.inTurn(async () => {
       this.db.transaction(() => this.db.exec(sql))();
@@ -88,6 +95,10 @@ export class SqliteDatabase implements SqlDatabase {
 
   async hasTable(name: string): Promise<boolean> {
     return (await this.get("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?", [name])) !== undefined;
+  }
+
+  async hasColumn(table: string, column: string): Promise<boolean> {
+    return (await this.get('SELECT 1 AS one FROM pragma_table_info(?) WHERE name = ?', [table, column])) !== undefined;
   }
 
   async close(): Promise<void> {

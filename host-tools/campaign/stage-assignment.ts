@@ -13,6 +13,8 @@ export interface TargetUnit {
 
 export interface TargetHub {
   id: string;
+  /** The bench whose runners work it, in a campaign shared by benches. */
+  bench?: string;
   variant: string;
   region: string;
   units: TargetUnit[];
@@ -30,13 +32,14 @@ function units(plan: Plan, hub: FleetHub): TargetUnit[] {
 /**
  * The hubs with something to update, in inventory order. The target's variant and region filters do not
  * apply to hubs a validate stage names: test hubs often sit outside the regions being rolled out to.
+ * `bench`: the bench whose fleet this is.
  */
-export function targetHubs(plan: Plan, fleet: Fleet): TargetHub[] {
+export function targetHubs(plan: Plan, fleet: Fleet, bench = ''): TargetHub[] {
   const named = new Set(plan.stages.flatMap((s) => s.hubs ?? []));
   const t = plan.target;
   return fleet.hubs
     .filter((h) => named.has(h.id) || ((!t.variants || t.variants.includes(h.variant)) && (!t.regions || t.regions.includes(h.region))))
-    .map((h) => ({ id: h.id, variant: h.variant, region: h.region, units: units(plan, h) }))
+    .map((h) => ({ id: h.id, bench, variant: h.variant, region: h.region, units: units(plan, h) }))
     .filter((h) => h.units.length > 0);
 }
 

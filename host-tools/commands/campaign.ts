@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { loadPlan } from '../campaign/campaign-plan';
 import { reportFromStore } from '../campaign/campaign-report';
 import { runCampaign, RunOutcome } from '../campaign/campaign-runner';
+import { serveCampaign } from '../campaign/campaign-serve';
 import { readStatus } from '../campaign/campaign-status';
 import { CampaignStore } from '../campaign/campaign-store';
 import { FleetLinks } from '../campaign/fleet-links';
@@ -57,10 +58,11 @@ function clock(): string {
 /** Runs (or resumes) the campaign of `planFile`; sets the exit code from the outcome. */
 async function runFromPlan(
   planFile: string,
-  opts: DbOptions & { fleet?: string; json?: boolean },
+  opts: DbOptions & { fleet?: string; bench?: string; json?: boolean },
   resume?: { ifMissing: string; before(store: CampaignStore): Promise<void> },
 ): Promise<void> {
-  const { plan, fleet } = loadPlan(planFile, opts.fleet);
+  const loaded = loadPlan(planFile, opts.fleet, opts.bench);
+  const { plan, fleet } = loaded;
   const store = await openCampaignStore(campaignDb(planFile, opts), { ifMissing: resume?.ifMissing });
   // Progress goes to stderr under --json, so stdout holds only the JSON.
   const log = (m: string) => (opts.json ? console.error : console.log)(`${clock()} ${m}`);
@@ -68,7 +70,7 @@ async function runFromPlan(
   let outcome: RunOutcome;
   try {
     await resume?.before(store);
-    outcome = await runCampaign({ plan, fleet, store, links, log, interrupt: interrupted() });
+    outcome = await runCampaign({ ...loaded, store, links, log, interrupt: interrupted() });
     if (opts.json) printJson({ outcome, status: await readStatus(store) });
     else console.log(`\n${statusText(await readStatus(store))}\n\n${outcome.message}`);
   } finally {
@@ -87,7 +89,7 @@ export function register(program: Command): void {
     .description('staged firmware roll-outs over a fleet: validate, pilot, mass, with gates, tracked in SQLite or PostgreSQL')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ chub campaign run plan.yaml          # or again, after Ctrl-C or a crash: it resumes\n  $ chub campaign status plan.yaml --json\n  $ chub campaign report plan.yaml -o report.html',
+      '\nExamples:\n  $ chub campaign run plan.yaml          # or again, after Ctrl-C or a crash: it resumes\n  $ chub campaign status plan.yaml --json\n  $ chub campaign report plan.yaml -o report.html\n  $ chub campaign serve plan.yaml           # a live page on http://127.0.0.1:8080/',
     );
 
   const dbOption = ['--db <file|url>', `campaign database: a SQLite file or a postgres:// URL (default: $${DB_ENV}, else the plan path with .campaign.db)`] as const;
@@ -96,9 +98,13 @@ export function register(program: Command): void {
     .command('run <plan.yaml>')
     .description('run the campaign, or resume it where it stopped (exit 1 if a gate fails, it pauses or is aborted)')
     .option(...dbOption)
-    .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet)")
+    .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet, or this bench's)")
+    .option('--bench <name>', "which of the plan's benches this runner is (a plan with benches: is shared by one runner per bench)")
     .option('--json', 'print the outcome and final status as JSON (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  $ chub campaign run plan.yaml\n  $ chub campaign run plan.yaml --db /var/lib/chub/ppmid-v2.db --json\n  $ chub campaign run plan.yaml --db postgres://chub@db.lab/ppmid_v2')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ chub campaign run plan.yaml\n  $ chub campaign run plan.yaml --db /var/lib/chub/ppmid-v2.db --json\n  $ chub campaign run plan.yaml --db postgres://chub@db.lab/ppmid_v2\n  $ chub campaign run plan.yaml --bench north --db postgres://chub@db.lab/ppmid_v2   # one runner per bench',
+    )
     .action((planFile: string, opts) => runFromPlan(planFile, opts));
 
   campaign
@@ -136,6 +142,30 @@ export function register(program: Command): void {
     });
 
   campaign
+    .command('serve [plan.yaml]')
+    .description('serve a live page of the campaign on 127.0.0.1: stages and gates, counts, failures by response code, progress per bench')
+    .option(...dbOption)
+    .option('--port <n>', 'TCP port on 127.0.0.1 (0: any free one)', '8080')
+    .option('--json', 'print the URL as one JSON line, for scripts')
+    .addHelpText('after', '\nExamples:\n  $ chub campaign serve plan.yaml            # then open http://127.0.0.1:8080/\n  $ chub campaign serve --db postgres://chub@db.lab/ppmid_v2 --port 8081')
+    .action(async (planFile: string | undefined, opts) => {
+      const port = Number(opts.port);
+      if (!/^\d+$/.test(opts.port) || port > 65535) throw new UsageError(`--port ${opts.port}: want a TCP port, 0-65535`);
+      // Listening for Ctrl-C from the start, so a signal right after the URL is printed still stops cleanly.
+      const stop = interrupted();
+      const store = await openExisting(planFile, opts, true);
+      try {
+        const server = await serveCampaign({ store, port, log: (m) => console.error(`chub: ${m}`) });
+        if (opts.json) printJson({ url: server.url });
+        else console.log(`serving campaign ${await store.meta('name')} at ${server.url} (Ctrl-C stops)`);
+        await stop;
+        await server.close();
+      } finally {
+        await store.close();
+      }
+    });
+
+  campaign
     .command('pause [plan.yaml]')
     .description('stop starting hubs; hubs in progress finish, then the runner exits (chub campaign resume goes on)')
     .option(...dbOption)
@@ -157,7 +187,8 @@ export function register(program: Command): void {
     .command('resume <plan.yaml>')
     .description('take a paused campaign back to running and run it')
     .option(...dbOption)
-    .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet)")
+    .option('--fleet <fleet.yaml>', "fleet inventory (default: the plan's fleet, or this bench's)")
+    .option('--bench <name>', "which of the plan's benches this runner is (a plan with benches: is shared by one runner per bench)")
     .option('--json', 'print the outcome and final status as JSON (progress goes to stderr)')
     .addHelpText('after', '\nExample:\n  $ chub campaign resume plan.yaml')
     .action((planFile: string, opts) =>

@@ -1,5 +1,6 @@
 // The campaign database: what a killed runner relies on when it is run again. The same tests run on a SQLite
 // file and on a real PostgreSQL server (a throwaway cluster).
+import Database from 'better-sqlite3';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -143,6 +144,34 @@ describe.each(BACKENDS.filter((b) => b.available))('on $name', (backend) => {
       /^no campaign state at .+: start the campaign with chub campaign run$/,
     );
   });
+});
+
+test('a campaign file an older chub wrote (before benches) is read and goes on: the columns it lacks are added', async () => {
+  dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), 'chub-store-')));
+  const file = path.join(dirs[dirs.length - 1], 'old.campaign.db');
+  // The tables as chub wrote them before benches (the campaign store at f84a585), with a campaign under way.
+  const old = new Database(file);
+  old.exec(`
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE stages (idx INTEGER PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, gate TEXT, started INTEGER, finished INTEGER);
+CREATE TABLE hubs (id TEXT PRIMARY KEY, stage_idx INTEGER NOT NULL, variant TEXT NOT NULL, region TEXT NOT NULL,
+  state TEXT NOT NULL, fw TEXT, error TEXT, job_watermark INTEGER, started INTEGER, finished INTEGER);
+CREATE TABLE runs (seq INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, started INTEGER NOT NULL, ended INTEGER, outcome TEXT);
+INSERT INTO meta VALUES ('plan', 'plan text');
+INSERT INTO stages VALUES (0, 'pilot', 'running', NULL, 1000, NULL);
+INSERT INTO hubs VALUES ('hub-1', 0, 'A', 'North', 'done', '1.0', NULL, 3, 1000, 2000);
+INSERT INTO runs (pid, started, ended, outcome) VALUES (4242, 1000, NULL, NULL);
+`);
+  old.close();
+  // As `chub campaign status` opens it: reading only, the campaign must exist.
+  const store = await openCampaignStore(file, { readonly: true, ifMissing: 'start it' });
+  try {
+    expect(await store.stages()).toEqual([expect.objectContaining({ name: 'pilot', state: 'running', gateBy: null })]);
+    expect(await store.hubs()).toEqual([expect.objectContaining({ id: 'hub-1', bench: '', state: 'done', jobWatermark: 3 })]);
+    expect(await store.runs()).toEqual([expect.objectContaining({ pid: 4242, host: '', bench: '', heartbeat: 0 })]);
+  } finally {
+    await store.close();
+  }
 });
 
 // Two connections in one process race only on PostgreSQL: better-sqlite3 holds the thread while it waits for
