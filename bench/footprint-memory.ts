@@ -5,6 +5,7 @@
 // high-water mark (chub.json debug: sampled after every piece of work, without GC, in CHUB_MEM lines).
 // A scenario in which the hub runs out of JsVars is a result ({outOfMemory, during}), not a bench failure.
 import { hubConfigFor } from '../host-tools/boards/hub-config';
+import { JOB_START_MAX } from '../host-tools/link/hub-protocol';
 import { BoardFile } from '../host-tools/boards/board-file';
 import { bootBoardRepl, EspruinoTools, makeBoardDir } from '../test/helpers/espruino';
 import { ack, HubRun, RanOut, ranOut, registerAll, replUsage, simDevices, sleep, startHubRun, startJob, StepError, transferred, until } from './footprint-harness';
@@ -16,7 +17,7 @@ const TIMING = { responseTimeoutMs: 3000 / TIME_SCALE, maxRetries: 5 };
 /** Memory does not grow with the image (a streamed image is held as a few ranges). */
 const IMAGE_BYTES = 4 * 1024;
 /** For the marginal figures: transfers on the interpreter take ~0.1 s a block (its serial polling). */
-const SMALL_IMAGE_BYTES = 2 * 1024;
+export const SMALL_IMAGE_BYTES = 2 * 1024;
 const DEVICES_IN_LOG = 8;
 const AT_ONCE = 5;
 /** The hub's work after an event is done well within this; then memory is read. */
@@ -211,6 +212,21 @@ async function marginal(ctx: Ctx): Promise<Marginal> {
   return out;
 }
 
+/**
+ * JsVars with every table the hub holds allocated: a streamed image registered, one device in the log, its
+ * transfer held a quarter of the way (the 'pause' quirk), so the streamed ranges are allocated too. With
+ * `hubConfig` over the board's limits; two configs' difference is what their tables differ by.
+ */
+export async function tablesHeld(ctx: Ctx, hubConfig?: Record<string, number>): Promise<number> {
+  const devices = simDevices(1, () => ({ quirks: { midway: { atFraction: 0.25, kind: 'pause' as const, ms: 1e9 } } }));
+  return withRun(ctx, `tables held${hubConfig ? ' ' + JSON.stringify(hubConfig) : ''}`, { hubConfig }, async (r) => {
+    await registerAll(r, devices, IMAGE_BYTES);
+    await startJob(r, [devices[0].eui]);
+    await pausedPartWay(r, devices[0].eui, 0.25);
+    return settleAndProbe(r, 'one transfer held a quarter of the way');
+  });
+}
+
 interface FinishedJobs {
   jsVars: number;
   readings: { oneKept: number; twoKept: number };
@@ -238,7 +254,7 @@ async function finishedJobs(ctx: Ctx, limits: Limits): Promise<FinishedJobs> {
 }
 
 export interface PeakRun {
-  /** hubConfig over the board's own (chub.json), when the board's limits do not allow 5 at once. */
+  /** hubConfig over the board's own (chub.json): limits raised when the board's do not allow them all at once, or the caller's. */
   hubConfig?: Record<string, number>;
   /** Devices asked for at once (one job.start), or in waves of the board's maxJobs. */
   started: 'at once' | string;
@@ -258,15 +274,24 @@ export interface PeakRun {
   seconds: number;
 }
 
-/** 5 devices, 4 KB streamed: all asked for at once (limits raised if need be) or in the board's waves. */
-async function peakRun(ctx: Ctx, limits: Limits, mode: 'at once' | 'waves'): Promise<PeakRun> {
-  const devices = simDevices(AT_ONCE);
+/** job.start for `euis`, back to back: the hub takes at most JOB_START_MAX devices in one (its reply fits one frame). */
+async function startJobs(r: HubRun, euis: string[]): Promise<void> {
+  for (let i = 0; i < euis.length; i += JOB_START_MAX) await startJob(r, euis.slice(i, i + JOB_START_MAX));
+}
+
+/**
+ * `at.n` devices (5 unless given), 4 KB (or `at.imageBytes`) streamed: all asked for at once (limits raised if need be, or
+ * `at.hubConfig` over the board's) or in the board's waves.
+ */
+export async function peakRun(ctx: Ctx, limits: Limits, mode: 'at once' | 'waves', at: { n: number; hubConfig?: Record<string, number>; imageBytes?: number } = { n: AT_ONCE }): Promise<PeakRun> {
+  const n = at.n;
+  const devices = simDevices(n);
   const euis = devices.map((d) => d.eui);
-  const raise = mode === 'at once' && (limits.maxJobs < AT_ONCE || limits.maxSessions < AT_ONCE || limits.maxAlerts < AT_ONCE);
-  const hubConfig = raise ? { maxJobs: Math.max(AT_ONCE, limits.maxJobs), maxSessions: Math.max(AT_ONCE, limits.maxSessions), maxAlerts: Math.max(AT_ONCE, limits.maxAlerts) } : undefined;
-  const scenario = mode === 'at once' ? `${AT_ONCE} transfers at once${raise ? ' (limits raised)' : ''}` : `${AT_ONCE} transfers in the board's waves`;
+  const raise = !at.hubConfig && mode === 'at once' && (limits.maxJobs < n || limits.maxSessions < n || limits.maxAlerts < n);
+  const hubConfig = at.hubConfig ?? (raise ? { maxJobs: Math.max(n, limits.maxJobs), maxSessions: Math.max(n, limits.maxSessions), maxAlerts: Math.max(n, limits.maxAlerts) } : undefined);
+  const scenario = mode === 'at once' ? `${n} transfers at once${raise ? ' (limits raised)' : at.hubConfig ? ' ' + JSON.stringify(at.hubConfig) : ''}` : `${n} transfers in the board's waves`;
   return withRun(ctx, scenario, { hubConfig, debug: true }, async (r) => {
-    await registerAll(r, devices, IMAGE_BYTES);
+    await registerAll(r, devices, at.imageBytes ?? IMAGE_BYTES);
     let inProgress = 0;
     let served = 0;
     const lastBlock = new Map<string, number>();
@@ -283,7 +308,7 @@ async function peakRun(ctx: Ctx, limits: Limits, mode: 'at once' | 'waves'): Pro
     let started = 'at once';
     try {
       if (mode === 'at once') {
-        await startJob(r, euis);
+        await startJobs(r, euis);
         await transferred(r, euis);
       } else {
         const wave = Math.max(1, Math.min(r.client.info.maxJobs ?? limits.maxJobs, limits.maxJobs));
@@ -297,7 +322,7 @@ async function peakRun(ctx: Ctx, limits: Limits, mode: 'at once' | 'waves'): Pro
             await ack(r, held.map((a) => a.eui));
             for (const a of held) acked.add(a.id);
           }
-          await startJob(r, these);
+          await startJobs(r, these);
           await transferred(r, these);
         }
       }

@@ -1,14 +1,18 @@
 // `make bench`: every bench, one after the other (the upload bench times real ptys and processes, so it
 // must not share the CPU with the simulator bench), printed as one JSON document.
+import { flashSpeed } from './flash-speed';
 import { footprint } from './footprint';
+import { peerHerdsman } from './peer-herdsman';
 import { simEfficiency } from './sim-efficiency';
 import { uploadSpeed } from './upload-speed';
 
 async function main(): Promise<void> {
   const sim = simEfficiency();
   const upload = await uploadSpeed();
+  const flash = await flashSpeed();
   const fp = await footprint();
-  console.log(JSON.stringify({ simEfficiency: sim, uploadSpeed: upload, footprint: fp.footprint }, null, 2));
+  const peer = await peerHerdsman();
+  console.log(JSON.stringify({ simEfficiency: sim, uploadSpeed: upload, flash, footprint: fp.footprint, peer }, null, 2));
   // The document is printed whole; a footprint figure that could not be taken says why in it, and fails the run.
   if (fp.errors.length) {
     console.error(`make bench: footprint: ${fp.errors.length} figure(s) not taken:\n  ${fp.errors.join('\n  ')}`);

@@ -23,6 +23,10 @@ export const enum Op {
   VersionRead = 17,
   Console = 18,
   JobCancel = 19,
+  /** The hub's own firmware, written beside the running one (firmware/espruino/firmware-update.ts). */
+  FwBegin = 20,
+  FwData = 21,
+  FwEnd = 22,
 }
 
 /** Error codes: a refused request is answered [i, err, ...detail] (detail per code in docs/host-link.md). */
@@ -74,6 +78,12 @@ export const enum Err {
   JOB_OVER = 30,
   /** job.start names no SHA-256 on a hub whose board requires one (requireSha256) */
   NO_SHA256 = 31,
+  /** fw.*: this hub cannot take its firmware over the link (no room for two copies): flash it with the espruino CLI */
+  NO_FW_UPDATE = 32,
+  /** fw.begin; detail: bytes it needs, bytes Storage has (free and erased) */
+  FW_NO_ROOM = 33,
+  /** fw.begin: Storage is being compacted first and the hub restarts; ask again once it answers hello */
+  FW_COMPACTING = 34,
 }
 
 /** Unsolicited events: [0, ev, ...fields]. */

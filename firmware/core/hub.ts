@@ -95,6 +95,9 @@ export interface HubPorts {
   /** Stored images' bytes (hubs that store images; with `uploads`). */
   images?: ImageStore;
   uploads?: Uploads;
+  /** The hub's own firmware over the link (fw.begin/data/end), as `uploads`: boards with Storage for two
+   *  copies (firmware/espruino/firmware-update.ts); absent: NO_FW_UPDATE. */
+  firmware?: Uploads;
   kv: KeyValueStore;
   radio: Radio;
   /** One framed message for the host: a view of a shared buffer, to be written (or copied) at once. */
@@ -533,6 +536,9 @@ export class Hub implements RadioSink {
     } else if (op === Op.ImgBegin || op === Op.ImgData || op === Op.ImgEnd) {
       if (!this.p.uploads) this.no(Err.NOT_STORED);
       (this.p.uploads as Uploads)(this, op, a);
+    } else if (op === Op.FwBegin || op === Op.FwData || op === Op.FwEnd) {
+      if (!this.p.firmware) this.no(Err.NO_FW_UPDATE);
+      (this.p.firmware as Uploads)(this, op, a);
     } else if (op === Op.ImgStream) {
       const name = this.arg(a, 0, 1);
       const size = this.arg(a, 1, 0);

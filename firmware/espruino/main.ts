@@ -10,6 +10,7 @@ import { ZnpDriver } from '../radio/znp-driver';
 import { RadioSink } from '../ports/radio';
 import { BoardConfig, overlayConfig, SerialConfig } from './board-config';
 import { ConsolePort } from './console-port';
+import { firmwareUpdates } from './firmware-update';
 import { storage } from './modules';
 import { StorageImageStore, StorageKvStore } from './storage-stores';
 
@@ -22,6 +23,9 @@ declare const __CHUB_FW__: string;
 declare const __CHUB_SHARED_CONSOLE__: boolean;
 /** Whether the board stores images: boards that stream every image carry no store and no header parser. */
 declare const __CHUB_STORED__: boolean;
+/** Whether the board's Storage holds two copies of the bundle, so it takes its firmware over the host link
+ *  (firmware-update.ts); the others are flashed with the espruino CLI only. */
+declare const __CHUB_FW_UPDATE__: boolean;
 /** The other end of LoopbackA, where the console goes while the hub holds a shared console's port. */
 declare const LoopbackB: EspruinoSerial;
 
@@ -58,6 +62,7 @@ function main(): void {
     {
       images: __CHUB_STORED__ ? new StorageImageStore() : undefined,
       uploads: __CHUB_STORED__ ? uploads : undefined,
+      firmware: __CHUB_FW_UPDATE__ ? firmwareUpdates : undefined,
       kv: new StorageKvStore(),
       // The sink is the hub, set once it exists.
       radio: new ZnpDriver(function (b: Uint8Array) {

@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 import { BoardFile, BoardFileError, loadBoard } from '../boards/board-file';
 import { hubConfigFor } from '../boards/hub-config';
+import { stateRoomBytes, STORAGE_FILE_HEADER } from '../boards/state-room';
 import { checkEspruinoSource, formatProblems } from './espruino-gate';
 import { inlineConstants } from './inline-constants';
 import { pretokenise } from './pretokenise';
@@ -54,16 +55,25 @@ export interface BuildResult {
   metafile?: esbuild.Metafile;
 }
 
-/** Espruino Storage's file header: size and a 28-byte name (jsflash.h JsfFileHeader, 2v29). */
-const STORAGE_FILE_HEADER = 32;
-/** Storage the hub needs besides .bootcde: its state files (devices, images, and the ledger of jobs and
- *  alerts, a few KB with 8 devices) and room to write a file's new copy before the old one is erased.
- *  One 4 KB flash page. */
+/** Storage kept free beyond the files a running hub already has (one 4 KB flash page): room for a state
+ *  file's new copy while a bundle is written beside the running one. */
 export const STATE_RESERVE_BYTES = 4096;
 
-/** Whether a bundle of `bytes` leaves the hub its state room in the board's Storage. */
+/** Whether a bundle of `bytes` leaves the hub the room its state files need in the board's Storage (their
+ *  sizes follow from the board's limits: state-room.ts). */
 export function fitsStorage(board: BoardFile, bytes: number): boolean {
-  return bytes + STORAGE_FILE_HEADER + STATE_RESERVE_BYTES <= board.storageBytes;
+  return bytes + STORAGE_FILE_HEADER + stateRoomBytes(board) <= board.storageBytes;
+}
+
+/** The largest bundle a board is built to take over its host link (today's are under 30 KB, the compact
+ *  core's ~16 KB): a board takes it when its Storage holds two such copies (the running one and the new
+ *  one, firmware/espruino/firmware-update.ts) and its state files' room. */
+const LINK_FLASH_BUNDLE_BYTES = 32768;
+
+/** Whether `board`'s bundle carries firmware updates over the host link (fw.begin/data/end); the others are
+ *  flashed with the espruino CLI alone. */
+export function takesFirmwareOverLink(board: BoardFile): boolean {
+  return board.storageBytes >= 2 * (LINK_FLASH_BUNDLE_BYTES + STORAGE_FILE_HEADER) + stateRoomBytes(board);
 }
 
 export class BuildError extends Error {
@@ -169,6 +179,7 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
         __CHUB_FW__: JSON.stringify(fw),
         __CHUB_SHARED_CONSOLE__: String(board.console !== undefined && board.console === board.host.serial),
         __CHUB_STORED__: String(board.imageMode === 'stored'),
+        __CHUB_FW_UPDATE__: String(takesFirmwareOverLink(board)),
       },
     });
   } catch (e) {
@@ -225,7 +236,7 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
   const bytes = boot.length;
   const sourceBytes = Buffer.byteLength(source);
   const fits = fitsStorage(board, bytes);
-  if (!fits) log(`firmware: WARNING: ${bytes} bytes and ${STATE_RESERVE_BYTES} for the hub's state do not fit ${board.name}'s ${board.storageBytes} bytes of Storage`);
+  if (!fits) log(`firmware: WARNING: ${bytes} bytes and ${stateRoomBytes(board)} for the hub's state files do not fit ${board.name}'s ${board.storageBytes} bytes of Storage`);
   log(
     `firmware: ${path.relative(process.cwd(), outFile) || outFile}: ${bytes} bytes pretokenised (${sourceBytes} bytes of minified ES5, ${lifted.unwrapped} classes lifted, ${inlined.length} constants inlined; ` +
       `board ${board.name}: ${board.jsvars} JsVars, ${board.storageBytes} bytes Storage, ${board.imageMode} images)`,

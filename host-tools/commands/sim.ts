@@ -125,6 +125,8 @@ export function register(program: Command): void {
       if (capture) started.sim.radio.observe((a) => capture.add(a));
       try {
         started.sim.on('device', (s) => (opts.json ? printJson({ device: s }) : console.log(deviceLine(s))));
+        // A command the simulated stick does not answer (a coordinator program's, say): named, not a silent hang.
+        started.sim.on('unsupported', (m: string) => console.error(`chub sim: ${m}`));
         if (opts.json) printJson({ radio: started.radioPath });
         else {
           console.log(`radio UART: ${started.radioPath}   (point the hub's radio port here; Ctrl-C stops)`);

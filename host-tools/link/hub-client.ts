@@ -26,7 +26,9 @@ const END_TIMEOUT_MS = 60000;
  *  short). Ids come round again only after a minute or more, long after any reply to the last use. */
 const MAX_ID = 0xffff;
 /** Requests that do the same however often the hub gets them, so a lost one (or its lost reply) is sent again. */
-const RESENT = new Set(['hello', 'img.begin', 'img.end', 'dev.list', 'img.list', 'job.list', 'alert.list']);
+const RESENT = new Set(['hello', 'img.begin', 'img.end', 'dev.list', 'img.list', 'job.list', 'alert.list', 'fw.begin']);
+/** Requests that carry a chunk at an offset (sendChunks): their round trips time the line. */
+const CHUNK_OPS = new Set(['img.data', 'fw.data']);
 /** The first resend of such a request; each later one waits twice as long, until the request's timeout. */
 const RESEND_MS = 500;
 /** Bounds of the img.data retransmission timeout (RFC 6298: smoothed round trip + 4 deviations), and its
@@ -386,7 +388,7 @@ export class HubClient extends EventEmitter {
     const begun = await this.request('img.begin', { name, size, crc: crc32(bytes) });
     const from = begun.next as number;
     onProgress?.(from, size);
-    const sent = from < size ? await this.sendData(name, bytes, from, onProgress) : 0;
+    const sent = from < size ? await this.sendChunks('img.data', { name }, bytes, from, onProgress) : 0;
     const end = await this.request('img.end', { name }, END_TIMEOUT_MS);
     return { image: end.image as Message, resumedFrom: from, sent, ms: Date.now() - t0 };
   }
@@ -427,6 +429,8 @@ export class HubClient extends EventEmitter {
   }
 
   /**
+   * Sends `bytes` from `from` as `op` requests ({...fixed, off, d}: img.data, or fw.data for the hub's own
+   * firmware); resolves with the bytes sent.
    * Go-back-N over img.data. The hub takes chunks only in order and answers each in order with the offset it
    * expects next, so a reply also settles every chunk sent before it: one whose end it passed arrived (its own
    * reply was lost); when the oldest chunk still in flight does not start where the hub expects, the chunk
@@ -434,7 +438,8 @@ export class HubClient extends EventEmitter {
    * trip sends one chunk more, whose reply says what was lost; only then, and for the last chunk, does the
    * retransmission timeout resend. Chunks shrink on a lossy line (chooseChunk).
    */
-  private sendData(name: string, bytes: Uint8Array, from: number, onProgress?: Progress): Promise<number> {
+  sendChunks(op: string, fixed: Message, bytes: Uint8Array, from: number, onProgress?: Progress): Promise<number> {
+    const name = fixed.name !== undefined ? String(fixed.name) : op;
     const size = bytes.length;
     const maxChunk = Math.max(1, this.info.maxChunk);
     const stallMs = MAX_STALLS * this.timeoutMs;
@@ -467,9 +472,9 @@ export class HubClient extends EventEmitter {
         const off = sendOff;
         if (overhead) chunkSize = chooseChunk(chunkSize, byteErrorRate(this.loss), maxChunk, overhead);
         const d = bytes.subarray(off, Math.min(size, off + chunkSize));
-        const c: Chunk = { call: { op: 'img.data', request: { name, off, op: 'img.data' }, ids: [], settle: (r) => settled(c, r) }, off, end: off + d.length, bytes: 0 };
+        const c: Chunk = { call: { op, request: { ...fixed, off, op }, ids: [], settle: (r) => settled(c, r) }, off, end: off + d.length, bytes: 0 };
         try {
-          c.bytes = this.post(c.call, { name, off, d });
+          c.bytes = this.post(c.call, { ...fixed, off, d });
         } catch (e) {
           return finish(e as Error); // a chunk the hub could not take (TOO_BIG: a long name)
         }
@@ -509,7 +514,7 @@ export class HubClient extends EventEmitter {
           return;
         }
         timed = undefined;
-        if (performance.now() - progressAt >= stallMs) return stalled('no reply to img.data');
+        if (performance.now() - progressAt >= stallMs) return stalled(`no reply to ${op}`);
         this.loss = nextLineLoss(this.loss, flight[0].bytes, true);
         rewind(acked);
         fill();
@@ -587,9 +592,9 @@ export class HubClient extends EventEmitter {
     const p = typeof m.i === 'number' ? this.pending.get(m.i) : undefined;
     if (!p) return; // a late reply to a request that timed out, or to one answered already
     this.forget(p.call);
-    // Each send has its own id, so the reply says which send it answers: a true round trip. img.data's
-    // alone time the line (img.end, say, waits for the hub to check a whole image).
-    if (p.call.op === 'img.data') this.roundTrip = nextRoundTrip(this.roundTrip, performance.now() - p.at);
+    // Each send has its own id, so the reply says which send it answers: a true round trip. The chunks'
+    // (img.data, fw.data) alone time the line (img.end, say, waits for the hub to check a whole image).
+    if (CHUNK_OPS.has(p.call.op)) this.roundTrip = nextRoundTrip(this.roundTrip, performance.now() - p.at);
     p.call.settle(m.ok === true ? m : new HubError(String(m.err || 'ERROR'), String(m.msg || p.call.op + ' refused by the hub'), m));
   }
 

@@ -153,6 +153,9 @@ export const REQUESTS: { [op: string]: { op: Op; args: [string, ArgKind][] } } =
   'version.read': { op: Op.VersionRead, args: [['eui', 'eui']] },
   console: { op: Op.Console, args: [] },
   'job.cancel': { op: Op.JobCancel, args: [['id', 'nat']] },
+  'fw.begin': { op: Op.FwBegin, args: [['size', 'nat'], ['crc', 'nat']] },
+  'fw.data': { op: Op.FwData, args: [['off', 'nat'], ['d', 'bytes']] },
+  'fw.end': { op: Op.FwEnd, args: [] },
 };
 
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -318,6 +321,8 @@ const RESULTS: { [op: string]: (d: unknown[]) => Message } = {
   'alert.ack': (d) => ({ acked: d[0] as Value }),
   activate: (d) => ({ job: job(d, 0) as unknown as Value }),
   'job.cancel': (d) => ({ job: job(d, 0) as unknown as Value }),
+  'fw.begin': (d) => ({ next: d[0] as Value }),
+  'fw.data': (d) => ({ next: d[0] as Value }),
 };
 
 /** A detail item or request field as text ('?' when the hub or the request left it out). */
@@ -329,8 +334,9 @@ function deviceOf(q: Message): string {
   if (Array.isArray(q.devices) && q.devices.length > 0) return `device ${q.devices.map((e) => normaliseEui(e) ?? String(e)).join(', ')}`;
   return 'the device';
 }
-/** "image fw": the image a request names. */
-const imageOf = (q: Message) => (q.name ?? q.image) !== undefined ? `image ${String(q.name ?? q.image)}` : 'the image';
+/** "image fw": the image a request names; the new firmware for the hub's own fw.* requests. */
+const imageOf = (q: Message) =>
+  (q.name ?? q.image) !== undefined ? `image ${String(q.name ?? q.image)}` : typeof q.op === 'string' && q.op.startsWith('fw.') ? "the hub's new firmware" : 'the image';
 
 /** The argument a BAD_ARGS detail (index after op) names, in request `q`. */
 function argAt(q: Message, index: unknown): string {
@@ -374,7 +380,7 @@ export const ERRORS: { [err: number]: { name: string; text: (d: unknown[], q: Me
   },
   [Err.JOBS_FULL]: { name: 'FULL', text: (d) => `room for ${n(d[0])}: ${n(d[1])} running, ${n(d[2])} alerts to ack` },
   [Err.OUT_OF_ORDER]: { name: 'OUT_OF_ORDER', text: (d, q) => `expected offset ${n(d[0])}, got ${n(q.off)}` },
-  [Err.NO_UPLOAD]: { name: 'NO_UPLOAD', text: (_d, q) => `no upload of ${imageOf(q)} is in progress` },
+  [Err.NO_UPLOAD]: { name: 'NO_UPLOAD', text: (_d, q) => `no upload of ${imageOf(q)} is in progress${q.op === 'fw.data' || q.op === 'fw.end' ? ' (the hub restarted, or it was checked already): send fw.begin' : ''}` },
   [Err.TOO_LONG]: { name: 'TOO_LONG', text: (d) => `data runs past the declared size ${n(d[0])}` },
   [Err.INCOMPLETE]: { name: 'INCOMPLETE', text: (d, q) => `${imageOf(q)} has ${n(d[0])} of ${n(d[1])} bytes` },
   [Err.CRC_MISMATCH]: { name: 'CRC_MISMATCH', text: (d, q) => `${imageOf(q)} CRC-32 is ${hex(d[0])}, the host said ${hex(d[1])}; discarded` },
@@ -405,6 +411,9 @@ export const ERRORS: { [err: number]: { name: string; text: (d: unknown[], q: Me
     name: 'NO_SHA256',
     text: () => "this hub's board requires every distribution to name the image's SHA-256 (requireSha256): give chub distribute --sha256 <64 hex digits>",
   },
+  [Err.NO_FW_UPDATE]: { name: 'NO_FW_UPDATE', text: () => "this hub's board has no Storage for a second copy of its firmware: flash it with the espruino CLI (chub flash --via cli)" },
+  [Err.FW_NO_ROOM]: { name: 'FW_NO_ROOM', text: (d) => `the hub's Storage has ${n(d[1])} bytes free (with erased files), the new firmware beside the running one needs ${n(d[0])}: flash it with the espruino CLI (chub flash --via cli)` },
+  [Err.FW_COMPACTING]: { name: 'FW_COMPACTING', text: () => "the hub is compacting its Storage to make room for the new firmware and restarts: send fw.begin again once it answers hello" },
 };
 
 const nwkText = (v: unknown) => `0x${hex(v)}`;

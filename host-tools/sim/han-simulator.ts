@@ -8,7 +8,9 @@ import { openPtyPair } from '../serial/pty-pair';
 import { ClientEvent, ClientQuirks, ClientTiming, SimDeviceSpec, SimDeviceState, SimOtaClient } from './ota-client';
 import { LinkSpec, RadioModel } from './radio-model';
 import { RealScheduler, Scheduler } from './scheduler';
-import { SimZnpStick } from './znp-stick';
+import { BASIC_CLUSTER, basicClusterAnswer } from './basic-cluster';
+import { simDeviceDescription } from './zdo-device';
+import { StickDevice, SimZnpStick } from './znp-stick';
 
 /** A simulated device with its radio link, its client's quirks and when it joins the network. */
 export interface SimDeviceConfig extends SimDeviceSpec {
@@ -42,6 +44,8 @@ export interface HanSimulatorEvents {
   /** Every client event (blocks, retries, waits, states), with the device's EUI. */
   client: [string, ClientEvent];
   log: [string];
+  /** An SREQ from the host that the simulated stick cannot answer, named. */
+  unsupported: [string];
 }
 
 export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
@@ -65,11 +69,13 @@ export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
       write: (b) => this.io?.write(b),
       radio: this.radio,
       scheduler: this.scheduler,
-      devices: () => this.clients.filter((c) => this.joined.has(c.spec.nwk)).map((c) => ({ nwk: c.spec.nwk, eui: c.spec.eui, endpoint: c.spec.endpoint, receive: (cl, d) => c.receive(cl, d) })),
+      devices: () => this.clients.filter((c) => this.joined.has(c.spec.nwk)).map((c) => this.stickDevice(c)),
       onHubReady: () => {
         this.hubIsReady = true;
         this.clients.filter((c) => this.joined.has(c.spec.nwk)).forEach((c) => c.hubReady());
       },
+      onUnsupported: (m) => this.emit('unsupported', m),
+      timeScale,
       log: (m) => this.emit('log', m),
     });
     for (const spec of opts.devices) {
@@ -94,6 +100,18 @@ export class HanSimulator extends EventEmitter<HanSimulatorEvents> {
       if (spec.joinAtMs === undefined) this.joined.add(spec.nwk);
       else this.scheduler.setTimer(spec.joinAtMs * timeScale, () => this.join(client));
     }
+  }
+
+  /** A client as the stick sees it: its ZDO description, its OTA client and its Basic cluster (for interviews). */
+  private stickDevice(c: SimOtaClient): StickDevice {
+    const s = c.spec;
+    const basic = { manufacturerName: 'chub-sim', modelId: s.type, hardwareVersion: () => s.hardwareVersion, fileVersion: () => c.status().fileVersion };
+    const receive = (clusterId: number, data: Uint8Array) => {
+      if (clusterId !== BASIC_CLUSTER) return c.receive(clusterId, data);
+      const answer = basicClusterAnswer(data, basic);
+      if (answer) this.stick.fromDevice({ nwk: s.nwk, endpoint: s.endpoint }, BASIC_CLUSTER, answer);
+    };
+    return { nwk: s.nwk, eui: s.eui, endpoint: s.endpoint, receive, description: simDeviceDescription(s.type, s.endpoint, CAPABILITIES[s.type], s.manufacturerCode) };
   }
 
   /** A device joins (or rejoins) the network: it announces once the hub's endpoint is up. */

@@ -1,6 +1,10 @@
 // A Z-Stack ZNP coordinator stick as seen from its UART (FACTS §4): answers SREQs, carries AF data to and from
 // simulated devices over the radio model, reports device announces and asks devices for their EUI-64. Behaviours a driver must cope with are
 // kept: unregistered endpoints are refused, re-registration gives 0xB8, a reset forgets every endpoint.
+// A host that starts a network of its own (zigbee-herdsman's zstack adapter) gets what it asks at start-up from
+// znp-startup.ts; once it forms a network the devices join it only while it permits joining, and it can
+// interview them (ZDO descriptor requests, answered over the air by each device's ZDO, zdo-device.ts).
+// An SREQ the stick does not implement gets Z-Stack's RPC error and is reported by name (onUnsupported).
 import {
   AfDataRequest,
   decodeAfDataRequest,
@@ -44,12 +48,11 @@ import { PROFILE_SMART_ENERGY } from '../../firmware/ports/radio';
 import { BROADCAST_MIN, COORDINATOR } from './han-frame';
 import { NWK_MAX_BROADCAST_RETRIES, RadioModel } from './radio-model';
 import { Scheduler } from './scheduler';
+import { NodeDescription, ZDO_CLUSTER, ZDO_RESPONSE, zdoAnswer, ZdoNode } from './zdo-device';
+import { ZnpStartup } from './znp-startup';
 
-/** What the stick needs of a simulated device. */
-export interface StickDevice {
-  nwk: number;
-  /** Its EUI-64: its ZDO gives it to whoever asks (IEEE_addr_req). */
-  eui: string;
+/** What the stick needs of a simulated device: its ZDO answers from its EUI-64 (IEEE_addr_req) and description. */
+export interface StickDevice extends ZdoNode {
   endpoint: number;
   receive(clusterId: number, data: Uint8Array): void;
 }
@@ -61,6 +64,10 @@ export interface SimZnpStickOptions {
   devices(): StickDevice[];
   /** An endpoint was registered (or found already registered): the hub can talk now. */
   onHubReady?(): void;
+  /** An SREQ the simulated stick cannot answer, named; the host got an RPC error. */
+  onUnsupported?(message: string): void;
+  /** Multiplier for the stick's own delays (forming a network), like every simulated delay. */
+  timeScale?: number;
   log?(message: string): void;
 }
 
@@ -78,12 +85,32 @@ const PROFILE_ZDO = 0x0000;
 const INCOMING_RADIUS = 29;
 /** ZDO Device_annce payload: sequence 1, nwk 2, ieee 8, capability 1 (ZigBee spec §2.4.3.1.11). */
 const ANNOUNCE_BYTES = 12;
-/** ZDO IEEE_addr_req (sequence 1, nwk 2, request type 1, start index 1) and its single-device response
- *  (sequence 1, status 1, ieee 8, nwk 2) (ZigBee spec §2.4.3.1.2, §2.4.4.2.2). */
-const ZDO_IEEE_ADDR_REQUEST = 0x0001;
-const ZDO_IEEE_ADDR_RESPONSE = 0x8001;
-const IEEE_ADDR_REQ_BYTES = 5;
-const IEEE_ADDR_RSP_BYTES = 12;
+/** ZDO IEEE_addr_req after its sequence number: nwk 2, request type 1, start index 1 (ZigBee spec §2.4.3.1.2). */
+const IEEE_ADDR_REQ_BYTES = 4;
+/** The stick's own IEEE address: TI's OUI, as on a CC2652 stick. */
+const STICK_EUI = '00124B0001C0FFEE';
+/** The coordinator's node descriptor fields: logical type coordinator, capabilities alternate PAN coordinator |
+ *  FFD | mains | rx on idle | allocate address (ZigBee spec §2.3.2.3.7), manufacturer TI (herdsman ManufacturerCode). */
+const COORDINATOR_NODE = { logicalType: 0, capabilities: 0x8f, manufacturerCode: 0x0000 };
+/** ZDO requests the host sends to a node by NWK address: SREQ data is dstAddr u16 then the request's ZDO
+ *  payload; the answer is an AREQ of srcAddr u16 then the response's ZDO payload (MT API ZDO interface). */
+const ZDO_REQUESTS = new Map([
+  [0x2502, { cluster: ZDO_CLUSTER.NODE_DESC, areq: 0x4582 }],
+  [0x2504, { cluster: ZDO_CLUSTER.SIMPLE_DESC, areq: 0x4584 }],
+  [0x2505, { cluster: ZDO_CLUSTER.ACTIVE_EP, areq: 0x4585 }],
+]);
+/** ZDO_MGMT_PERMIT_JOIN_REQ: addrMode u8, dstAddr u16, duration u8 (s), tcSignificance u8. */
+const ZDO_MGMT_PERMIT_JOIN_REQ = 0x2536;
+/** ZDO_TC_DEV_IND: the trust centre let a device join: nwk u16, IEEE, parent u16. */
+const ZDO_TC_DEV_IND = 0x45ca;
+/** SYS_RESET_REQ (AREQ): the host resets the stick, which answers with SYS_RESET_IND. */
+const SYS_RESET_REQ = 0x4100;
+/** AF_DATA_REQUEST_EXT: dstAddrMode u8, dstAddr 8, dstEndpoint u8, dstPanId u16, srcEndpoint u8, clusterId u16,
+ *  transId u8, options u8, radius u8, len u16, data. Herdsman sends green power and inter-PAN frames with it;
+ *  the simulated HAN has neither, so it is confirmed (SRSP) and goes nowhere. */
+const AF_DATA_REQUEST_EXT = 0x2402;
+/** MT subsystem names, to name an unsupported command (MT API §2; herdsman unpi/constants.ts Subsystem). */
+const SUBSYSTEMS = ['RPC', 'SYS', 'MAC', 'NWK', 'AF', 'ZDO', 'SAPI', 'UTIL', 'DEBUG', 'APP', 'OTA', 'ZNP', 'UNKNOWN', 'UBL', 'RESERVED', 'APP_CNF'];
 
 export class SimZnpStick {
   private readonly reader = new ZnpFrameReader();
@@ -92,8 +119,23 @@ export class SimZnpStick {
   private generation = 0;
   private transSeq = 0;
   private zdoSeq = 0;
+  private readonly startup: ZnpStartup;
+  /** The devices on the stick's network; null: the network it came with, which every device on the air is on. */
+  private members: Set<number> | null = null;
+  /** Scheduler time until which the network permits joining. */
+  private permitUntil = 0;
 
-  constructor(private readonly opts: SimZnpStickOptions) {}
+  constructor(private readonly opts: SimZnpStickOptions) {
+    this.startup = new ZnpStartup({
+      eui: STICK_EUI,
+      out: (command, data) => this.out(command, data),
+      later: (ms, fn) => this.later(this.opts.scheduler.now() + ms * (this.opts.timeScale ?? 1), fn),
+      onFormed: () => {
+        this.members = new Set();
+        this.log('formed a new network: devices join it while joining is permitted');
+      },
+    });
+  }
 
   stats(): ZnpReaderStats {
     return this.reader.stats;
@@ -112,6 +154,7 @@ export class SimZnpStick {
   reset(reason = 0): void {
     this.endpoints = [];
     this.generation++;
+    this.startup.onReset();
     this.out(SYS_RESET_IND, encodeSysResetInd({ reason, ...RESET_IND }));
   }
 
@@ -119,6 +162,7 @@ export class SimZnpStick {
   fromDevice(src: { nwk: number; endpoint: number }, clusterId: number, data: Uint8Array): void {
     const ep = this.hubEndpoint(clusterId);
     if (ep === undefined) return this.log(`frame from 0x${hex4(src.nwk)} dropped: no endpoint registered`);
+    if (!this.isMember(src.nwk)) return this.log(`frame from 0x${hex4(src.nwk)} dropped: not on the stick's network`);
     const frame = { src: src.nwk, dst: COORDINATOR, srcEndpoint: src.endpoint, dstEndpoint: ep, clusterId, profileId: PROFILE_SMART_ENERGY, payload: data };
     const d = this.opts.radio.unicast(this.opts.scheduler.now(), frame);
     if (!d.delivered) return this.log(`frame from 0x${hex4(src.nwk)} lost after ${d.attempts} attempts`);
@@ -147,6 +191,11 @@ export class SimZnpStick {
 
   /** A device broadcast its ZDO end-device announce (the coordinator hears it over that device's link). */
   announce(nwk: number, eui: string, capabilities: number): void {
+    if (!this.isMember(nwk)) {
+      const dev = this.opts.devices().find((d) => d.nwk === nwk);
+      if (dev && this.opts.scheduler.now() < this.permitUntil) return this.admit(dev);
+      return this.log(`announce from 0x${hex4(nwk)} dropped: not on the stick's network`);
+    }
     const payload = new ByteWriter(ANNOUNCE_BYTES).u8((this.zdoSeq = (this.zdoSeq + 1) & 0xff)).u16(nwk).eui64(eui).u8(capabilities).done();
     const frame = { src: nwk, dst: BROADCAST_RX_ON_IDLE, srcEndpoint: ZDO_ENDPOINT, dstEndpoint: ZDO_ENDPOINT, clusterId: ZDO_DEVICE_ANNCE, profileId: PROFILE_ZDO, payload };
     const heard = this.opts.radio.broadcast(this.opts.scheduler.now(), frame, [nwk], NWK_MAX_BROADCAST_RETRIES).arrivals.get(nwk) ?? [];
@@ -156,6 +205,7 @@ export class SimZnpStick {
 
   private onFrame(f: ZnpFrame): void {
     const cmd = commandOf(f);
+    if (cmd === SYS_RESET_REQ) return this.reset();
     if (frameType(f.cmd0) !== TYPE_SREQ) return this.log(`ignored ZNP frame 0x${hex4(cmd)}`);
     try {
       switch (cmd) {
@@ -167,12 +217,93 @@ export class SimZnpStick {
           return this.onDataRequest(decodeAfDataRequest(f.data));
         case ZDO_IEEE_ADDR_REQ:
           return this.onIeeeAddrReq(decodeIeeeAddrReq(f.data));
+        case ZDO_MGMT_PERMIT_JOIN_REQ:
+          return this.onPermitJoin(f.data);
+        case AF_DATA_REQUEST_EXT:
+          return this.out(srspOf(cmd), encodeStatus(ZNP_STATUS.SUCCESS));
       }
+      const zdo = ZDO_REQUESTS.get(cmd);
+      if (zdo) return this.onZdoRequest(cmd, zdo.cluster, zdo.areq, f.data);
+      if (this.startup.handle(cmd, f.data)) return;
     } catch {
       return this.rpcError(f, RPC_ERR.LENGTH); // a field ran past the end of the frame
     }
     // Real Z-Stack answers an SREQ it does not implement with an RPC error SRSP (herdsman unpi Subsystem.RESERVED).
+    // A host may wait for the SRSP it expected (herdsman: 6 s); say which command, so that is never a mystery.
     this.rpcError(f, RPC_ERR.COMMAND_ID);
+    const name = `${SUBSYSTEMS[f.cmd0 & 0x1f] ?? 'subsystem ' + (f.cmd0 & 0x1f)} command 0x${hex2(f.cmd1)}`;
+    const message = `unsupported ZNP SREQ ${name} (CMD0 0x${hex2(f.cmd0)} CMD1 0x${hex2(f.cmd1)}): the simulated stick does not implement it and answered with an RPC error`;
+    this.log(message);
+    if (this.opts.onUnsupported) this.opts.onUnsupported(message);
+  }
+
+  /** Opens (or closes, duration 0) the network for joining; devices not on it yet join now (TC_DEV_IND, then
+   *  their announce), as devices waiting in pairing mode do. */
+  private onPermitJoin(data: Uint8Array): void {
+    const duration = data[3];
+    if (duration === undefined) throw new RangeError('ZDO_MGMT_PERMIT_JOIN_REQ too short');
+    this.out(srspOf(ZDO_MGMT_PERMIT_JOIN_REQ), encodeStatus(ZNP_STATUS.SUCCESS));
+    this.permitUntil = this.opts.scheduler.now() + duration * 1000 * (this.opts.timeScale ?? 1);
+    if (duration === 0) return;
+    for (const d of this.opts.devices()) if (!this.isMember(d.nwk)) this.admit(d);
+  }
+
+  /** A device joins the stick's network: the trust centre reports it, then the device announces itself. */
+  private admit(d: StickDevice): void {
+    if (!d.description) return this.log(`0x${hex4(d.nwk)} cannot join: it has no node description`);
+    (this.members as Set<number>).add(d.nwk);
+    this.out(ZDO_TC_DEV_IND, new ByteWriter(12).u16(d.nwk).eui64(d.eui).u16(COORDINATOR).done());
+    this.announce(d.nwk, d.eui, d.description.capabilities);
+  }
+
+  private isMember(nwk: number): boolean {
+    return this.members === null || this.members.has(nwk);
+  }
+
+  /** The devices the stick can reach: on the air and on its network. */
+  private reachable(): StickDevice[] {
+    return this.opts.devices().filter((d) => this.isMember(d.nwk));
+  }
+
+  /** A ZDO request for a node: the stick answers for itself, a device answers over the air; the response comes
+   *  up as an AREQ. Nobody at that address, or either frame lost: no answer at all, as from a real stick. */
+  private onZdoRequest(cmd: number, cluster: number, areq: number, data: Uint8Array): void {
+    const dst = data[0] | (data[1] << 8);
+    const request = data.subarray(2);
+    if (request.length < 2) throw new RangeError('ZDO request too short');
+    this.out(srspOf(cmd), encodeStatus(ZNP_STATUS.SUCCESS));
+    const up = (src: number, answer: Uint8Array) => this.out(areq, new ByteWriter(answer.length + 2).u16(src).bytes(answer).done());
+    if (dst === COORDINATOR) {
+      const answer = zdoAnswer(this.coordinatorNode(), cluster, request);
+      if (answer) this.later(this.opts.scheduler.now(), () => up(COORDINATOR, answer));
+      return;
+    }
+    const dev = this.reachable().find((d) => d.nwk === dst);
+    if (!dev) return this.log(`ZDO request 0x${hex4(cluster)} for 0x${hex4(dst)}: no such device on the network`);
+    this.zdoOverTheAir(dev, cluster, request, (answer) => up(dev.nwk, answer));
+  }
+
+  /** The stick as a ZDO node: the endpoints the host registered. */
+  private coordinatorNode(): ZdoNode {
+    const description: NodeDescription = { ...COORDINATOR_NODE, endpoints: this.endpoints };
+    return { nwk: COORDINATOR, eui: STICK_EUI, description };
+  }
+
+  /** Sends a ZDO request to a device and hands its response payload (after the sequence number) to `done`. */
+  private zdoOverTheAir(dev: StickDevice, cluster: number, request: Uint8Array, done: (answer: Uint8Array) => void): void {
+    const seq = (this.zdoSeq = (this.zdoSeq + 1) & 0xff);
+    const zdo = (src: number, dst: number, clusterId: number, payload: Uint8Array) => ({ src, dst, srcEndpoint: ZDO_ENDPOINT, dstEndpoint: ZDO_ENDPOINT, clusterId, profileId: PROFILE_ZDO, payload });
+    const ask = new ByteWriter(request.length + 1).u8(seq).bytes(request).done();
+    const there = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(COORDINATOR, dev.nwk, cluster, ask));
+    if (!there.delivered) return this.log(`ZDO request 0x${hex4(cluster)} to 0x${hex4(dev.nwk)} lost`);
+    this.later(there.arrivals[0], () => {
+      const answer = zdoAnswer(dev, cluster, request);
+      if (!answer) return this.log(`ZDO request 0x${hex4(cluster)} to 0x${hex4(dev.nwk)}: not answered`);
+      const payload = new ByteWriter(answer.length + 1).u8(seq).bytes(answer).done();
+      const back = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(dev.nwk, COORDINATOR, cluster | ZDO_RESPONSE, payload));
+      if (!back.delivered) return this.log(`ZDO response 0x${hex4(cluster | ZDO_RESPONSE)} from 0x${hex4(dev.nwk)} lost`);
+      this.later(back.arrivals[0], () => done(answer));
+    });
   }
 
   private onRegister(r: AfRegister): void {
@@ -195,12 +326,12 @@ export class SimZnpStick {
     const wanted = (d: StickDevice) => r.dstEndpoint === BROADCAST_ENDPOINT || d.endpoint === r.dstEndpoint;
     if (r.dstAddr >= BROADCAST_MIN) {
       // Broadcasts are not acknowledged: each device hears it or not, and the confirm is always SUCCESS.
-      const devices = this.opts.devices();
+      const devices = this.reachable();
       const b = this.opts.radio.broadcast(now, frame, devices.map((d) => d.nwk), NWK_MAX_BROADCAST_RETRIES);
       for (const dev of devices.filter(wanted)) for (const at of b.arrivals.get(dev.nwk) ?? []) this.later(at, () => dev.receive(r.clusterId, r.data));
       return this.later(b.done, () => confirm(ZNP_STATUS.SUCCESS));
     }
-    const dest = this.opts.devices().find((d) => d.nwk === r.dstAddr);
+    const dest = this.reachable().find((d) => d.nwk === r.dstAddr);
     if (!dest) return this.later(now, () => confirm(ZNP_STATUS.NWK_NO_ROUTE));
     const d = this.opts.radio.unicast(now, frame);
     // Delivered to the device's MAC even if no endpoint there wants it (the APS layer drops it).
@@ -212,19 +343,12 @@ export class SimZnpStick {
    *  Nobody at that address, or either frame lost: no answer at all, as from a real stick. */
   private onIeeeAddrReq(r: IeeeAddrReq): void {
     this.out(srspOf(ZDO_IEEE_ADDR_REQ), encodeStatus(ZNP_STATUS.SUCCESS));
-    const dev = this.opts.devices().find((d) => d.nwk === r.shortAddr);
+    const dev = this.reachable().find((d) => d.nwk === r.shortAddr);
     if (!dev) return this.log(`IEEE_addr_req for 0x${hex4(r.shortAddr)}: no such device on the network`);
-    const seq = (this.zdoSeq = (this.zdoSeq + 1) & 0xff);
-    const zdo = (src: number, dst: number, clusterId: number, payload: Uint8Array) => ({ src, dst, srcEndpoint: ZDO_ENDPOINT, dstEndpoint: ZDO_ENDPOINT, clusterId, profileId: PROFILE_ZDO, payload });
-    const ask = new ByteWriter(IEEE_ADDR_REQ_BYTES).u8(seq).u16(dev.nwk).u8(r.reqType).u8(r.startIndex).done();
-    const there = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(COORDINATOR, dev.nwk, ZDO_IEEE_ADDR_REQUEST, ask));
-    if (!there.delivered) return this.log(`IEEE_addr_req to 0x${hex4(dev.nwk)} lost`);
-    this.later(there.arrivals[0], () => {
-      const answer = new ByteWriter(IEEE_ADDR_RSP_BYTES).u8(seq).u8(ZNP_STATUS.SUCCESS).eui64(dev.eui).u16(dev.nwk).done();
-      const back = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(dev.nwk, COORDINATOR, ZDO_IEEE_ADDR_RESPONSE, answer));
-      if (!back.delivered) return this.log(`IEEE_addr_rsp from 0x${hex4(dev.nwk)} lost`);
-      this.later(back.arrivals[0], () => this.out(ZDO_IEEE_ADDR_RSP, encodeIeeeAddrRsp({ status: ZNP_STATUS.SUCCESS, eui: dev.eui, nwkAddr: dev.nwk, startIndex: 0, assocDevList: [] })));
-    });
+    const request = new ByteWriter(IEEE_ADDR_REQ_BYTES).u16(dev.nwk).u8(r.reqType).u8(r.startIndex).done();
+    this.zdoOverTheAir(dev, ZDO_CLUSTER.IEEE_ADDR, request, () =>
+      this.out(ZDO_IEEE_ADDR_RSP, encodeIeeeAddrRsp({ status: ZNP_STATUS.SUCCESS, eui: dev.eui, nwkAddr: dev.nwk, startIndex: 0, assocDevList: [] })),
+    );
   }
 
   private profileOf(endpoint: number): number {
@@ -257,6 +381,10 @@ export class SimZnpStick {
   private log(message: string): void {
     if (this.opts.log) this.opts.log(message);
   }
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
 }
 
 function hex4(n: number): string {

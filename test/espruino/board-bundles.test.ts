@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BOARDS_DIR, loadBoard } from '../../host-tools/boards/board-file';
-import { buildFirmware, BuildResult, STATE_RESERVE_BYTES } from '../../host-tools/build/build-firmware';
+import { buildFirmware, BuildResult } from '../../host-tools/build/build-firmware';
+import { stateRoomBytes } from '../../host-tools/boards/state-room';
 import { checkEspruinoSource } from '../../host-tools/build/espruino-gate';
 
 const BOARDS = fs.readdirSync(BOARDS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
@@ -46,7 +47,7 @@ describe.each(BOARDS)('board %s', (name) => {
     expect(r.source.includes('OTA file magic')).toBe(r.board.imageMode === 'stored');
     console.log(
       `${name}: bundle ${r.bytes} bytes pretokenised (${r.sourceBytes} of ES5), Storage ${r.board.storageBytes} bytes, ${r.board.jsvars} JsVars, ${r.board.imageMode}` +
-        (r.fitsStorage ? '' : ` — DOES NOT FIT Storage with ${STATE_RESERVE_BYTES} bytes for the hub's state`),
+        (r.fitsStorage ? '' : ` — DOES NOT FIT Storage with ${stateRoomBytes(r.board)} bytes for the hub's state files`),
     );
   }, 60000);
 });

@@ -10,6 +10,7 @@ import { BOARDS_DIR, loadBoard } from '../../host-tools/boards/board-file';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
 import { HanSimulator, startSimulator, StartedSimulator } from '../../host-tools/sim/han-simulator';
+import { ClientTiming, DEFAULT_TIMING } from '../../host-tools/sim/ota-client';
 import { Emulation, haveInterpreter, startEmulate } from './chub-emulate';
 import { startBench } from './hub-bench';
 
@@ -27,6 +28,8 @@ export interface HubTarget {
   imageBytes: number;
   /** Simulated HAN delays (device timeouts among them) × this: as fast as the hub keeps up with. */
   timeScale: number;
+  /** Device timing other than the simulator's defaults (in simulated time, scaled as the rest). */
+  timing?: Partial<ClientTiming>;
   /** Whether it can run on this machine; if not, says on the console what it needs. Throws where it must run. */
   canRun(suite: string): boolean;
   /** `devices` as for `chub sim --device`. */
@@ -51,10 +54,13 @@ const espruino: HubTarget = {
   imageBytes: 8 * 1024,
   // At 0.05 a device gives up on a block after 250 ms, which the interpreter serving two devices misses.
   timeScale: 0.25,
+  // A device waits for an answer as long as a real one does (DEFAULT_TIMING's 5 s of real time, not 5 s × 0.25):
+  // the interpreter is one process among others on a busy machine, and may stall that long.
+  timing: { responseTimeoutMs: DEFAULT_TIMING.responseTimeoutMs / 0.25 },
   // haveInterpreter prints how to get it, and throws under CI, where this target must run.
   canRun: (suite) => haveInterpreter(suite),
   async start(devices) {
-    const sim = await simulate(devices, this.timeScale);
+    const sim = await simulate(devices, this.timeScale, undefined, this.timing);
     let emu: Emulation | undefined;
     let client: HubClient | undefined;
     const stop = async () => {
@@ -129,8 +135,8 @@ const board: HubTarget = {
 
 export const HUB_TARGETS: HubTarget[] = [node, espruino, board];
 
-function simulate(devices: string[], timeScale: number, port?: string): Promise<StartedSimulator> {
-  return startSimulator({ devices: devices.map((d, i) => parseDeviceSpec(d, i)), timeScale, port });
+function simulate(devices: string[], timeScale: number, port?: string, timing?: Partial<ClientTiming>): Promise<StartedSimulator> {
+  return startSimulator({ devices: devices.map((d, i) => parseDeviceSpec(d, i)), timeScale, port, timing });
 }
 
 /**

@@ -83,7 +83,7 @@ run(`chub flash ${FLASHES} times in a row on the emulated Espruino board`, () =>
       const version = soakVersion(i);
       const bundle = path.join(tmp, `${m.board}-${version}.js`);
       fs.writeFileSync(bundle, m.source.split('0.1.0').join(version), 'latin1');
-      const flash = await chub(['flash', '--board', m.board, ...m.ports, '--bundle', bundle, '--timeout', '300', '--json'], FLASH_MAX_MS);
+      const flash = await chub(['flash', '--via', 'cli', '--board', m.board, ...m.ports, '--bundle', bundle, '--timeout', '300', '--json'], FLASH_MAX_MS);
       if (flash.code !== 0) {
         failures.push(`flash ${i + 1} (${m.name}): exit ${flash.code}: ${flash.stderr.trim()}\nchub emulate said: ${m.emu.stderr().slice(-1500)}`);
         continue;

@@ -109,7 +109,7 @@ run('chub flash on the emulated Espruino board', () => {
     // The sixth Storage.write line of the first upload arrives with one character changed.
     const line = await openCorruptingRelay(emu.console!, (n) => n === 5);
     try {
-      const r = await chub(['flash', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
       if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
       expect(line.corrupted()).toBe(1);
       expect(JSON.parse(r.stdout)).toMatchObject({ board: 'linux', version: '9.9.9', hostPort: emu.port, staged: true, writes: 2 });
@@ -127,7 +127,7 @@ run('chub flash on the emulated Espruino board', () => {
     fs.writeFileSync(bundle, 'print("not a hub");/*"fw":"9.9.7"*/\n');
     const line = await openCorruptingRelay(emu.console!, () => true);
     try {
-      const r = await chub(['flash', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle], 120000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle], 120000);
       expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
       const crc = '0x[0-9a-f]{8}';
       expect(r.stderr).toMatch(
@@ -155,7 +155,7 @@ run('chub flash on the emulated Espruino board', () => {
     fs.writeFileSync(filler, `require("Storage").compact();require("Storage").write("filler", ".", 0, ${free - Math.round(1.5 * bytes) - 4096});print("FILLED")\n`);
     expect((await runEspruinoCli(emu.console!, [filler], 30000)).output).toMatch(/FILLED/);
     try {
-      const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
       if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
       expect(JSON.parse(r.stdout)).toMatchObject({ version: '9.9.6', staged: false, writes: 1 });
     } finally {
@@ -169,7 +169,7 @@ run('chub flash on the emulated Espruino board', () => {
     const stopped = interpreterUnder(emu.proc.pid!, board);
     expect(stopped).toBeDefined();
     process.kill(stopped!, 'SIGSTOP');
-    const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+    const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
     if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
     expect(emu.stderr()).toMatch(new RegExp(`the interpreter \\(pid ${stopped}\\) in \\S+ did not echo a probe within 10 s.*no longer reads its console: restarting it`));
     expect(running(stopped!)).toBe(false);
@@ -189,7 +189,7 @@ run('chub flash on the emulated Espruino board', () => {
     try {
       expect(shared.console).toBe(shared.port);
       const bundle = await versioned(tmp, 'linux-console', '9.9.8');
-      const r = await chub(['flash', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 300000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 300000);
       if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, shared)}`);
       expect(JSON.parse(r.stdout)).toMatchObject({ version: '9.9.8', staged: true });
       expect(await hubVersion(shared.port, 10000)).toBe('9.9.8');

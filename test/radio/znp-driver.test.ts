@@ -633,9 +633,9 @@ describe('SimZnpStick', () => {
   test('answers an SREQ it does not implement with an RPC error naming it', () => {
     const out: Uint8Array[] = [];
     const stick = new SimZnpStick({ write: (b) => out.push(b), radio: new RadioModel(), scheduler: new ManualScheduler(), devices: () => [] });
-    stick.onBytes(buildZnpFrame(0x2102, new Uint8Array(0))); // SYS_VERSION
+    stick.onBytes(buildZnpFrame(0x210f, new Uint8Array(0))); // SYS_STACK_TUNE
     const [f] = new ZnpFrameReader().push(out[0]);
     expect(commandOf(f)).toBe(RPC_ERROR);
-    expect(decodeRpcError(f.data)).toEqual({ errorCode: 0x02, reqCmd0: 0x21, reqCmd1: 0x02 });
+    expect(decodeRpcError(f.data)).toEqual({ errorCode: 0x02, reqCmd0: 0x21, reqCmd1: 0x0f });
   });
 });
