@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= linux
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: all install demo test test-flash soak firmware bench bench-footprint typecheck clean
+.PHONY: all install demo test test-flash soak soak-campaign firmware bench bench-footprint typecheck clean
 
 all: firmware
 
@@ -32,6 +32,10 @@ test-flash: install
 soak: install
 	CHUB_STREAM_KB=300 npx jest --ci --runInBand test/espruino/ota-session.test.ts -t 'streams'
 	CHUB_FLASH_SOAK=50 npx jest --ci --runInBand test/hil/flash-soak.test.ts
+
+## make soak-campaign: issue 17's scale test at full size (make test runs it with 60 hubs): 300 emulated hubs with 3 devices each over 3 bench runners sharing one PostgreSQL campaign, one runner SIGKILLed mid-stage and restarted, then the same fleet from one runner on SQLite (~2.5 min)
+soak-campaign: install
+	CHUB_SCALE_HUBS=300 npx jest --ci --runInBand test/campaign/multi-bench-scale.test.ts
 
 ## make firmware BOARD=<name>: minified ES5 bundle at dist/firmware/<name>.js
 firmware: $(NPM_STAMP)

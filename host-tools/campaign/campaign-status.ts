@@ -104,6 +104,14 @@ function counted(units: UnitRow[]): Counted {
 export function campaignStatus(i: StatusInput): CampaignStatus {
   const hubOf = new Map(i.hubs.map((h) => [h.id, h]));
   const stageName = (h: HubRow) => i.stages[h.stageIdx]?.name ?? '?';
+  // Targets by hub, in the store's order, read once: filtering all targets for each hub made a status read
+  // of 3,000 hubs take half a second.
+  const unitsOf = new Map<string, UnitRow[]>();
+  for (const u of i.units) {
+    const list = unitsOf.get(u.hubId);
+    if (list) list.push(u);
+    else unitsOf.set(u.hubId, [u]);
+  }
   const stages = i.stages.map((s) => {
     const hubs = i.hubs.filter((h) => h.stageIdx === s.idx);
     const ids = new Set(hubs.map((h) => h.id));
@@ -120,7 +128,7 @@ export function campaignStatus(i: StatusInput): CampaignStatus {
       keys.push(key);
       groupUnits.set(key, []);
     }
-    groupUnits.get(key)!.push(...i.units.filter((u) => u.hubId === h.id));
+    groupUnits.get(key)!.push(...(unitsOf.get(h.id) ?? []));
   }
   const groups = keys.map((k) => {
     const [stage, variant, region] = JSON.parse(k) as string[];

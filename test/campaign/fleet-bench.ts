@@ -78,3 +78,21 @@ export function chub(args: string[], timeoutMs = 120000, env: Record<string, str
 export function spawnChub(args: string[]): ChildProcess {
   return spawn(CHUB, args, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+export interface Background {
+  proc: ChildProcess;
+  /** All it printed so far, stdout and stderr. */
+  said(): string;
+  /** Its exit code; -1 if a signal ended it. */
+  exited: Promise<number>;
+}
+
+/** chub in the background with what it prints kept, for a test that kills it or waits for it. */
+export function backgroundChub(args: string[]): Background {
+  const proc = spawnChub(args);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number>((resolve) => proc.once('exit', (code) => resolve(code ?? -1)));
+  return { proc, said: () => out, exited };
+}
