@@ -60,7 +60,9 @@ async function ask(port: string, expr: string, ms: number): Promise<string> {
   let last = '';
   do {
     const r = await runEspruinoCli(port, ['-e', `print("CHUB_ANSWER="+(${expr}))`], Math.max(5000, until - Date.now()));
-    const m = /CHUB_ANSWER=(\S*)/.exec(r.output);
+    // The answer printed on a line of its own: not the echo of the command (a quote follows its `=`), and not
+    // an answer run together with other output (a console just restarted may do that): then ask again.
+    const m = /CHUB_ANSWER=([^\s"]*)\r?\n/.exec(r.output);
     if (m) return m[1];
     last = `espruino CLI exit ${r.code}: ${tail(r.output)}`;
     await new Promise((r) => setTimeout(r, 500));

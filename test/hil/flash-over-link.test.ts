@@ -2,74 +2,17 @@
 // fw.data / fw.end): the emulated Espruino board takes a new bundle beside the running one, checks it,
 // switches and restarts. A link that drops mid-update leaves the old hub running and booting, and the next
 // `chub flash` resumes where it stopped; a frame garbled on the line is sent again.
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { STAGED_NAME } from '../../host-tools/commands/flash';
 import { interpreterUnder } from '../../host-tools/espruino/console-watchdog';
-import { runEspruinoCli } from '../../host-tools/espruino/espruino-cli';
-import { boardBundle } from '../../host-tools/espruino/espruino-hub';
 import { flashOverLink } from '../../host-tools/espruino/hub-link-flash';
 import { HubClient } from '../../host-tools/link/hub-client';
-import { CHUB, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
+import { chub, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
+import { hubVersion, repl, saidOnStderr, versioned } from '../helpers/emulated-board';
 import { openNoisyRelay } from '../helpers/noisy-relay';
-
-type Run = { code: number; stdout: string; stderr: string };
-
-function chub(args: string[], timeout: number): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(CHUB, args, { timeout }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
-}
-
-/** The board's bundle with another version, as long as "0.1.0" (a pretokenised string carries its length). */
-async function versioned(dir: string, version: string): Promise<string> {
-  const file = path.join(dir, `linux-${version}.js`);
-  fs.writeFileSync(file, fs.readFileSync(await boardBundle('linux', () => undefined), 'latin1').split('0.1.0').join(version), 'latin1');
-  return file;
-}
-
-/** What the REPL on `port` prints for `expr`. */
-async function repl(port: string, expr: string): Promise<string> {
-  const r = await runEspruinoCli(port, ['-e', `print("ANSWER="+(${expr}))`], 30000);
-  const m = /ANSWER=(.*?)\r?\n/.exec(r.output);
-  if (!m) throw new Error(`no answer to ${expr} on ${port}: ${r.output}`);
-  return m[1];
-}
-
-/** The version the hub on `port` reports, once it answers (it may be booting) or `ms` pass. */
-async function hubVersion(port: string, ms: number): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      const hub = await HubClient.open(port, Math.max(1000, until - Date.now()));
-      await hub.close();
-      return hub.info.fw;
-    } catch (e) {
-      if (Date.now() >= until) throw e;
-    }
-  }
-}
-
-/** Resolves when `chub emulate` has said something matching `re` on stderr; rejects after `ms`. */
-function saidOnStderr(emu: Emulation, re: RegExp, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!re.test(emu.stderr())) return;
-      clearTimeout(timer);
-      emu.proc.stderr!.off('data', check);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      emu.proc.stderr!.off('data', check);
-      reject(new Error(`chub emulate did not say ${re} within ${ms} ms; it said:\n${emu.stderr().slice(-2000)}`));
-    }, ms);
-    emu.proc.stderr!.on('data', check);
-    check();
-  });
-}
 
 const crcOf = (file: string) => String(zlib.crc32(fs.readFileSync(file)) >>> 0);
 
@@ -91,7 +34,7 @@ run('chub flash over the hub link on the emulated Espruino board', () => {
 
   /** `chub flash` on the emulated board, which must succeed: its --json result. */
   async function flash(bundle: string, hostPort = emu.port): Promise<Record<string, unknown>> {
-    const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', hostPort, '--bundle', bundle, '--json'], 120000);
+    const r = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', hostPort, '--bundle', bundle, '--json'], undefined, 120000);
     if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\nchub emulate (tail): ${emu.stderr().slice(-2000)}`);
     return JSON.parse(r.stdout);
   }
@@ -122,7 +65,7 @@ run('chub flash over the hub link on the emulated Espruino board', () => {
   }
 
   it('writes a new bundle beside the running hub, which checks, switches and restarts into it, and boots it', async () => {
-    const bundle = await versioned(tmp, '9.8.1');
+    const bundle = await versioned(tmp, 'linux', '9.8.1');
     const r = await flash(bundle);
     expect(r).toMatchObject({ version: '9.8.1', via: 'link', staged: true, writes: 1, resumedFrom: 0, bytes: fs.statSync(bundle).size });
     expect(await hubVersion(emu.port, 10000)).toBe('9.8.1');
@@ -133,8 +76,8 @@ run('chub flash over the hub link on the emulated Espruino board', () => {
   }, 90000);
 
   it('leaves the old hub running when the link drops mid-update, and the next chub flash resumes there', async () => {
-    const before = await versioned(tmp, '9.8.1');
-    const bundle = await versioned(tmp, '9.8.2');
+    const before = await versioned(tmp, 'linux', '9.8.1');
+    const bundle = await versioned(tmp, 'linux', '9.8.2');
     expect(await dropMidway(bundle, 0.5)).toMatch(/stopped at \d+ of \d+ bytes .*\.bootcde is untouched, the old firmware runs and boots; chub flash again resumes it/);
     expect(await hubVersion(emu.port, 10000)).toBe('9.8.1');
     expect(await repl(emu.console!, 'E.CRC32(require("Storage").read(".bootcde"))>>>0')).toBe(crcOf(before));
@@ -146,7 +89,7 @@ run('chub flash over the hub link on the emulated Espruino board', () => {
   }, 90000);
 
   it('boots the old firmware after a drop and a power cut, and the next chub flash starts the update over', async () => {
-    const bundle = await versioned(tmp, '9.8.3');
+    const bundle = await versioned(tmp, 'linux', '9.8.3');
     expect(await dropMidway(bundle, 0.6)).toMatch(/stopped at/);
     await powerCycle();
     expect(await hubVersion(emu.port, 20000)).toBe('9.8.2');
@@ -155,7 +98,7 @@ run('chub flash over the hub link on the emulated Espruino board', () => {
   }, 90000);
 
   it('sends again a frame garbled on the line (a CRC per frame)', async () => {
-    const bundle = await versioned(tmp, '9.8.4');
+    const bundle = await versioned(tmp, 'linux', '9.8.4');
     // About one flipped bit per 5,000 bytes each way, the same ones each run (the seed).
     const line = await openNoisyRelay(emu.port, { flip: 2e-4, seed: 3 });
     try {
@@ -171,10 +114,10 @@ run('chub flash over the hub link on the emulated Espruino board', () => {
 
   it('refuses --via link where no hub answers, and a --via it does not know', async () => {
     const noPort = path.join(tmp, 'no-such-port');
-    const noHub = await chub(['flash', '--board', 'linux', '--host-port', noPort, '--bundle', await versioned(tmp, '9.8.5'), '--via', 'link', '--timeout', '5'], 60000);
+    const noHub = await chub(['flash', '--board', 'linux', '--host-port', noPort, '--bundle', await versioned(tmp, 'linux', '9.8.5'), '--via', 'link', '--timeout', '5'], undefined, 60000);
     expect(noHub.code).toBe(1);
     expect(noHub.stderr).toContain(`--via link: no hub answered hello on ${noPort}`);
-    const bad = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--via', 'usb'], 30000);
+    const bad = await chub(['flash', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--via', 'usb'], undefined, 30000);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--via: want auto, link or cli, not "usb"/);
   }, 60000);

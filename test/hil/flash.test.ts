@@ -2,90 +2,20 @@
 // the espruino CLI writes the bundle beside .bootcde, the board checks its CRC, copies it to .bootcde and
 // restarts (load()), and the hub answers with the new version. Writes garbled on the way are written again;
 // an interpreter that stops reading its console is restarted by the emulated board.
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { STAGED_NAME } from '../../host-tools/commands/flash';
 import { interpreterUnder } from '../../host-tools/espruino/console-watchdog';
 import { runEspruinoCli } from '../../host-tools/espruino/espruino-cli';
-import { boardBundle } from '../../host-tools/espruino/espruino-hub';
-import { HubClient } from '../../host-tools/link/hub-client';
-import { CHUB, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
+import { chub, ChubResult, Emulation, haveInterpreter, startEmulate } from '../helpers/chub-emulate';
+import { hubVersion, repl, running, saidOnStderr, versioned } from '../helpers/emulated-board';
 import { openCorruptingRelay } from './corrupting-relay';
-
-type Run = { code: number; stdout: string; stderr: string };
-
-function chub(args: string[], timeout: number): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(CHUB, args, { timeout }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
-}
 
 /** `chub flash`'s result as one string for a failing expectation: its exit code and output, and what the
  *  emulated board's `chub emulate` said (e.g. that its interpreter was restarted). */
-function outcome(r: Run, emu: Emulation): string {
+function outcome(r: ChubResult, emu: Emulation): string {
   return `exit ${r.code}\nstdout: ${r.stdout.trim()}\nstderr: ${r.stderr.trim()}\nchub emulate's stderr (tail):\n${emu.stderr().slice(-2000)}`;
-}
-
-/** The board's bundle with another version (as long as "0.1.0": a pretokenised string carries its
- *  length), so only a board that booted it can report it. */
-async function versioned(dir: string, board: string, version: string): Promise<string> {
-  if (version.length !== '0.1.0'.length) throw new Error(`versioned: ${version} is not 5 characters long`);
-  const file = path.join(dir, `${board}-${version}.js`);
-  fs.writeFileSync(file, fs.readFileSync(await boardBundle(board, () => undefined), 'latin1').split('0.1.0').join(version), 'latin1');
-  return file;
-}
-
-/** What the REPL on `port` prints for `expr`. */
-async function repl(port: string, expr: string): Promise<string> {
-  const r = await runEspruinoCli(port, ['-e', `print("ANSWER="+(${expr}))`], 30000);
-  const m = /ANSWER=(.*?)\r?\n/.exec(r.output);
-  if (!m) throw new Error(`no answer to ${expr} on ${port}: ${r.output}`);
-  return m[1];
-}
-
-/** The version the hub on `port` reports, once it answers (it may be booting) or `ms` pass. */
-async function hubVersion(port: string, ms: number): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      const hub = await HubClient.open(port, Math.max(1000, until - Date.now()));
-      await hub.close();
-      return hub.info.fw;
-    } catch (e) {
-      if (Date.now() >= until) throw e;
-    }
-  }
-}
-
-/** Resolves when `chub emulate` has said something matching `re` on stderr; rejects after `ms`. */
-function saidOnStderr(emu: Emulation, re: RegExp, ms: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const m = re.exec(emu.stderr());
-      if (!m) return;
-      clearTimeout(timer);
-      emu.proc.stderr!.off('data', check);
-      resolve(m[0]);
-    };
-    const timer = setTimeout(() => {
-      emu.proc.stderr!.off('data', check);
-      reject(new Error(`chub emulate did not say ${re} within ${ms} ms; it said:\n${emu.stderr().slice(-2000)}`));
-    }, ms);
-    emu.proc.stderr!.on('data', check);
-    check();
-  });
-}
-
-/** Whether process `pid` exists and has not ended (a zombie waiting for its parent has). */
-function running(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
 }
 
 const run = haveInterpreter('chub flash') ? describe : describe.skip;
@@ -109,7 +39,7 @@ run('chub flash on the emulated Espruino board', () => {
     // The sixth Storage.write line of the first upload arrives with one character changed.
     const line = await openCorruptingRelay(emu.console!, (n) => n === 5);
     try {
-      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle, '--json'], undefined, 300000);
       if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
       expect(line.corrupted()).toBe(1);
       expect(JSON.parse(r.stdout)).toMatchObject({ board: 'linux', version: '9.9.9', hostPort: emu.port, staged: true, writes: 2 });
@@ -127,7 +57,7 @@ run('chub flash on the emulated Espruino board', () => {
     fs.writeFileSync(bundle, 'print("not a hub");/*"fw":"9.9.7"*/\n');
     const line = await openCorruptingRelay(emu.console!, () => true);
     try {
-      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle], 120000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', line.port, '--host-port', emu.port, '--bundle', bundle], undefined, 120000);
       expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
       const crc = '0x[0-9a-f]{8}';
       expect(r.stderr).toMatch(
@@ -155,7 +85,7 @@ run('chub flash on the emulated Espruino board', () => {
     fs.writeFileSync(filler, `require("Storage").compact();require("Storage").write("filler", ".", 0, ${free - Math.round(1.5 * bytes) - 4096});print("FILLED")\n`);
     expect((await runEspruinoCli(emu.console!, [filler], 30000)).output).toMatch(/FILLED/);
     try {
-      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], undefined, 300000);
       if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
       expect(JSON.parse(r.stdout)).toMatchObject({ version: '9.9.6', staged: false, writes: 1 });
     } finally {
@@ -169,7 +99,7 @@ run('chub flash on the emulated Espruino board', () => {
     const stopped = interpreterUnder(emu.proc.pid!, board);
     expect(stopped).toBeDefined();
     process.kill(stopped!, 'SIGSTOP');
-    const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], 300000);
+    const r = await chub(['flash', '--via', 'cli', '--board', 'linux', '--port', emu.console!, '--host-port', emu.port, '--bundle', bundle, '--json'], undefined, 300000);
     if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, emu)}`);
     expect(emu.stderr()).toMatch(new RegExp(`the interpreter \\(pid ${stopped}\\) in \\S+ did not echo a probe within 10 s.*no longer reads its console: restarting it`));
     expect(running(stopped!)).toBe(false);
@@ -189,7 +119,7 @@ run('chub flash on the emulated Espruino board', () => {
     try {
       expect(shared.console).toBe(shared.port);
       const bundle = await versioned(tmp, 'linux-console', '9.9.8');
-      const r = await chub(['flash', '--via', 'cli', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], 300000);
+      const r = await chub(['flash', '--via', 'cli', '--board', 'linux-console', '--port', shared.port, '--bundle', bundle, '--json'], undefined, 300000);
       if (r.code !== 0 || r.stderr !== '') throw new Error(`chub flash failed: ${outcome(r, shared)}`);
       expect(JSON.parse(r.stdout)).toMatchObject({ version: '9.9.8', staged: true });
       expect(await hubVersion(shared.port, 10000)).toBe('9.9.8');
@@ -199,10 +129,10 @@ run('chub flash on the emulated Espruino board', () => {
   }, 360000);
 
   it('says what is wrong on the command line (exit 2)', async () => {
-    const noHost = await chub(['flash', '--board', 'linux', '--port', emu.console!], 30000);
+    const noHost = await chub(['flash', '--board', 'linux', '--port', emu.console!], undefined, 30000);
     expect(noHost.code).toBe(2);
     expect(noHost.stderr).toMatch(/host link is on Serial1.*--host-port/);
-    const badBoard = await chub(['flash', '--board', 'nosuch', '--port', emu.console!], 30000);
+    const badBoard = await chub(['flash', '--board', 'nosuch', '--port', emu.console!], undefined, 30000);
     expect(badBoard.code).toBe(2);
     expect(badBoard.stderr).toMatch(/nosuch\.json: cannot be read.*known boards: .*esp32/);
   }, 60000);
