@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runEspruinoCli } from '../../host-tools/espruino/espruino-cli';
 import { boardBundle } from '../../host-tools/espruino/espruino-hub';
-import { HubClient } from '../../host-tools/link/hub-client';
+import { helloWithin } from '../../host-tools/espruino/hub-link-flash';
 import { Emulation } from './chub-emulate';
 
 /** The board's bundle with another version (as long as "0.1.0": a pretokenised string carries its
@@ -26,16 +26,9 @@ export async function repl(port: string, expr: string): Promise<string> {
 
 /** The version the hub on `port` reports, once it answers (it may be booting) or `ms` pass. */
 export async function hubVersion(port: string, ms: number): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      const hub = await HubClient.open(port, Math.max(1000, until - Date.now()));
-      await hub.close();
-      return hub.info.fw;
-    } catch (e) {
-      if (Date.now() >= until) throw e;
-    }
-  }
+  const hub = await helloWithin(port, ms);
+  await hub.close();
+  return hub.info.fw;
 }
 
 /** Resolves when `chub emulate` has said something matching `re` on stderr; rejects after `ms`. */
