@@ -2,7 +2,7 @@
 // are raised. `chub distribute --wait` shows its jobs the same way (watchJobs).
 import { Command } from 'commander';
 import { MultiBar, SingleBar } from 'cli-progress';
-import { Alert, Device, Job } from '../link/hub-protocol';
+import { Alert, Device, isFinal, Job } from '../link/hub-protocol';
 import { alertLine, bytes, percent, printJson, rate, responseCodeName, version } from '../format';
 import { interrupted } from '../interrupted';
 import { HubClient } from '../link/hub-client';
@@ -114,6 +114,10 @@ export async function watchJobs(hub: HubClient, opts: WatchOptions): Promise<Job
   const onJob = (j: Job) => {
     // Without ids, a job is watched if it is moving when first seen: old finished ones are history.
     if (wanted ? !wanted.has(j.id) : !watched.has(j.id) && !transferring(j)) return;
+    // A job.list reply built before a change can be read after the change's event (a reply resumes its
+    // awaiting poll a microtask later): what is older than the report held, or follows a final one, is stale.
+    const held = watched.get(j.id);
+    if (held && (isFinal(held) || j.updated < held.updated)) return;
     if (!types.has(j.eui)) loadTypes().catch(() => undefined);
     watched.set(j.id, j);
     view.job(j);
