@@ -268,7 +268,10 @@ class ConsoleRelay implements WatchedConsole {
         signal(pid, 'SIGKILL');
         inner.close();
       }
-    } else signal(pid, 'SIGKILL');
+    }
+    // Its pty closed: it has exited (or socat's hang-up ends it). Its pid is not signalled again, as by now
+    // it may be another process's.
+    this.interpreterPid = undefined;
     this.proc?.close();
     this.proc = undefined;
   }
