@@ -6,7 +6,7 @@
 // frame (frames to devices are rows of what each is owed, built into one shared buffer when the radio
 // can take them); numbers, not words, to the host (codes.ts). Errors are thrown as Err numbers.
 import { DeviceType, Err, Ev, JobState, Log, Mode, Op } from './codes';
-import { decodeBody, FrameReader, Item, w, wClose, wOpen } from './wire';
+import { decodeBody, FrameReader, Item, w, wClose } from './wire';
 import { ImageStore } from '../ports/image-store';
 import { KeyValueStore } from '../ports/kv-store';
 import { HUB_ENDPOINT, OTA_CLUSTER, Radio, RadioEv, RadioSink } from '../ports/radio';
@@ -176,21 +176,9 @@ function put(b: Uint8Array, o: number, v: number, n: number): number {
   return o + n;
 }
 
-/** A state file's buffer: [rows u32, width u32], rows × width float64 cells, then `per` bytes a row. */
-function file(rows: number, width: number, per: number): Uint8Array {
-  const b = new Uint8Array(8 + rows * (width * 8 + per));
-  put(b, put(b, 0, rows, 4), width, 4);
-  return b;
-}
-
-/** A table cell as a record item: -1 (Float64 tables) or 0xFFFFFFFF (alerts) is unknown, null. */
-function nul(x: number): number | null {
-  return x < 0 || x === 0xffffffff ? null : x;
-}
-
-/** Whether n bytes at a[ao] and b[bo] are the same. */
-function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
-  while (n--) if (a[ao + n] !== b[bo + n]) return false;
+/** Whether the n bytes at a[o] are b's first n. */
+function same(a: Uint8Array, o: number, b: Uint8Array, n: number): boolean {
+  while (n--) if (a[o + n] !== b[n]) return false;
   return true;
 }
 
@@ -228,7 +216,8 @@ export class Hub implements RadioSink {
   private fl: Float64Array;
   /** The ZCL frame being built. */
   private zb: Uint8Array;
-  private rd: FrameReader;
+  /** The host link's frame reader (console-port.ts: input while it holds part of a frame is never a break). */
+  readonly rd: FrameReader;
   private clock = 0;
   private seq = 0;
   /** The time of the input being handled (every entry point sets it), so inner methods need no parameter. */
@@ -264,6 +253,13 @@ export class Hub implements RadioSink {
     k[K.ConfirmMs] = c.confirmTimeoutMs;
     k[K.Sha] = c.requireSha256 ? 1 : 0;
     const nd = c.maxDevices;
+    // A state file's buffer: [rows u32, width u32], rows × width float64 cells, then `per` bytes a row. (A
+    // function made here, not at the top level: it is needed only now, and is let go of with the call.)
+    const file = function (rows: number, width: number, per: number): Uint8Array {
+      const b = new Uint8Array(8 + rows * (width * 8 + per));
+      put(b, put(b, 0, rows, 4), width, 4);
+      return b;
+    };
     // Each table lives in the buffer of its state file, so saving it writes that buffer and copies nothing.
     const db = (this.db = file(nd, D.W, 8));
     this.dv = new Float64Array(db.buffer, 8, nd * D.W);
@@ -323,7 +319,7 @@ export class Hub implements RadioSink {
       } else if (t === 1) {
         for (let r = 0; r < rows && r < n; r++) {
           this.im.set(tb.subarray(r * wd, r * wd + I.W), r * I.W);
-          this.nm[r] = this.str(bytes, r * NAME_BYTES);
+          this.nm[r] = this.text(bytes, r * NAME_BYTES);
         }
       } else {
         // The ledger is saved whole; one of another layout is read by its header.
@@ -340,7 +336,7 @@ export class Hub implements RadioSink {
           if (!tb[o + J.Id] || m * J.W >= this.jb.length) continue;
           this.jb.set(tb.subarray(o, o + J.W), m * J.W);
           this.je.set(bytes.subarray(e + r * 8, e + r * 8 + 8), m * 8);
-          this.jn[m++] = this.str(bytes, e + jr * 8 + r * NAME_BYTES);
+          this.jn[m++] = this.text(bytes, e + jr * 8 + r * NAME_BYTES);
         }
         for (let r = 0, m = 0, o = 0; r < ar; r++, o += A.W) {
           if (!ab[o + A.Id] || m * A.W >= this.al.length) continue;
@@ -352,26 +348,22 @@ export class Hub implements RadioSink {
     }
   }
 
-  /** ASCII text up to the first 0 of a NAME_BYTES field. */
-  private str(b: Uint8Array, o: number): string {
+  /** A NAME_BYTES field of ASCII text: written from `s` (zero-filled), or without `s` read up to its first 0. */
+  private text(b: Uint8Array, o: number, s?: string): string {
     let e = o;
-    while (e < o + NAME_BYTES && b[e]) e++;
-    return String.fromCharCode.apply(null, b.subarray(o, e) as unknown as number[]);
+    if (s !== undefined) for (let i = 0; i < NAME_BYTES; i++) b[o + i] = i < s.length ? s.charCodeAt(i) : 0;
+    else while (e < o + NAME_BYTES && b[e]) e++;
+    return s !== undefined ? s : String.fromCharCode.apply(null, b.subarray(o, e) as unknown as number[]);
   }
 
   /** Makes one table durable: devices (0), images (1) or the ledger of jobs and alerts (2). */
   save(t: number): void {
-    if (t === 1) for (let r = 0; r < this.k[K.Images]; r++) this.name(this.ib, 8 + this.im.length * 8 + r * NAME_BYTES, this.nm[r]);
+    if (t === 1) for (let r = 0; r < this.k[K.Images]; r++) this.text(this.ib, 8 + this.im.length * 8 + r * NAME_BYTES, this.nm[r] || '');
     if (t === 2) {
       const jr = this.lh[L.Jobs];
-      for (let r = 0; r < jr; r++) this.name(this.lg, 8 + (this.lh.length + this.jb.length) * 8 + this.al.length * 4 + jr * 8 + r * NAME_BYTES, this.jn[r]);
+      for (let r = 0; r < jr; r++) this.text(this.lg, 8 + (this.lh.length + this.jb.length) * 8 + this.al.length * 4 + jr * 8 + r * NAME_BYTES, this.jn[r] || '');
     }
     this.p.kv.set(t === 0 ? 'devices' : t === 1 ? 'images' : 'ledger', t === 0 ? this.db : t === 1 ? this.ib : this.lg);
-  }
-
-  /** Writes an ASCII name into a NAME_BYTES field (zero-filled). */
-  private name(b: Uint8Array, o: number, s: string | undefined): void {
-    for (let i = 0; i < NAME_BYTES; i++) b[o + i] = s && i < s.length ? s.charCodeAt(i) : 0;
   }
 
   start(now: number): void {
@@ -401,11 +393,6 @@ export class Hub implements RadioSink {
     return t;
   }
 
-  /** Whether the host link holds part of a frame (console-port.ts: such input is never a break). */
-  midFrame(): boolean {
-    return this.rd.midFrame();
-  }
-
   /** Bytes from the host: each whole frame is a request, answered at once. */
   host(chunk: Uint8Array, now: number): void {
     this.now = now;
@@ -420,8 +407,7 @@ export class Hub implements RadioSink {
         this.out(a[0] as number);
         if (a[1] === Op.Console) (this.p.console as () => void)();
       } catch (e) {
-        wOpen();
-        w(a[0]);
+        w(a[0], 1);
         w(typeof e === 'number' ? e : Err.INTERNAL);
         for (let i = 0; i < this.ed.length; i++) w(this.ed[i]);
         this.out(0);
@@ -433,26 +419,24 @@ export class Hub implements RadioSink {
   /** Starts the reply to request a: [i, 0, ...results]. A request whose work sends an event (which takes
    *  the one message buffer) starts it again after that work. */
   ok(a: Item[]): void {
-    wOpen();
-    w(a[0]);
+    w(a[0], 1);
     w(0);
   }
 
-  /** Sends the message written since wOpen(); a reply too big for a frame becomes TOO_BIG (for request i). */
+  /** Sends the message written since its first item; a reply too big for a frame becomes TOO_BIG (for request i). */
   out(i: number): void {
     let f = wClose(this.p.crc32);
     if (!f && i) {
-      wOpen();
-      w(i);
+      w(i, 1);
       w(Err.TOO_BIG);
       f = wClose(this.p.crc32);
     }
     if (f) this.p.sendHost(f);
   }
 
-  /** Throws an error code with its detail. */
-  no(code: number, d0?: number, d1?: number, d2?: number): never {
-    this.ed = d0 === undefined ? [] : d1 === undefined ? [d0] : d2 === undefined ? [d0, d1] : [d0, d1, d2];
+  /** Throws an error code with its detail (a rest parameter: one JsVar for the function, however many). */
+  no(code: number, ...detail: number[]): never {
+    this.ed = detail;
     throw code;
   }
 
@@ -492,7 +476,7 @@ export class Hub implements RadioSink {
         this.de.set(e, d * 8);
         // A device heard before it was listed is bound now: it will not announce again until it rejoins.
         for (let s = 0; s < STRANGERS; s++)
-          if (this.sn[s * 2] >= 0 && same(this.se, s * 8, e, 0, 8)) {
+          if (this.sn[s * 2] >= 0 && same(this.se, s * 8, e, 8)) {
             this.dv[o + D.Nwk] = this.sn[s * 2];
             this.dv[o + D.Seen] = now;
             this.dv[o + D.Ep] = HUB_ENDPOINT;
@@ -586,7 +570,7 @@ export class Hub implements RadioSink {
           ahead = ak[o + Q.Ahead];
           ak[o] = -1;
         }
-      if (this.find(g, off) >= 0) return;
+      if (this.want(g, off, 1, 0) >= 0) return;
       // No room (every range still awaited by a client): dropped, and asked for again when its client is back.
       const s = this.slot(ahead ? 0 : 1);
       if (s < 0) return;
@@ -631,7 +615,7 @@ export class Hub implements RadioSink {
       }
       // A stored image that is not what the job names is never offered (a streamed one the host checked: it
       // serves every byte). Hashed only once nothing refuses the request.
-      const bad = h && this.im[g * I.W + I.Streamed] !== 1 && !same((this.p.images as ImageStore).sha256(this.nm[g]), 0, h, 0, 32);
+      const bad = h && this.im[g * I.W + I.Streamed] !== 1 && !same((this.p.images as ImageStore).sha256(this.nm[g]), 0, h, 32);
       for (let i = 0; i < n; i++) {
         // A free row; the oldest finished job past keepFinishedJobs gives its row up.
         let free = -1;
@@ -725,6 +709,10 @@ export class Hub implements RadioSink {
       this.rec(2, j);
     } else if (op === Op.VersionRead) {
       const d = this.dev(this.arg(a, 0, 3), 2);
+      let held = 0;
+      for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
+      // An alert will come of it, and alerts are never dropped: refused while no alert could be held.
+      if (held >= this.al.length / A.W - 1) this.no(Err.JOBS_FULL, 0, 0, held);
       this.readVersion(d, -1);
     } else if (op === Op.Console) {
       if (!this.p.console) this.no(Err.NO_CONSOLE);
@@ -786,7 +774,7 @@ export class Hub implements RadioSink {
   private dev(e: Uint8Array | null, must: number): number {
     const dv = this.dv;
     for (let d = 0; d * D.W < dv.length; d++)
-      if (e ? dv[d * D.W] && same(this.de, d * 8, e, 0, 8) : !dv[d * D.W]) return must > 1 && dv[d * D.W + D.Nwk] < 0 ? this.no(Err.NOT_JOINED) : d;
+      if (e ? dv[d * D.W] && same(this.de, d * 8, e, 8) : !dv[d * D.W]) return must > 1 && dv[d * D.W + D.Nwk] < 0 ? this.no(Err.NOT_JOINED) : d;
     return must ? this.no(Err.UNKNOWN_DEVICE) : -1;
   }
 
@@ -821,7 +809,7 @@ export class Hub implements RadioSink {
       const d = this.dev(e, 0);
       if (d < 0) {
         let s = 0;
-        while (s < STRANGERS - 1 && this.sn[s * 2] >= 0 && !same(this.se, s * 8, e, 0, 8)) s++;
+        while (s < STRANGERS - 1 && this.sn[s * 2] >= 0 && !same(this.se, s * 8, e, 8)) s++;
         this.se.set(e, s * 8);
         this.sn[s * 2] = a;
         this.log(Log.UNLISTED, e, a);
@@ -1120,10 +1108,11 @@ export class Hub implements RadioSink {
         }
       }
       if (slot < 0 || o < 0) return;
-      const kind = ow[o];
+      const owed = ow[o];
+      let kind = owed;
       const d = ow[o + O.Dev] | 0;
-      const a = ow[o + O.A];
-      const b = ow[o + O.B];
+      let a = ow[o + O.A];
+      let b = ow[o + O.B];
       ow[o] = 0;
       const nwk = d < 0 ? -1 - d : this.dv[d * D.W + D.Nwk];
       const ep = d < 0 ? ow[o + O.C] : this.dv[d * D.W + D.Ep];
@@ -1143,20 +1132,22 @@ export class Hub implements RadioSink {
         zb[3] = 0;
         zb[4] = 100;
         n = 5;
-      } else if (kind === Owed.Query) {
-        zb[3] = a;
-        n = 4;
-        if (a === Zs.SUCCESS) n = put(zb, this.ids(b, 4), jb[b * J.W + J.Size], 4);
-      } else if (kind === Owed.Block) {
-        const j = a * J.W;
-        // A range on its way (streamed image), or a job that ended meanwhile: the client asks again.
-        const data = jb[j] && jb[j + J.State] === JobState.Transferring ? this.read(jb[j + J.Img], b, Math.min(ow[o + O.C], jb[j + J.Size] - b)) : null;
-        if (!data) {
+      } else if (kind === Owed.Query || kind === Owed.Block || kind === Owed.End) {
+        // The job's image id (manufacturer, type, version) after the status, or first in an Upgrade End Response.
+        const j = (kind === Owed.Query ? b : a) * J.W;
+        zb[3] = kind === Owed.Query ? a : Zs.SUCCESS;
+        n = put(zb, put(zb, put(zb, kind === Owed.End ? 3 : 4, jb[j + J.Mfr], 2), jb[j + J.Type], 2), jb[j + J.Ver], 4);
+        const data = kind !== Owed.Block ? null : jb[j] && jb[j + J.State] === JobState.Transferring ? this.read(jb[j + J.Img], b, Math.min(ow[o + O.C], jb[j + J.Size] - b)) : null;
+        if (kind === Owed.Query) n = a === Zs.SUCCESS ? put(zb, n, jb[j + J.Size], 4) : 4;
+        else if (kind === Owed.End) n = put(zb, put(zb, n, b, 4), ow[o + O.C], 4);
+        else if (!data) {
+          // A range on its way (streamed image), or a job that ended meanwhile: the client asks again.
           jb[j + J.PageEnd] = 0;
-          n = this.waitFrame(STREAM_WAIT_S, Math.max(this.k[K.MinPeriod], jb[j + J.MinPeriod]));
+          kind = Owed.Wait;
+          a = STREAM_WAIT_S;
+          b = Math.max(this.k[K.MinPeriod], jb[j + J.MinPeriod]);
         } else {
-          zb[3] = Zs.SUCCESS;
-          n = put(zb, this.ids(a, 4), b, 4);
+          n = put(zb, n, b, 4);
           zb[n++] = data.length;
           zb.set(data, n);
           n += data.length;
@@ -1167,20 +1158,25 @@ export class Hub implements RadioSink {
             this.changed(a, 0);
           }
         }
-      } else if (kind === Owed.Wait) n = this.waitFrame(a, b);
-      else if (kind === Owed.Abort) {
+      } else if (kind === Owed.Abort) {
         zb[3] = Zs.ABORT;
         n = 4;
-      } else if (kind === Owed.End) n = put(zb, put(zb, this.ids(a, 3), b, 4), ow[o + O.C], 4);
-      else if (kind === Owed.Default) {
+      } else if (kind === Owed.Default) {
         zb[3] = a;
         zb[4] = b;
         n = 5;
       } else if (kind === Owed.Read) n = put(zb, 3, ATTR_CURRENT_FILE_VERSION, 2);
+      if (kind === Owed.Wait) {
+        // Image Block Response WAIT_FOR_DATA: ask again in `a` s, with minimumBlockPeriod `b` (always sent, FACTS §2).
+        const cur = this.zt();
+        zb[2] = 5;
+        zb[3] = Zs.WAIT;
+        n = put(zb, put(zb, put(zb, 4, cur, 4), cur + a, 4), b, 2);
+      }
       const handle = this.p.radio.send(nwk, ep, OTA_CLUSTER, zb, n, now);
       if (handle === -1) {
         // The driver has no room: owed again, first in line.
-        ow[o] = kind;
+        ow[o] = owed;
         return;
       }
       if (handle < 0) continue; // a frame the co-processor can never carry (the board's maxBlock is too big)
@@ -1188,20 +1184,6 @@ export class Hub implements RadioSink {
       fl[slot + 1] = now + this.k[K.ConfirmMs];
       if (d >= 0) this.dv[d * D.W + D.Turn] = ++this.order;
     }
-  }
-
-  /** Writes a job's image id (manufacturer, type, version) at zb[o]; returns the offset after it. */
-  private ids(j: number, o: number): number {
-    const jb = this.jb;
-    return put(this.zb, put(this.zb, put(this.zb, o, jb[j * J.W + J.Mfr], 2), jb[j * J.W + J.Type], 2), jb[j * J.W + J.Ver], 4);
-  }
-
-  /** An Image Block Response WAIT_FOR_DATA into the frame buffer (always with minimumBlockPeriod, FACTS §2). */
-  private waitFrame(s: number, period: number): number {
-    const cur = this.zt();
-    this.zb[2] = 5;
-    this.zb[3] = Zs.WAIT;
-    return put(this.zb, put(this.zb, put(this.zb, 4, cur, 4), cur + s, 4), period, 2);
   }
 
   /** ZigBee UTCTime now: seconds since 2000 (ZCL §2.6.2.19). */
@@ -1234,11 +1216,8 @@ export class Hub implements RadioSink {
     }
     // Read ahead of the client while there is room, so it rarely waits: a range takes a host round trip.
     if (start + rb < size && this.slot(0) >= 0) this.want(g, start + rb, 1);
-    const s = this.find(g, start);
-    if (s < 0) {
-      this.want(g, start, 0);
-      return null;
-    }
+    const s = this.want(g, start, 0);
+    if (s < 0) return null;
     this.rg[s * R.W + R.Used] = now;
     this.rg[s * R.W + R.Served] = 1;
     const from = s * rb + off - start;
@@ -1260,43 +1239,39 @@ export class Hub implements RadioSink {
     return lru >= 0 ? lru : ahead;
   }
 
-  private find(g: number, off: number): number {
-    const rg = this.rg as Float64Array;
-    for (let o = 0; o < rg.length; o += R.W) if (rg[o] === g && rg[o + R.Off] === off) return o / R.W;
-    return -1;
-  }
-
-  /** Asks the host for a range (a `need` event), unless it is here or already asked for lately. */
-  private want(g: number, off: number, ahead: number): void {
+  /** The slot holding a range; if none, -1, and the host is asked for it (a `need` event) unless it was lately.
+   *  With `ask` 0, only looked for. */
+  private want(g: number, off: number, ahead: number, ask = 1): number {
     const now = this.now;
-    const s = this.find(g, off);
-    if (s >= 0) {
-      const rg = this.rg as Float64Array;
-      rg[s * R.W + R.Ahead] = rg[s * R.W + R.Ahead] && ahead; // a client now waits for it
-      return;
-    }
+    const rg = this.rg as Float64Array;
+    for (let o = 0; o < rg.length; o += R.W)
+      if (rg[o] === g && rg[o + R.Off] === off) {
+        rg[o + R.Ahead] = rg[o + R.Ahead] && ahead; // a client now waits for it
+        return o / R.W;
+      }
+    if (!ask) return -1;
     const ak = this.ak as Float64Array;
     let free = -1;
     for (let o = 0; o < ak.length; o += Q.W) {
       if (ak[o] >= 0 && now - ak[o + Q.At] >= ASK_AGAIN_MS) ak[o] = -1;
       if (ak[o] === g && ak[o + Q.Off] === off) {
         if (!ahead) ak[o + Q.Ahead] = 0;
-        return;
+        return -1;
       }
       if (ak[o] < 0) free = o;
     }
-    if (free < 0) return;
+    if (free < 0) return -1;
     ak[free] = g;
     ak[free + Q.Off] = off;
     ak[free + Q.At] = now;
     ak[free + Q.Ahead] = ahead;
-    wOpen();
-    w(0);
+    w(0, 1);
     w(Ev.Need);
     w(this.nm[g]);
     w(off);
     w(Math.min(this.k[K.RangeBytes], this.im[g * I.W + I.Size] - off));
     this.out(0);
+    return -1;
   }
 
   /** Forgets a streamed image's ranges (removed, replaced, or no device downloading it any more); with none
@@ -1319,22 +1294,16 @@ export class Hub implements RadioSink {
 
   // ---- activation and version reads
 
-  /** Reads a device's version; `check` ≥ 0 when it checks an activation. The answer is always an 0x8F8B alert. */
-  private readVersion(d: number, check: number): void {
+  /** Reads a device's version, again if `check` is absent; else a new read, `check` ≥ 0 when it checks an
+   *  activation. The answer is always an 0x8F8B alert. */
+  private readVersion(d: number, check?: number): void {
     const now = this.now;
-    let held = 0;
-    for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
-    // An alert will come of it, and alerts are never dropped: refused while no alert could be held.
-    if (check < 0 && held >= this.al.length / A.W - 1) this.no(Err.JOBS_FULL, 0, 0, held);
     const o = d * D.W;
-    this.dv[o + D.VrDeadline] = now + this.k[K.VrTimeout];
-    this.dv[o + D.VrCheck] = check;
-    this.sendRead(d);
-  }
-
-  private sendRead(d: number): void {
-    const now = this.now;
-    this.dv[d * D.W + D.VrNext] = now + Math.ceil(this.k[K.VrTimeout] / VERSION_READ_TRIES);
+    if (check !== undefined) {
+      this.dv[o + D.VrDeadline] = now + this.k[K.VrTimeout];
+      this.dv[o + D.VrCheck] = check;
+    }
+    this.dv[o + D.VrNext] = now + Math.ceil(this.k[K.VrTimeout] / VERSION_READ_TRIES);
     this.owe(Owed.Read, d, -1, 0, 0, 0);
   }
 
@@ -1396,7 +1365,7 @@ export class Hub implements RadioSink {
       if (now >= dv[o + D.VrDeadline]) {
         dv[o + D.VrDeadline] = -1;
         this.activated(o / D.W, dv[o + D.VrCheck], -1);
-      } else if (now >= dv[o + D.VrNext]) this.sendRead(o / D.W);
+      } else if (now >= dv[o + D.VrNext]) this.readVersion(o / D.W);
     }
     this.pump();
   }
@@ -1453,8 +1422,7 @@ export class Hub implements RadioSink {
 
   /** A log event: a code and its fields (docs/host-link.md). */
   log(code: number, x?: Item, y?: Item, z?: Item, v?: Item): void {
-    wOpen();
-    w(0);
+    w(0, 1);
     w(Ev.Log);
     w(code);
     if (x !== undefined) w(x);
@@ -1466,12 +1434,11 @@ export class Hub implements RadioSink {
 
   /**
    * Writes record `row` of a table (0 device, 1 image, 2 job, 3 alert: docs/host-link.md) into the message
-   * being written; with `ev`, as a whole event message of its own.
+   * being written; with `ev`, as a whole event message of its own. Unknown cells hold -1, which w writes as null.
    */
   rec(t: number, row: number, ev?: number): void {
     if (ev) {
-      wOpen();
-      w(0);
+      w(0, 1);
       w(ev);
     }
     if (t === 0) {
@@ -1479,16 +1446,16 @@ export class Hub implements RadioSink {
       const dv = this.dv;
       w(this.de.subarray(row * 8, row * 8 + 8));
       w(dv[o]);
-      w(nul(dv[o + D.Nwk]));
-      w(nul(dv[o + D.Ver]));
-      w(nul(dv[o + D.Hw]));
-      w(nul(dv[o + D.Seen]));
+      w(dv[o + D.Nwk]);
+      w(dv[o + D.Ver]);
+      w(dv[o + D.Hw]);
+      w(dv[o + D.Seen]);
     } else if (t === 1) {
       const o = row * I.W;
       const im = this.im;
       w(this.nm[row]);
       for (let i = 0; i < 5; i++) w(im[o + i] < 0 ? 0 : im[o + i]);
-      for (let i = 5; i < I.W; i++) w(nul(im[o + i]));
+      for (let i = 5; i < I.W; i++) w(im[o + i]);
     } else if (t === 2) {
       const o = row * J.W;
       const jb = this.jb;
@@ -1501,7 +1468,7 @@ export class Hub implements RadioSink {
       w(jb[o + J.State]);
       w(jb[o + J.Off]);
       w(jb[o + J.Size]);
-      w(nul(jb[o + J.Code]));
+      w(jb[o + J.Code]);
       w(jb[o + J.Force]);
       w(jb[o + J.Started]);
       w(jb[o + J.Updated]);
@@ -1512,9 +1479,10 @@ export class Hub implements RadioSink {
       w(al[o + A.Code]);
       w(this.ae.subarray(row * 8, row * 8 + 8));
       w(al[o + A.Time] * 1000);
-      w(nul(al[o + A.Ver]));
-      w(nul(al[o + A.Resp]));
-      w(nul(al[o + A.Act]));
+      // Unknown is 0xFFFFFFFF in these 32-bit cells (-1 stored): null. (w writes a negative number as null.)
+      w(al[o + A.Ver] === 0xffffffff ? null : al[o + A.Ver]);
+      w(al[o + A.Resp] | 0);
+      w(al[o + A.Act] | 0);
     }
     if (ev) this.out(0);
   }

@@ -218,20 +218,20 @@ const BODY_START = 4;
 const ITEMS_START = 7;
 const BODY_END = BODY_START + MAX_REPLY;
 const tx = new Uint8Array(MAX_REPLY + FRAME_OVERHEAD);
-/** Where the next item goes; past BODY_END once an item did not fit (and before the first wOpen). */
+/** Where the next item goes; past BODY_END once an item did not fit (and before the first message). */
 let txLen = BODY_END + 1;
 let txCount = 0;
 
-/** Starts a frame in the shared buffer (the frame wClose last returned is overwritten). */
-export function wOpen(): void {
-  txLen = ITEMS_START;
-  txCount = 0;
-}
-
 /** Appends one item: a number as a uint (a negative one, or NaN, as null), null or undefined as null, a
  *  string as text (one byte per character: ASCII), bytes as a byte string. Past MAX_REPLY it writes nothing.
- *  (One function, head and all: each function held costs JsVars, and w runs for every item.) */
-export function w(v: Item | undefined): void {
+ *  With `first`, the item starts a new message in the shared buffer (the frame wClose last returned is
+ *  overwritten). (One function, opening and head and all: each function held costs JsVars, and w runs for
+ *  every item.) */
+export function w(v: Item | undefined, first?: 1): void {
+  if (first) {
+    txLen = ITEMS_START;
+    txCount = 0;
+  }
   txCount++;
   let major = MAJOR_SIMPLE;
   let n = SIMPLE_NULL;
@@ -268,7 +268,7 @@ export function w(v: Item | undefined): void {
 }
 
 /** Completes the frame: sync, length, item count and CRC. Returns it as a view of the shared buffer, valid
- *  until the next wOpen, or null when the body overflowed MAX_REPLY. */
+ *  until the next message is begun, or null when the body overflowed MAX_REPLY. */
 export function wClose(crc32: (b: Uint8Array) => number): Uint8Array | null {
   const end = txLen;
   if (end > BODY_END) return null;

@@ -11,9 +11,10 @@ const BREAK_WINDOW_MS = 3000;
 export class ConsolePort {
   /** Whether the hub holds the port (else the REPL does, and input never reaches the hub). */
   owned = false;
+  /** When the host was last heard: a good frame arrived (set by the caller). */
+  lastFrame = 0;
   private breaks = 0;
   private firstBreak = 0;
-  private lastFrame = 0;
 
   constructor(private port: EspruinoSerial, private idleMs: number) {}
 
@@ -46,11 +47,6 @@ export class ConsolePort {
     if (this.breaks < BREAK_KEYS.length) return false;
     this.give();
     return true;
-  }
-
-  /** A good frame arrived: the host is there. */
-  heard(now: number): void {
-    this.lastFrame = now;
   }
 
   tick(now: number): void {

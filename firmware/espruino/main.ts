@@ -5,14 +5,14 @@
 import { Ev } from '../core/codes';
 import { Hub } from '../core/hub';
 import { uploads } from '../core/image-upload';
-import { w, wOpen } from '../core/wire';
+import { w } from '../core/wire';
 import { ZnpDriver } from '../radio/znp-driver';
 import { RadioSink } from '../ports/radio';
 import { BoardConfig, overlayConfig, SerialConfig } from './board-config';
 import { ConsolePort } from './console-port';
 import { firmwareUpdates } from './firmware-update';
 import { storage } from './modules';
-import { StorageImageStore, StorageKvStore } from './storage-stores';
+import { StorageImageStore, storageKv } from './storage-stores';
 
 /** boards/<name>.json as a JSON string: a string literal stays in flash with the code, and the object
  *  parsed from it is dropped once the ports are set up. */
@@ -32,10 +32,6 @@ declare const LoopbackB: EspruinoSerial;
 /** Bytes of host-link input handled at a time: only a slice and one request are in RAM at once. */
 const HOST_SLICE = 96;
 
-function now(): number {
-  return Math.floor(Date.now());
-}
-
 function openSerial(c: SerialConfig): EspruinoSerial {
   const port = global[c.serial] as EspruinoSerial;
   // USB and Bluetooth are virtual ports: they have no baud rate or pins to set up.
@@ -44,7 +40,8 @@ function openSerial(c: SerialConfig): EspruinoSerial {
   return port;
 }
 
-function main(): void {
+// Run once and let go of: its function is not kept (a JsVar each for it and its name), only the closures it makes.
+(function main(): void {
   // The config is only needed here: nothing created below keeps it (JsVars are scarce on small boards).
   let board: BoardConfig = overlayConfig(JSON.parse(__CHUB_BOARD__) as BoardConfig, storage().readJSON('chub.json', true), function (msg: string) {
     console.log(msg);
@@ -63,7 +60,7 @@ function main(): void {
       images: __CHUB_STORED__ ? new StorageImageStore() : undefined,
       uploads: __CHUB_STORED__ ? uploads : undefined,
       firmware: __CHUB_FW_UPDATE__ ? firmwareUpdates : undefined,
-      kv: new StorageKvStore(),
+      kv: storageKv,
       // The sink is the hub, set once it exists.
       radio: new ZnpDriver(function (b: Uint8Array) {
         radioPort.write(b);
@@ -84,12 +81,13 @@ function main(): void {
   (hub.p.radio as ZnpDriver).sink = hub;
   // Every input and tick ends with a memory sample when `debug` is set (the tests' JsVar peaks).
   const step = function (what: number, d: string | null) {
-    const t = now();
+    // Milliseconds with a fraction on Espruino: the core takes them as they are (w() sends their whole part).
+    const t = Date.now();
     if (what === 3) wake = 0;
     try {
       if (what === 0) {
         for (let off = 0; off < (d as string).length; off += HOST_SLICE) hub.host(E.toUint8Array((d as string).substr(off, HOST_SLICE)), t);
-        if (shared) shared.heard(t);
+        if (shared) shared.lastFrame = t;
       } else if (what === 1) hub.radioBytes(E.toUint8Array(d as string), t);
       else {
         if (shared) shared.tick(t);
@@ -109,22 +107,21 @@ function main(): void {
     if (at >= 0 && at - t < tickMs && !wake && !(what > 1 && at <= t)) wake = setTimeout(step, Math.max(0, at - t), 3, null);
   };
   hostPort.on('data', function (d: string) {
-    if (!shared || !shared.isBreak(d, hub.midFrame(), now())) step(0, d);
+    if (!shared || !shared.isBreak(d, hub.rd.midFrame(), Date.now())) step(0, d);
   });
   radioPort.on('data', function (d: string) {
     step(1, d);
   });
   setInterval(step, tickMs, 2, null);
   if (shared) {
-    shared.take(now());
+    shared.take(Date.now());
     global['chubLink'] = function () {
-      (shared as ConsolePort).take(now());
+      (shared as ConsolePort).take(Date.now());
     };
     // While the hub holds the port the interpreter prints to LoopbackA ("Uncaught ...", out of memory),
     // which no one would read: it goes to the host as console events instead.
     LoopbackB.on('data', function (d: string) {
-      wOpen();
-      w(0);
+      w(0, 1);
       w(Ev.Console);
       w(d);
       hub.out(0);
@@ -135,10 +132,8 @@ function main(): void {
       const m = process.memory(false);
       console.log('CHUB_MEM ' + JSON.stringify({ usage: m.usage, free: m.free, total: m.total, peak: peak }));
     }, 500);
-  hub.start(now());
+  hub.start(Date.now());
   console.log('chub ' + __CHUB_FW__ + ' on ' + board.name + ' started');
   // The closures above keep this scope for as long as the hub runs: not the config's tens of JsVars.
   board = null as unknown as BoardConfig;
-}
-
-main();
+})();

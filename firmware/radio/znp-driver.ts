@@ -1,6 +1,6 @@
 // Radio port over a TI Z-Stack ZNP co-processor (FACTS §4), written to cost little on Espruino (FACTS §5):
-// one class, eight functions (16 parameters), state in numbers and two byte buffers made once; nothing is
-// allocated per frame but the views handed to the sink and to `write`. On espruino-2500-i386 the class
+// one class, seven functions (14 parameters; a frame is handled where onBytes finds it), state in numbers and
+// two byte buffers made once; nothing is allocated per frame but the views handed to the sink and to `write`. On espruino-2500-i386 the class
 // holds ~45 JsVars of code and an instance ~100 (its buffers: 717 bytes).
 //
 // ZNP's MT API serves one synchronous request (SREQ) at a time, so requests wait in a small ring of frame
@@ -152,6 +152,7 @@ export class ZnpDriver implements Radio {
 
   onBytes(bytes: Uint8Array, now: number): void {
     const rx = this.rx;
+    const s = this.sink;
     let i = 0;
     while (i < bytes.length) {
       // As much as fits; a whole frame always fits, so each pass reads at least one byte.
@@ -178,12 +179,85 @@ export class ZnpDriver implements Radio {
         for (let j = p + 1; j < e - 1; j++) x ^= rx[j];
         if (x !== rx[e - 1]) {
           // Drop the SOF only: a real frame may start inside the bad one.
-          this.sink.radio(RadioEv.Error, RadioError.BAD_FCS, (rx[p + 2] << 8) | rx[p + 3], null, now);
+          s.radio(RadioEv.Error, RadioError.BAD_FCS, (rx[p + 2] << 8) | rx[p + 3], null, now);
           p++;
           continue;
         }
-        this.frame(p, now);
+        // One frame with a good FCS at rx[p]; the next is looked for after it.
+        const len = rx[p + 1];
+        const c = (rx[p + 2] << 8) | rx[p + 3];
+        const d = p + 4;
         p = e;
+        // The per-block path first: a ZCL frame from a device.
+        if (c === Z.AF_INCOMING_MSG) {
+          if (len < Z.MIN_INCOMING_MSG || len < Z.MIN_INCOMING_MSG + rx[d + 16]) s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
+          // srcAddr, srcEndpoint | clusterId << 8, data; a Z-Stack 3 trailer (macSrcAddr, radius) after the data is ignored.
+          else s.radio(RadioEv.Message, rx[d + 4] | (rx[d + 5] << 8), rx[d + 6] | (rx[d + 2] << 8) | (rx[d + 3] << 16), rx.subarray(d + 17, d + 17 + rx[d + 16]), now);
+          continue;
+        }
+        if ((c & Z.TYPE_MASK) === Z.TYPE_SRSP) {
+          let q = c;
+          if (c === Z.RPC_ERROR) {
+            if (len < 3) {
+              s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
+              continue;
+            }
+            q = (rx[d + 1] << 8) | rx[d + 2];
+            s.radio(RadioEv.Error, RadioError.RPC_ERROR, q, null, now);
+          }
+          const r = this.out;
+          if (!r || (q ^ r) & Z.SAME_REQUEST) {
+            if (c !== Z.RPC_ERROR) s.radio(RadioEv.Error, RadioError.UNEXPECTED_SRSP, c, null, now);
+            continue;
+          }
+          // A data request's handle, from its slot, before the slot is freed.
+          const h = this.tx[Z.REGISTER_BYTES + this.head * Z.SLOT_BYTES + 10];
+          this.done();
+          const st = rx[d];
+          if (c === Z.RPC_ERROR) {
+            // reported above
+          } else if (len < 1) s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
+          else if (r === Z.AF_REGISTER) {
+            if (st && st !== Z.APS_DUPLICATE_ENTRY) s.radio(RadioEv.Error, RadioError.REGISTER_FAILED, st, null, now);
+          } else if (!st) {
+            // accepted: for a data request an AF_DATA_CONFIRM follows, for a lookup a ZDO_IEEE_ADDR_RSP may
+          } else if (r === Z.AF_DATA_REQUEST) s.radio(RadioEv.Confirm, h, st, null, now); // refused: no AF_DATA_CONFIRM follows
+          else s.radio(RadioEv.Error, RadioError.LOOKUP_REFUSED, st, null, now);
+          this.tick(now);
+          continue;
+        }
+        switch (c) {
+          case Z.AF_DATA_CONFIRM: // status, endpoint, transId
+            if (len < 3) break;
+            s.radio(RadioEv.Confirm, rx[d + 2], rx[d], null, now);
+            continue;
+          case Z.ZDO_END_DEVICE_ANNCE_IND: // srcAddr, nwkAddr, ieeeAddr, capabilities
+            if (len < Z.MIN_ANNCE_IND) break;
+            s.radio(RadioEv.Announce, rx[d + 2] | (rx[d + 3] << 8), 0, rx.subarray(d + 4, d + 12), now);
+            continue;
+          case Z.ZDO_IEEE_ADDR_RSP: // status, ieeeAddr, nwkAddr, startIndex, numAssocDev, assocDevList
+            if (len < Z.MIN_IEEE_ADDR_RSP) break;
+            // A failed answer (the device does not know that address any more) tells the hub nothing.
+            if (!rx[d]) s.radio(RadioEv.Address, rx[d + 9] | (rx[d + 10] << 8), 0, rx.subarray(d + 1, d + 9), now);
+            continue;
+          case Z.SYS_RESET_IND: {
+            // reason, transportRev, productId, majorRel, minorRel, hwRev
+            if (len < Z.MIN_RESET_IND) break;
+            // The co-processor forgot its endpoint and will never answer what was in flight. The state is
+            // settled before the sink hears of it, so a send() from the sink queues behind AF_REGISTER.
+            const r = this.out;
+            const h = this.tx[Z.REGISTER_BYTES + this.head * Z.SLOT_BYTES + 10];
+            if (r) this.done();
+            this.reg = 1;
+            s.radio(RadioEv.Reset, 0, rx[d], null, now);
+            if (r === Z.AF_DATA_REQUEST) s.radio(RadioEv.Error, RadioError.LOST_IN_RESET, h, null, now);
+            this.tick(now);
+            continue;
+          }
+          default:
+            continue; // other indications (ZDO state changes, etc.) are not the hub's business
+        }
+        s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
       }
       // Keep the unfinished frame at rx[0].
       if (p < n) rx.set(rx.subarray(p, n));
@@ -220,81 +294,5 @@ export class ZnpDriver implements Radio {
       this.used--;
     }
     this.out = 0;
-  }
-
-  /** One frame with a good FCS at rx[p]. */
-  private frame(p: number, now: number): void {
-    const rx = this.rx;
-    const s = this.sink;
-    const n = rx[p + 1];
-    const c = (rx[p + 2] << 8) | rx[p + 3];
-    const d = p + 4;
-    // The per-block path first: a ZCL frame from a device.
-    if (c === Z.AF_INCOMING_MSG) {
-      if (n < Z.MIN_INCOMING_MSG || n < Z.MIN_INCOMING_MSG + rx[d + 16]) s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
-      // srcAddr, srcEndpoint | clusterId << 8, data; a Z-Stack 3 trailer (macSrcAddr, radius) after the data is ignored.
-      else s.radio(RadioEv.Message, rx[d + 4] | (rx[d + 5] << 8), rx[d + 6] | (rx[d + 2] << 8) | (rx[d + 3] << 16), rx.subarray(d + 17, d + 17 + rx[d + 16]), now);
-      return;
-    }
-    if ((c & Z.TYPE_MASK) === Z.TYPE_SRSP) {
-      let q = c;
-      if (c === Z.RPC_ERROR) {
-        if (n < 3) return s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
-        q = (rx[d + 1] << 8) | rx[d + 2];
-        s.radio(RadioEv.Error, RadioError.RPC_ERROR, q, null, now);
-      }
-      const r = this.out;
-      if (!r || (q ^ r) & Z.SAME_REQUEST) {
-        if (c !== Z.RPC_ERROR) s.radio(RadioEv.Error, RadioError.UNEXPECTED_SRSP, c, null, now);
-        return;
-      }
-      // A data request's handle, from its slot, before the slot is freed.
-      const h = this.tx[Z.REGISTER_BYTES + this.head * Z.SLOT_BYTES + 10];
-      this.done();
-      const st = rx[d];
-      if (c === Z.RPC_ERROR) {
-        // reported above
-      } else if (n < 1) s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
-      else if (r === Z.AF_REGISTER) {
-        if (st && st !== Z.APS_DUPLICATE_ENTRY) s.radio(RadioEv.Error, RadioError.REGISTER_FAILED, st, null, now);
-      } else if (!st) {
-        // accepted: for a data request an AF_DATA_CONFIRM follows, for a lookup a ZDO_IEEE_ADDR_RSP may
-      } else if (r === Z.AF_DATA_REQUEST) s.radio(RadioEv.Confirm, h, st, null, now); // refused: no AF_DATA_CONFIRM follows
-      else s.radio(RadioEv.Error, RadioError.LOOKUP_REFUSED, st, null, now);
-      this.tick(now);
-      return;
-    }
-    switch (c) {
-      case Z.AF_DATA_CONFIRM: // status, endpoint, transId
-        if (n < 3) break;
-        s.radio(RadioEv.Confirm, rx[d + 2], rx[d], null, now);
-        return;
-      case Z.ZDO_END_DEVICE_ANNCE_IND: // srcAddr, nwkAddr, ieeeAddr, capabilities
-        if (n < Z.MIN_ANNCE_IND) break;
-        s.radio(RadioEv.Announce, rx[d + 2] | (rx[d + 3] << 8), 0, rx.subarray(d + 4, d + 12), now);
-        return;
-      case Z.ZDO_IEEE_ADDR_RSP: // status, ieeeAddr, nwkAddr, startIndex, numAssocDev, assocDevList
-        if (n < Z.MIN_IEEE_ADDR_RSP) break;
-        // A failed answer (the device does not know that address any more) tells the hub nothing.
-        if (!rx[d]) s.radio(RadioEv.Address, rx[d + 9] | (rx[d + 10] << 8), 0, rx.subarray(d + 1, d + 9), now);
-        return;
-      case Z.SYS_RESET_IND: {
-        // reason, transportRev, productId, majorRel, minorRel, hwRev
-        if (n < Z.MIN_RESET_IND) break;
-        // The co-processor forgot its endpoint and will never answer what was in flight. The state is
-        // settled before the sink hears of it, so a send() from the sink queues behind AF_REGISTER.
-        const r = this.out;
-        const h = this.tx[Z.REGISTER_BYTES + this.head * Z.SLOT_BYTES + 10];
-        if (r) this.done();
-        this.reg = 1;
-        s.radio(RadioEv.Reset, 0, rx[d], null, now);
-        if (r === Z.AF_DATA_REQUEST) s.radio(RadioEv.Error, RadioError.LOST_IN_RESET, h, null, now);
-        this.tick(now);
-        return;
-      }
-      default:
-        return; // other indications (ZDO state changes, etc.) are not the hub's business
-    }
-    s.radio(RadioEv.Error, RadioError.BAD_FRAME, c, null, now);
   }
 }

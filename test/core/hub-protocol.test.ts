@@ -3,7 +3,7 @@
 // as HubClient reads them) as the messages the rest of chub uses.
 import { crc32 } from 'node:zlib';
 import { Err, Ev, JobState, Log, Op, RadioError } from '../../firmware/core/codes';
-import { decodeBody, Item, w, wClose, wOpen } from '../../firmware/core/wire';
+import { decodeBody, Item, w, wClose } from '../../firmware/core/wire';
 import { decodeBody as hostDecode, encodeBody } from '../../host-tools/link/cbor-codec';
 import { decodeMessage, encodeRequest, ERRORS, euiFromWire, euiToWire, LOGS, Message, RequestError } from '../../host-tools/link/hub-protocol';
 
@@ -16,8 +16,7 @@ const T = 1732630000123; // unix ms, past 2^32
 
 /** What HubClient hands decodeMessage: the hub's items, framed by the hub's encoder and read by cbor-x. */
 function fromHub(items: Item[]): unknown[] {
-  wOpen();
-  for (const v of items) w(v);
+  items.forEach((v, i) => w(v, i === 0 ? 1 : undefined));
   const f = wClose(crc32);
   if (!f) throw new Error('does not fit a frame');
   return hostDecode(f.subarray(4, f.length - 4)) as unknown[];

@@ -2,7 +2,7 @@
 // native shortcuts Node never exercises the same way (String.fromCharCode.apply for text, typed-array views
 // of a frame's own buffer, indexOf for sync markers, E.CRC32's signed results): frames written by the host
 // (cbor-x) are fed in slices of several sizes to a FrameReader on espruino-2500, each body is decoded and
-// written back with wOpen/w/wClose, and cbor-x must read back the items the host sent.
+// written back with w/wClose, and cbor-x must read back the items the host sent.
 import { build } from 'esbuild';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -74,7 +74,7 @@ describeOnEspruino('host-link frames and the hub\'s CBOR subset on espruino-2500
     const entry = path.join(tmp, 'entry.js');
     fs.writeFileSync(
       entry,
-      `import { decodeBody, FrameReader, w, wClose, wOpen } from ${JSON.stringify(compileWire(path.join(tmp, 'es5')))};
+      `import { decodeBody, FrameReader, w, wClose } from ${JSON.stringify(compileWire(path.join(tmp, 'es5')))};
 function hex(b) { var s = ''; for (var i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16); return s; }
 function crc(b) { return E.CRC32(b); }
 var stream = E.toUint8Array(atob(${JSON.stringify(stream.toString('base64'))}));
@@ -93,8 +93,7 @@ for (var k = 0; k < slices.length; k++) {
     var a = decodeBody(got[j]);
     var f = null;
     if (a) {
-      wOpen();
-      for (var i = 0; i < a.length; i++) w(a[i]);
+      for (var i = 0; i < a.length; i++) w(a[i], i === 0 ? 1 : undefined);
       f = wClose(crc);
     }
     console.log('CODEC ' + slices[k] + ' ' + j + ' ' + (a ? a.length : 'null') + ' ' + (f ? hex(f) : 'null'));

@@ -5,7 +5,7 @@ import * as zlib from 'zlib';
 import { SerialPort } from 'serialport';
 import { Ev, JobState, Log, Op } from '../../firmware/core/codes';
 import { DEFAULT_CONFIG } from '../../firmware/core/hub';
-import { decodeBody, encodeFrame, FrameReader, Item, w, wClose, wOpen } from '../../firmware/core/wire';
+import { decodeBody, encodeFrame, FrameReader, Item, w, wClose } from '../../firmware/core/wire';
 import { HubClient } from '../../host-tools/link/hub-client';
 import { Job, JOB_START_MAX } from '../../host-tools/link/hub-protocol';
 import { MemoryImageStore, MemoryKeyValueStore } from '../../host-tools/sim/memory-stores';
@@ -39,8 +39,8 @@ async function hubOnPty(drop: (a: Item[]) => boolean = () => false) {
   });
   /** An event as the hub writes one, straight onto the link. */
   const event = (ev: number, ...fields: Item[]) => {
-    wOpen();
-    for (const v of [0, ev, ...fields]) w(v);
+    w(0, 1);
+    for (const v of [ev, ...fields]) w(v);
     port.write(Buffer.from(wClose(crc32)!));
   };
   return {
