@@ -104,7 +104,7 @@ export interface HubPorts {
   sendHost(frame: Uint8Array): void;
   crc32(b: Uint8Array): number;
   /** Lends the host link's port to the REPL (boards whose console is on it); absent: NO_CONSOLE. */
-  console?: () => void;
+  console?: { give(): void };
 }
 
 // ---- table columns (const enums: numbers at run time)
@@ -157,7 +157,8 @@ const ACTIVATION_CHECKS = 5;
 const SECONDS_MISREAD = 500;
 /** A client whose streamed range is on its way asks again after this many seconds. */
 const STREAM_WAIT_S = 1;
-/** Seconds between 1970 and 2000-01-01: ZigBee UTCTime (ZCL §2.6.2.19). */
+/** Seconds between 1970 and 2000-01-01: ZigBee UTCTime (ZCL §2.6.2.19), which the hub reckons where it needs
+ *  it as Math.floor((now + clock) / 1000) - ZIGBEE_EPOCH_S (a function for it would cost JsVars). */
 const ZIGBEE_EPOCH_S = 946684800;
 const UPGRADE_TIME_WAIT = 0xffffffff;
 /** OTA client attribute CurrentFileVersion (OTA spec §6.7.2). */
@@ -222,6 +223,9 @@ export class Hub implements RadioSink {
   private seq = 0;
   /** The time of the input being handled (every entry point sets it), so inner methods need no parameter. */
   private now = 0;
+  /** Core time at which tick() next has work (page blocks waiting for their spacing), or -1: set as page runs
+   *  are served. It may be early (a run ended since), which costs a tick with nothing to do, never late. */
+  wakeAt = -1;
   /** Owed frames leave in the order they were owed. */
   private order = 0;
   /** Error detail for the reply to the request being handled. */
@@ -382,15 +386,7 @@ export class Hub implements RadioSink {
       jb[o + J.Admitted] = 0;
       jb[o + J.LastBlock] = -1;
     }
-    this.p.radio.start(now);
-  }
-
-  /** Core time at which tick() next has work (page blocks waiting for their spacing), or -1. */
-  nextWake(): number {
-    let t = -1;
-    const jb = this.jb;
-    for (let o = 0; o < jb.length; o += J.W) if (jb[o + J.Id] && jb[o + J.PageEnd] && (t < 0 || jb[o + J.PageAt] < t)) t = jb[o + J.PageAt];
-    return t;
+    this.p.radio.tick(now);
   }
 
   /** Bytes from the host: each whole frame is a request, answered at once. */
@@ -405,7 +401,7 @@ export class Hub implements RadioSink {
         this.ok(a);
         this.req(a);
         this.out(a[0] as number);
-        if (a[1] === Op.Console) (this.p.console as () => void)();
+        if (a[1] === Op.Console) (this.p.console as { give(): void }).give();
       } catch (e) {
         w(a[0], 1);
         w(typeof e === 'number' ? e : Err.INTERNAL);
@@ -679,7 +675,7 @@ export class Hub implements RadioSink {
       if (j < 0) this.no(Err.NOTHING_HELD);
       // Tells the device holding the image (an HCALCS) to activate it at `at` (unix ms; now if not later)...
       const at = this.arg(a, 1, 0, true);
-      const cur = this.zt();
+      const cur = Math.floor((this.now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
       const up = Math.max(cur, Math.floor((at === null ? now + this.clock : at) / 1000) - ZIGBEE_EPOCH_S);
       this.state(j, JobState.Activating);
       this.jb[j * J.W + J.UpAt] = up;
@@ -699,7 +695,8 @@ export class Hub implements RadioSink {
       const o = j * J.W;
       const s = this.jb[o + J.State];
       if (s >= JobState.Done) this.no(Err.JOB_OVER, s);
-      if (this.jb[o + J.Dev] >= 0) this.cancel(j, this.jb[o + J.Dev], 1);
+      // Nothing more goes to its device: what was owed to it (its page run's blocks among it) is dropped.
+      for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p + O.Dev] === this.jb[o + J.Dev]) this.ow[p] = 0;
       // A transfer cut short fails like any other (0x8F89 File Transfer Failure: every transfer ends in an
       // alert); one already alerted as transferred only stops waiting for its activation.
       this.jb[o + J.Activates] = -1;
@@ -917,8 +914,11 @@ export class Hub implements RadioSink {
     const ver = le(z, h + 5, 4);
     const off = le(z, h + 9, 4);
     const same3 = j >= 0 && jb[jo + J.Mfr] === mfr && jb[jo + J.Type] === ty && jb[jo + J.Ver] === ver;
-    // A new request ends any page run in progress.
-    this.cancel(j, d);
+    // A new request ends any page run in progress, and drops what is still owed to the device.
+    if (j >= 0 && jb[jo + J.PageEnd]) {
+      jb[jo + J.PageEnd] = 0;
+      for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p + O.Dev] === d) this.ow[p] = 0;
+    }
     if (cmd === 3 || cmd === 4) {
       // Image Block / Page Request.
       const st = jb[jo + J.State];
@@ -987,7 +987,7 @@ export class Hub implements RadioSink {
       const hi = this.im[g * I.W + I.MaxHw];
       if (jb[jo + J.Mfr] !== mfr || jb[jo + J.Type] !== ty || (hw >= 0 && lo >= 0 && hi >= 0 && (hw < lo || hw > hi))) {
         // Refused before a single block is sent (DESIGN "What the hub promises").
-        this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, ty, hw < 0 ? null : hw);
+        this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, ty, hw);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
         return this.state(j, JobState.Failed, Resp.HW_MISMATCH);
       }
@@ -1027,26 +1027,19 @@ export class Hub implements RadioSink {
       jb[eo + J.Off] = jb[eo + J.Size];
       jb[eo + J.State] = ppmid ? JobState.Done : JobState.Transferred;
       jb[eo + J.Updated] = now;
-      this.raise(Alert.SUCCEEDED, e, d, jb[eo + J.Ver], Resp.OK, -1);
+      this.raise(Alert.SUCCEEDED, e, jb[eo + J.Ver], Resp.OK);
       this.changed(e, 2);
     }
-    const cur = this.zt();
+    const cur = Math.floor((this.now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
     // One repeated while activating (our response was lost) hears the activation time again.
     this.owe(Owed.End, d, seq, e, cur, jb[eo + J.State] === JobState.Activating ? Math.max(cur, jb[eo + J.UpAt]) : ppmid ? cur : UPGRADE_TIME_WAIT);
-  }
-
-  /** Ends a page run in progress (or, `all`, the job's every exchange), and drops what is still owed to the device. */
-  private cancel(j: number, d: number, all?: number): void {
-    if (j < 0 || !(all || this.jb[j * J.W + J.PageEnd])) return;
-    this.jb[j * J.W + J.PageEnd] = 0;
-    const ow = this.ow;
-    for (let o = 0; o < ow.length; o += O.W) if (ow[o + O.Dev] === d) ow[o] = 0;
   }
 
   /** Sends each page run's next block when its spacing has passed and nothing else is owed to the device. */
   private pages(): void {
     const now = this.now;
     const jb = this.jb;
+    let t = -1;
     for (let o = 0; o < jb.length; o += J.W) {
       if (!jb[o] || !jb[o + J.PageEnd]) continue;
       const d = jb[o + J.Dev];
@@ -1056,14 +1049,17 @@ export class Hub implements RadioSink {
       }
       let owed = now < jb[o + J.PageAt];
       for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p] && this.ow[p + O.Dev] === d) owed = true;
-      if (owed) continue;
-      const off = jb[o + J.PageOff];
-      const n = Math.min(jb[o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
-      jb[o + J.PageOff] = off + n;
-      jb[o + J.PageAt] = now + jb[o + J.PageGap];
-      if (off + n >= jb[o + J.PageEnd]) jb[o + J.PageEnd] = 0;
-      this.owe(Owed.Block, d, jb[o + J.PageSeq], o / J.W, off, n);
+      if (!owed) {
+        const off = jb[o + J.PageOff];
+        const n = Math.min(jb[o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
+        jb[o + J.PageOff] = off + n;
+        jb[o + J.PageAt] = now + jb[o + J.PageGap];
+        if (off + n >= jb[o + J.PageEnd]) jb[o + J.PageEnd] = 0;
+        this.owe(Owed.Block, d, jb[o + J.PageSeq], o / J.W, off, n);
+      }
+      if (jb[o + J.PageEnd] && (t < 0 || jb[o + J.PageAt] < t)) t = jb[o + J.PageAt];
     }
+    this.wakeAt = t;
   }
 
   /** Owes a frame to device row d (or, for a device not in the log, -1 - its network address). A full
@@ -1168,7 +1164,7 @@ export class Hub implements RadioSink {
       } else if (kind === Owed.Read) n = put(zb, 3, ATTR_CURRENT_FILE_VERSION, 2);
       if (kind === Owed.Wait) {
         // Image Block Response WAIT_FOR_DATA: ask again in `a` s, with minimumBlockPeriod `b` (always sent, FACTS §2).
-        const cur = this.zt();
+        const cur = Math.floor((this.now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
         zb[2] = 5;
         zb[3] = Zs.WAIT;
         n = put(zb, put(zb, put(zb, 4, cur, 4), cur + a, 4), b, 2);
@@ -1184,12 +1180,6 @@ export class Hub implements RadioSink {
       fl[slot + 1] = now + this.k[K.ConfirmMs];
       if (d >= 0) this.dv[d * D.W + D.Turn] = ++this.order;
     }
-  }
-
-  /** ZigBee UTCTime now: seconds since 2000 (ZCL §2.6.2.19). */
-  private zt(): number {
-    const now = this.now;
-    return Math.floor((now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
   }
 
   // ---- streamed images: a few ranges of each image's bytes, asked of the host ahead of its clients
@@ -1322,7 +1312,7 @@ export class Hub implements RadioSink {
     const activating = j >= 0 && jb[o + J.State] === JobState.Activating;
     const ran = activating && v === jb[o + J.Ver];
     if (activating && !ran && check >= 0 && check + 1 < ACTIVATION_CHECKS) {
-      const cur = this.zt();
+      const cur = Math.floor((this.now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
       this.owe(Owed.End, d, -1, j, cur, cur);
       jb[o + J.Activates] = now;
       jb[o + J.Due] = now + this.k[K.Settle];
@@ -1334,7 +1324,7 @@ export class Hub implements RadioSink {
       jb[o + J.State] = JobState.Done;
       jb[o + J.Updated] = now;
     }
-    this.raise(Alert.VERSION, -1, d, v, -1, v < 0 || (activating && !ran) ? 1 : 0);
+    this.raise(Alert.VERSION, -1 - d, v, v < 0 || (activating && !ran) ? 1 : 0);
     if (done) this.changed(j, 2);
   }
 
@@ -1379,14 +1369,15 @@ export class Hub implements RadioSink {
     this.jb[o + J.Updated] = this.now;
     if (s === JobState.Failed) {
       this.jb[o + J.Code] = code as number;
-      this.raise(Alert.FAILED, j, -1, this.jb[o + J.Ver], code as number, -1);
+      this.raise(Alert.FAILED, j, this.jb[o + J.Ver], code as number);
     }
     this.changed(j, s === JobState.Failed ? 2 : 1);
   }
 
-  /** Raises an alert for job j's device (or device d's, for a version read); -1 for absent fields. The
-   *  ledger is saved before the host or the device hears of it (durable first, then visible). */
-  private raise(code: number, j: number, d: number, ver: number, resp: number, act: number): void {
+  /** Raises an alert for job j's device (j < 0: device -1 - j's, for a version read), with the version and
+   *  `x`, the response code (0x8F89, 0x8F8A) or activation status (0x8F8B). The ledger is saved before the
+   *  host or the device hears of it (durable first, then visible). */
+  private raise(code: number, j: number, ver: number, x: number): void {
     const now = this.now;
     const al = this.al;
     let o = 0;
@@ -1396,9 +1387,9 @@ export class Hub implements RadioSink {
     al[o + A.Code] = code;
     al[o + A.Time] = Math.floor((now + this.clock) / 1000);
     al[o + A.Ver] = ver;
-    al[o + A.Resp] = resp;
-    al[o + A.Act] = act;
-    this.ae.set(j >= 0 ? this.je.subarray(j * 8, j * 8 + 8) : this.de.subarray(d * 8, d * 8 + 8), (o / A.W) * 8);
+    al[o + A.Resp] = code === Alert.VERSION ? -1 : x;
+    al[o + A.Act] = code === Alert.VERSION ? x : -1;
+    this.ae.set(j >= 0 ? this.je.subarray(j * 8, j * 8 + 8) : this.de.subarray((-1 - j) * 8, -j * 8), (o / A.W) * 8);
     this.save(2);
     this.rec(3, o / A.W, Ev.Alert);
   }
@@ -1421,14 +1412,11 @@ export class Hub implements RadioSink {
   }
 
   /** A log event: a code and its fields (docs/host-link.md). */
-  log(code: number, x?: Item, y?: Item, z?: Item, v?: Item): void {
+  log(code: number, ...fields: Item[]): void {
     w(0, 1);
     w(Ev.Log);
     w(code);
-    if (x !== undefined) w(x);
-    if (y !== undefined) w(y);
-    if (z !== undefined) w(z);
-    if (v !== undefined) w(v);
+    for (let i = 0; i < fields.length; i++) w(fields[i]);
     this.out(0);
   }
 

@@ -30,11 +30,17 @@ export class ConsolePort {
     this.owned = false;
   }
 
-  /** Whether a read from the port is a break (it then gives the port back); `midFrame` reads never are.
-   *  A busy board can read both Ctrl-C in one piece, so a read of Ctrl-C bytes only counts each of them.
-   *  Any other read starts the count again: a Ctrl-C, then a line, then a Ctrl-C is no break (else the
-   *  REPL gets the next Ctrl-C, which on the Linux interpreter, pressed twice, ends it). */
-  isBreak(d: string, midFrame: boolean, now: number): boolean {
+  /** A read from the port (`d`), or none (null: the hub's tick, after which a port idle for idleMs goes back).
+   *  Returns whether the read is a break (it then gives the port back); `midFrame` reads never are. A busy
+   *  board can read both Ctrl-C in one piece, so a read of Ctrl-C bytes only counts each of them. Any other
+   *  read starts the count again: a Ctrl-C, then a line, then a Ctrl-C is no break (else the REPL gets the
+   *  next Ctrl-C, which on the Linux interpreter, pressed twice, ends it). (One function for both: each costs
+   *  JsVars on the board.) */
+  input(d: string | null, midFrame: boolean, now: number): boolean {
+    if (d === null) {
+      if (this.owned && this.idleMs > 0 && now - this.lastFrame > this.idleMs) this.give();
+      return false;
+    }
     if (midFrame || d === '' || BREAK_KEYS.substr(0, d.length) !== d) {
       this.breaks = 0;
       return false;
@@ -47,9 +53,5 @@ export class ConsolePort {
     if (this.breaks < BREAK_KEYS.length) return false;
     this.give();
     return true;
-  }
-
-  tick(now: number): void {
-    if (this.owned && this.idleMs > 0 && now - this.lastFrame > this.idleMs) this.give();
   }
 }

@@ -70,11 +70,7 @@ function openSerial(c: SerialConfig): EspruinoSerial {
         if (!shared || shared.owned) hostPort.write(b);
       },
       crc32: E.CRC32,
-      console: shared
-        ? function () {
-            (shared as ConsolePort).give();
-          }
-        : undefined,
+      console: shared,
     },
     board.hubConfig,
   );
@@ -90,7 +86,7 @@ function openSerial(c: SerialConfig): EspruinoSerial {
         if (shared) shared.lastFrame = t;
       } else if (what === 1) hub.radioBytes(E.toUint8Array(d as string), t);
       else {
-        if (shared) shared.tick(t);
+        if (shared) shared.input(null, false, t);
         hub.tick(t);
       }
     } catch (e) {
@@ -103,11 +99,11 @@ function openSerial(c: SerialConfig): EspruinoSerial {
     }
     // Page blocks due before the next tick get a wake-up of their own; one still due right after a tick or
     // wake-up waits for the radio to free (its input comes here) or the next tick, rather than spinning.
-    const at = hub.nextWake();
+    const at = hub.wakeAt;
     if (at >= 0 && at - t < tickMs && !wake && !(what > 1 && at <= t)) wake = setTimeout(step, Math.max(0, at - t), 3, null);
   };
   hostPort.on('data', function (d: string) {
-    if (!shared || !shared.isBreak(d, hub.rd.midFrame(), Date.now())) step(0, d);
+    if (!shared || !shared.input(d, hub.rd.midFrame(), Date.now())) step(0, d);
   });
   radioPort.on('data', function (d: string) {
     step(1, d);

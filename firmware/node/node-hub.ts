@@ -1,6 +1,6 @@
 // The hub core run by Node (`chub emulate`): host link and radio UART on serial ports (real or pty),
 // images and state in files, the clock from Date.now(). Only wiring lives here; decisions are in the core.
-// It ticks the core when the core asks (nextWake: page blocks at the client's responseSpacing), as the
+// It ticks the core when the core asks (wakeAt: page blocks at the client's responseSpacing), as the
 // Espruino build does, with a fallback tick for the core's other timeouts.
 import { uploads } from '../core/image-upload';
 import * as fs from 'fs';
@@ -45,11 +45,11 @@ const WALL_CLOCK: Clock = {
 
 export const BAUD_RATE = 115200;
 /** Longest gap between two ticks: the core's own timeouts (silence, confirms, version reads, progress
- *  events) are not in nextWake and need no finer grain than this. */
+ *  events) are not in wakeAt and need no finer grain than this. */
 export const FALLBACK_TICK_MS = 100;
 
 /**
- * Core time of the next tick at core time `now`: the wake the core asks for (nextWake, -1 for none), or the
+ * Core time of the next tick at core time `now`: the wake the core asks for (wakeAt, -1 for none), or the
  * fallback tick if that is sooner. A wake already due right after a tick means the core could not send yet
  * (the radio is busy): radio input re-arms, so waiting for it or the fallback beats spinning on a 0 ms timer.
  */
@@ -137,7 +137,7 @@ export class NodeHub {
   /** Keeps one timer, for the earliest tick the core needs: an earlier one replaces it, a later one waits. */
   private arm(now: number, ticked: boolean): void {
     if (this.closed) return;
-    const at = nextTickAt(now, this.hub.nextWake(), ticked);
+    const at = nextTickAt(now, this.hub.wakeAt, ticked);
     if (at >= this.due) return;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.due = at;

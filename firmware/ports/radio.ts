@@ -24,8 +24,6 @@ export interface RadioSink {
 }
 
 export interface Radio {
-  /** Register the hub's endpoint; call once the UART is open. */
-  start(now: number): void;
   /** Sends `len` bytes of `data` (a ZCL frame; the driver copies them into its frame at once, so the caller
    *  may reuse its buffer) to a device; returns a handle (0–255) that a later Confirm names. Returns -1 when
    *  the driver has no room for it now (nothing was queued: hold the frame and send it again later; room comes
@@ -37,7 +35,8 @@ export interface Radio {
   lookup(nwk: number, now: number): number;
   /** Bytes read from the co-processor UART; what they meant goes to the sink. */
   onBytes(bytes: Uint8Array, now: number): void;
-  /** Time out outstanding requests (and send what waits). */
+  /** Time out outstanding requests (and send what waits). A new driver's first tick registers the hub's
+   *  endpoint: tick once the UART is open. */
   tick(now: number): void;
 }
 

@@ -1,12 +1,12 @@
 // Radio port over a TI Z-Stack ZNP co-processor (FACTS §4), written to cost little on Espruino (FACTS §5):
-// one class, seven functions (14 parameters; a frame is handled where onBytes finds it), state in numbers and
+// one class, six functions (13 parameters; a frame is handled where onBytes finds it), state in numbers and
 // two byte buffers made once; nothing is allocated per frame but the views handed to the sink and to `write`. On espruino-2500-i386 the class
 // holds ~45 JsVars of code and an instance ~100 (its buffers: 717 bytes).
 //
 // ZNP's MT API serves one synchronous request (SREQ) at a time, so requests wait in a small ring of frame
 // slots, in order, and each is matched to its SRSP (or to an RPC error naming it); one with no answer in
 // SREQ_TIMEOUT_MS is dropped so a lost SRSP never wedges the radio. AF_REGISTER goes ahead of whatever is
-// queued, at start() and after every SYS_RESET_IND. Time only arrives as arguments: no timers, no clock.
+// queued, at the first tick and after every SYS_RESET_IND. Time only arrives as arguments: no timers, no clock.
 import { RadioError } from '../core/codes';
 import { HUB_ENDPOINT, OTA_CLUSTER, PROFILE_SMART_ENERGY, Radio, RadioEv, RadioSink } from '../ports/radio';
 
@@ -85,8 +85,8 @@ export class ZnpDriver implements Radio {
   /** The outstanding SREQ's command id (0: none) and when it was written. */
   private out = 0;
   private at = 0;
-  /** 1: AF_REGISTER is due, ahead of the slots. */
-  private reg = 0;
+  /** 1: AF_REGISTER is due, ahead of the slots: at the first tick, and after every SYS_RESET_IND. */
+  private reg = 1;
   /** The next send()'s handle, also its AF transaction id: a byte that wraps. */
   private next = 0;
 
@@ -100,11 +100,6 @@ export class ZnpDriver implements Radio {
       1, OTA_CLUSTER & 0xff, OTA_CLUSTER >> 8, // in clusters
       1, OTA_CLUSTER & 0xff, OTA_CLUSTER >> 8, // out clusters
     ]);
-  }
-
-  start(now: number): void {
-    this.reg = 1;
-    this.tick(now);
   }
 
   send(nwk: number, endpoint: number, cluster: number, data: Uint8Array, len: number, now: number): number {

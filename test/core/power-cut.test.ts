@@ -113,7 +113,7 @@ describe('power cut during an upload', () => {
 
 /** A radio that carries nothing (upload tests) — the host link is all that matters there. */
 function idleRadio(): Radio {
-  return { start: () => undefined, send: () => 0, lookup: () => 0, onBytes: () => undefined, tick: () => undefined };
+  return { send: () => 0, lookup: () => 0, onBytes: () => undefined, tick: () => undefined };
 }
 
 /** What the co-processor has heard and not yet handed to the hub. */
@@ -132,7 +132,7 @@ class Air implements Radio {
   readonly clients = new Map<number, SimOtaClient>();
   constructor(private clock: ManualScheduler) {}
   /** Like the simulated stick, joined devices are announced again when a (restarted) hub registers. */
-  start(): void {
+  announceAll(): void {
     for (const [nwk, c] of this.clients) this.events.push({ type: 'announce', nwk, eui: c.spec.eui });
   }
   send(nwk: number, _endpoint: number, cluster: number, data: Uint8Array, len: number): number {
@@ -202,6 +202,7 @@ describe('power cut during HAN transfers', () => {
       hub = hubOn(flash, sw, air, link);
       air.hub = hub;
       air.sw = sw;
+      air.announceAll();
       hub.start(clock.now());
     };
     /** A request; a power cut inside it turns the hub off. */

@@ -40,7 +40,6 @@ export class FakeRadio implements Radio {
   /** Network addresses the hub asked about, in order. */
   lookups: number[] = [];
   private pending: FakeEvent[] = [];
-  start(): void {}
   lookup(nwk: number): number {
     this.lookups.push(nwk);
     return 0;

@@ -1,4 +1,4 @@
-// The Node hub ticks the hub core when the core asks (nextWake), as the Espruino build does, so Image Page
+// The Node hub ticks the hub core when the core asks (wakeAt), as the Espruino build does, so Image Page
 // Request blocks leave at the responseSpacing the client asked for, not at a fixed 100 ms tick (issue 15,
 // defect 6).
 //

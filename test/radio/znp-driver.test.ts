@@ -74,7 +74,8 @@ const err = (code: RadioError, detail: number): Ev => [RadioEv.Error, code, deta
 const confirm = (handle: number, status: number): Ev => [RadioEv.Confirm, handle, status, null];
 
 /** A driver whose writes are parsed back into frames (copies: the driver's views are of its own buffer). */
-function bare() {
+/** A driver writing to no stick; `registered`: its first tick's AF_REGISTER answered, and forgotten. */
+function bare(opts: { registered?: boolean } = {}) {
   const sink = new Recorder();
   const written: ZnpFrame[] = [];
   const raw: number[][] = [];
@@ -85,12 +86,18 @@ function bare() {
   }, sink);
   const cmds = () => written.map(commandOf);
   const answer = (command: number, data: Uint8Array | number[], now = 1) => d.onBytes(buildZnpFrame(command, Uint8Array.from(data)), now);
+  if (opts.registered) {
+    d.tick(0);
+    answer(srspOf(AF_REGISTER), [0], 0);
+    written.length = 0;
+    raw.length = 0;
+  }
   return { d, sink, written, raw, cmds, answer };
 }
 
 /** Driver and stick joined by a virtual UART whose bytes arrive on the next scheduler turn, as a serial port's would.
  *  The driver's bytes are passed on as the view it wrote, not a copy: it promises to leave them alone until answered. */
-function bench(opts: { lossRate?: number } = {}) {
+function bench(opts: { lossRate?: number; lose?: number } = {}) {
   const sched = new ManualScheduler();
   const radio = new RadioModel({ seed: 7, lossRate: opts.lossRate });
   const received: { clusterId: number; data: number[] }[] = [];
@@ -112,7 +119,10 @@ function bench(opts: { lossRate?: number } = {}) {
   });
   const driver = new ZnpDriver((b) => {
     sched.setTimer(0, () => {
-      for (const f of toStick.push(b)) if (frameType(f.cmd0) === TYPE_SREQ) maxInFlight = Math.max(maxInFlight, ++inFlight);
+      const fs = toStick.push(b);
+      // A frame lost on the UART (`lose`: its command) never reaches the stick.
+      if (fs.some((f) => commandOf(f) === opts.lose)) return;
+      for (const f of fs) if (frameType(f.cmd0) === TYPE_SREQ) maxInFlight = Math.max(maxInFlight, ++inFlight);
       stick.onBytes(b);
     });
   }, sink);
@@ -124,7 +134,7 @@ function bench(opts: { lossRate?: number } = {}) {
 }
 
 function ready(b: ReturnType<typeof bench>): void {
-  b.driver.start(b.sched.now());
+  b.driver.tick(b.sched.now());
   b.run();
   // A registration that worked says nothing.
   expect(b.take()).toEqual([]);
@@ -174,12 +184,14 @@ describe('ZnpDriver against the simulated stick', () => {
     expect(b.take()).toEqual([confirm(h, 0xe9)]);
   });
 
-  test('a send before any registration is refused by the stick (status 0x02 in the SRSP) and nothing goes on air', () => {
-    const b = bench();
+  test('a send whose registration was lost on the UART is refused by the stick (status 0x02 in the SRSP) and nothing goes on air', () => {
+    const b = bench({ lose: AF_REGISTER });
     const h = b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([1]), 1, b.sched.now());
+    // The AF_REGISTER's SRSP never comes: it is given up after SREQ_TIMEOUT_MS, and the send goes.
+    b.run(ZnpLimit.SREQ_TIMEOUT_MS);
     b.run();
     expect(b.received).toEqual([]);
-    expect(b.take()).toEqual([confirm(h, 0x02)]);
+    expect(b.take()).toEqual([err(RadioError.NO_SRSP, AF_REGISTER), confirm(h, 0x02)]);
   });
 
   test('sends go out one SREQ at a time, in order, each with its own confirm; a full driver says -1 and keeps nothing', () => {
@@ -245,7 +257,7 @@ describe('ZnpDriver, frame by frame', () => {
       return ZpiObject.fromUnpiFrame(HerdsmanFrame.fromBuffer(buf[1], 4 + buf[1], buf)).payload as Record<string, unknown>;
     };
     const { d, raw, answer, written } = bare();
-    d.start(0);
+    d.tick(0);
     expect(herdsman(raw[0])).toMatchObject({ endpoint: 1, appprofid: 0x0109, appdeviceid: 0x0500, appnuminclusters: 1, appinclusterlist: [OTA], appnumoutclusters: 1, appoutclusterlist: [OTA] });
     expect(decodeAfRegister(written[0].data)).toEqual({ endpoint: 1, profileId: 0x0109, deviceId: 0x0500, deviceVersion: 0, latency: 0, inClusters: [OTA], outClusters: [OTA] });
     answer(srspOf(AF_REGISTER), [0]);
@@ -262,7 +274,7 @@ describe('ZnpDriver, frame by frame', () => {
 
   test('send copies the data at once: the caller may reuse its buffer, even while the frame waits its turn', () => {
     const { d, answer, written } = bare();
-    d.start(0);
+    d.tick(0);
     const buf = bytes([1, 2, 3, 4, 5, 6]);
     const h = d.send(0x1001, 1, OTA, buf, 4, 0); // waits behind AF_REGISTER; only the first 4 bytes
     buf.fill(0xee);
@@ -279,7 +291,7 @@ describe('ZnpDriver, frame by frame', () => {
   });
 
   test('a frame longer than MAX_SEND is refused with -2; MAX_SEND itself fits', () => {
-    const { d, answer, written } = bare();
+    const { d, answer, written } = bare({ registered: true });
     expect(d.send(1, 1, OTA, new Uint8Array(ZnpLimit.MAX_SEND + 1), ZnpLimit.MAX_SEND + 1, 0)).toBe(-2);
     const big = Uint8Array.from({ length: ZnpLimit.MAX_SEND }, (_, i) => i);
     expect(d.send(1, 1, OTA, big, big.length, 0)).toBe(0);
@@ -288,7 +300,7 @@ describe('ZnpDriver, frame by frame', () => {
   });
 
   test('handles are the AF transaction id: a byte that wraps', () => {
-    const { d, answer } = bare();
+    const { d, answer } = bare({ registered: true });
     const hs: number[] = [];
     for (let i = 0; i < 258; i++) {
       hs.push(d.send(DEVICE.nwk, 1, OTA, new Uint8Array(1), 1, 0));
@@ -353,7 +365,7 @@ describe('ZnpDriver, frame by frame', () => {
   });
 
   test('a lookup refused by the stick is LOOKUP_REFUSED with the status', () => {
-    const { d, sink, answer } = bare();
+    const { d, sink, answer } = bare({ registered: true });
     d.lookup(0x1001, 0);
     answer(srspOf(ZDO_IEEE_ADDR_REQ), [0x02]);
     expect(sink.take()).toEqual([err(RadioError.LOOKUP_REFUSED, 0x02)]);
@@ -361,7 +373,7 @@ describe('ZnpDriver, frame by frame', () => {
 
   test('an SREQ that is never answered times out with NO_SRSP and the queue moves on', () => {
     const { d, sink, cmds } = bare();
-    d.start(0);
+    d.tick(0);
     d.send(DEVICE.nwk, 1, OTA, new Uint8Array(1), 1, 0);
     expect(cmds()).toEqual([AF_REGISTER]); // the data request waits for the register's SRSP
     d.tick(1999);
@@ -374,7 +386,7 @@ describe('ZnpDriver, frame by frame', () => {
   });
 
   test('a dumb stick fills every slot; a timeout frees one', () => {
-    const { d, sink } = bare();
+    const { d, sink } = bare({ registered: true });
     for (let i = 0; i < ZnpLimit.SLOTS; i++) expect(d.send(1, 1, OTA, new Uint8Array(1), 1, 0)).toBe(i);
     expect(d.send(1, 1, OTA, new Uint8Array(1), 1, 0)).toBe(-1);
     d.tick(2000);
@@ -385,7 +397,7 @@ describe('ZnpDriver, frame by frame', () => {
 
   test('an RPC error answers the outstanding request: reported with the command it names, and the next request goes out', () => {
     const { d, sink, cmds, answer } = bare();
-    d.start(0);
+    d.tick(0);
     d.send(DEVICE.nwk, 1, OTA, new Uint8Array(1), 1, 0);
     answer(RPC_ERROR, [0x02, 0x24, 0x00]);
     expect(sink.take()).toEqual([err(RadioError.RPC_ERROR, AF_REGISTER)]);
@@ -401,7 +413,7 @@ describe('ZnpDriver, frame by frame', () => {
     const { d, sink, answer } = bare();
     answer(srspOf(AF_DATA_REQUEST), [0]);
     expect(sink.take()).toEqual([err(RadioError.UNEXPECTED_SRSP, 0x6401)]);
-    d.start(0);
+    d.tick(0);
     answer(srspOf(AF_DATA_REQUEST), [0]);
     expect(sink.take()).toEqual([err(RadioError.UNEXPECTED_SRSP, 0x6401)]);
     answer(srspOf(AF_REGISTER), [0]);
@@ -410,14 +422,14 @@ describe('ZnpDriver, frame by frame', () => {
 
   test('a failed registration is REGISTER_FAILED with its status', () => {
     const { d, sink, answer } = bare();
-    d.start(0);
+    d.tick(0);
     answer(srspOf(AF_REGISTER), [0x01]);
     expect(sink.take()).toEqual([err(RadioError.REGISTER_FAILED, 0x01)]);
   });
 
   test('a reset drops what was outstanding (a data request: LOST_IN_RESET), and AF_REGISTER goes ahead of what waits', () => {
     const { d, sink, cmds, answer, written } = bare();
-    d.start(0);
+    d.tick(0);
     answer(srspOf(AF_REGISTER), [0]);
     const h1 = d.send(0x1001, 1, OTA, bytes([1]), 1, 1);
     const h2 = d.send(0x1001, 1, OTA, bytes([2]), 1, 1);
@@ -441,7 +453,7 @@ describe('ZnpDriver, frame by frame', () => {
 
   test('a send from the sink as it hears of a reset still waits behind AF_REGISTER', () => {
     const { d, sink, cmds, answer } = bare();
-    d.start(0);
+    d.tick(0);
     answer(srspOf(AF_REGISTER), [0]);
     sink.onEvent = (ev) => {
       if (ev === RadioEv.Reset) d.send(0x1001, 1, OTA, bytes([1]), 1, 2);
@@ -454,7 +466,7 @@ describe('ZnpDriver, frame by frame', () => {
 
   test('a corrupted frame is BAD_FCS, and the next frame is still understood', () => {
     const { d, sink, cmds } = bare();
-    d.start(0);
+    d.tick(0);
     d.send(1, 1, OTA, bytes([1]), 1, 0);
     const bad = buildZnpFrame(srspOf(AF_REGISTER), encodeStatus(0));
     bad[4] ^= 1;
@@ -483,7 +495,7 @@ describe('ZnpDriver, frame by frame', () => {
     const m = encodeAfIncomingMsg({ groupId: 0, clusterId: OTA, srcAddr: 2, srcEndpoint: 1, dstEndpoint: 1, wasBroadcast: 0, linkQuality: 0, securityUse: 0, timestamp: 0, transSeq: 0, data: bytes([1, 2, 3]) });
     d.onBytes(buildZnpFrame(AF_INCOMING_MSG, m.subarray(0, m.length - 1)), 0);
     expect(sink.take()).toEqual([err(RadioError.BAD_FRAME, AF_INCOMING_MSG)]);
-    d.start(0);
+    d.tick(0);
     d.send(1, 1, OTA, bytes([1]), 1, 0);
     answer(srspOf(AF_REGISTER), []);
     expect(sink.take()).toEqual([err(RadioError.BAD_FRAME, 0x6400)]);

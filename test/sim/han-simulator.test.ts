@@ -74,7 +74,7 @@ describe('HAN simulator on a pty, driven by ZnpDriver over serialport', () => {
   });
 
   test('registers, then hears both devices announce and query for an image', async () => {
-    driver.start(Date.now());
+    driver.tick(Date.now()); // the first tick registers the endpoint
     // A registration that succeeds is silent; the devices' traffic shows the endpoint is there.
     await waitFor((e) => e.type === 'announce' && e.eui === HCALCS);
     await waitFor((e) => e.type === 'announce' && e.eui === PPMID);
@@ -113,7 +113,7 @@ test('a hub that started before the simulator opened its port registers with it,
     await new Promise<void>((resolve, reject) => hub.once('open', resolve).once('error', reject));
     const driver = new ZnpDriver((b) => hub.write(Buffer.from(b)), recorder(events));
     hub.on('data', (d: Buffer) => driver.onBytes(new Uint8Array(d), Date.now()));
-    driver.start(Date.now());
+    driver.tick(Date.now()); // the first tick registers the endpoint
     await new Promise((r) => setTimeout(r, 200));
     started = await startSimulator({ devices: [parseDeviceSpec(`PPMID:${PPMID}`, 0)], timeScale: 0.01, port: pair.b });
     for (let i = 0; i < 500 && !events.some((e) => e.type === 'announce'); i++) await new Promise((r) => setTimeout(r, 10));
