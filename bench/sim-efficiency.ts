@@ -70,7 +70,7 @@ export function simEfficiency() {
   return {
     what:
       'measured = jobs start to last 0x8F8A; ÷ system floor (the larger of the slowest device critical path and the busiest of UART to stick incl. each SRSP, UART to hub, channel; frames by the real encoders, NWK security included) and ÷ airtime floor (mandatory frames + ACKs only); jain = Jain index over per-device throughput; ' +
-      `image ${IMAGE_BYTES} bytes for 1 and 10 devices, scaled to ${SCALED_IMAGE_BYTES} bytes for 50 devices to keep the run short; means over seeds; hub at its default config (maxSessions ${DEFAULT_CONFIG.maxSessions}, radioWindow ${DEFAULT_CONFIG.radioWindow})`,
+      `image ${IMAGE_BYTES} bytes for 1 and 10 devices, scaled to ${SCALED_IMAGE_BYTES} bytes for 50 devices to keep the run short; means over seeds; hub at its default config but for its limits, which take every device at once (maxJobs and maxSessions = devices; radioWindow ${DEFAULT_CONFIG.radioWindow}; host-tools/sim/virtual-bench.ts)`,
     seeds: SEEDS,
     runs,
     simulator: { frames, wallS: round(wallMs / 1000), framesPerSecond: Math.round(frames / (wallMs / 1000)) },

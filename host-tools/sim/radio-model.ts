@@ -1,40 +1,46 @@
 // A timing and loss model of the HAN: one 802.15.4 channel shared by the coordinator and every device
-// (FACTS §3). Per frame: CSMA-CA backoff, airtime for its real size (han-frame.ts), MAC ACK or ACK wait,
-// up to macMaxFrameRetries retransmissions. Per link: random loss, bursts of interference, outages,
-// duplicates, reordering, latency and LQI. Seeded streams make a run replay exactly. It never sets timers:
-// callers schedule what it returns, so the same model serves real-time and virtual-time runs.
+// (FACTS §3), run event by event. Each frame goes through unslotted CSMA-CA (IEEE 802.15.4-2006 §7.5.1.4):
+// each backoff ends in a CCA judged against what is on the air at that moment; a clear CCA is followed by
+// the RX-to-TX turnaround and the frame; frames that overlap on the air are lost (a collision); a received
+// unicast is acknowledged a turnaround later by an ACK sent without CCA, which can itself collide; a sender
+// with no ACK after macAckWaitDuration retries, up to macMaxFrameRetries. Per link (radio-link.ts): random
+// loss, bursts of interference, outages, duplicates, reordering, latency and LQI. Seeded streams make a run
+// replay exactly. It never sets timers: it says when it next needs to run (onWake) and callers run it then
+// (advance; radio-clock.ts does this on a Scheduler), so the same model serves real-time and virtual-time runs.
 import { ackAirtimeUs, COORDINATOR, frameAirtimeUs, HanFrame } from './han-frame';
+import { ImpairmentCounts, LinkSpec, LinkStats, LossCause, RadioLink, CLEAN_LINK, seededStream } from './radio-link';
+import { TimeQueue } from './time-queue';
 
+export { CLEAN_LINK, DUPLICATE_MAX_DELAY_MS, LinkSpec, LinkStats, mulberry32, REORDER_MAX_DELAY_MS, seededStream } from './radio-link';
+
+/** aTurnaroundTime, 12 symbols (IEEE 802.15.4-2006 §6.4.1): RX-to-TX after a clear CCA, and before an ACK (§7.5.6.4.2). */
 export const TURNAROUND_US = 192;
-/** Unslotted CSMA-CA: backoff unit 20 symbols, exponent from macMinBE up to macMaxBE on a busy channel. */
+/** aUnitBackoffPeriod, 20 symbols (§7.4.1): the unit of the random backoff. */
 export const BACKOFF_UNIT_US = 320;
+/** macMinBE and macMaxBE (§7.4.2, defaults 3 and 5): the backoff exponent starts at one and grows to the other. */
 export const MAC_MIN_BE = 3;
 export const MAC_MAX_BE = 5;
-/** Clear channel assessment: 8 symbols. */
+/** macMaxCSMABackoffs (§7.4.2, default 4): a frame whose CCA finds the channel busy once more fails with CHANNEL_ACCESS_FAILURE. */
+export const MAC_MAX_CSMA_BACKOFFS = 4;
+/** Clear channel assessment: 8 symbols (§6.9.9). */
 export const CCA_US = 128;
+/** macMaxFrameRetries (§7.4.2, default 3). */
 export const MAC_MAX_FRAME_RETRIES = 3;
-/** macAckWaitDuration: 54 symbols before a sender gives up on an ACK and retries. */
+/** macAckWaitDuration (§7.4.2): aUnitBackoffPeriod + aTurnaroundTime + phySHRDuration + 6 octets = 20 + 12 + 10 + 12
+ *  = 54 symbols from the frame's end before a sender gives up on its ACK and retries. */
 export const ACK_WAIT_US = 864;
-/** Longest extra delay of a held-back frame (reordering) and of a duplicate's second copy. */
-export const REORDER_MAX_DELAY_MS = 200;
-export const DUPLICATE_MAX_DELAY_MS = 500;
+/** A unicast the MAC failed to deliver (no ACK after its retries, or channel access failure) is handed to it again by
+ *  the NWK layer up to this many times: Z-Stack's zgMaxDataRetries (nwk_globals.c), NWK_MAX_DATA_RETRIES 2 in TI's
+ *  f8wConfig.cfg. The devices' stacks are taken to do the same. */
+export const NWK_MAX_DATA_RETRIES = 2;
 /** A broadcast's originator repeats it if no neighbour relays it within this time (nwkPassiveAckTimeout). */
 export const NWK_PASSIVE_ACK_TIMEOUT_MS = 500;
 export const NWK_MAX_BROADCAST_RETRIES = 2;
-
-/** The radio between the coordinator and one device. Rates are chances per frame (loss: per attempt). */
-export interface LinkSpec {
-  loss: number;
-  /** Interference: bursts `lengthMs` long (mean) every `everyMs` (mean); nothing gets through during one. */
-  burst?: { everyMs: number; lengthMs: number };
-  duplicate: number;
-  reorder: number;
-  latencyMs: number;
-  /** Mean link quality reported for received frames; derived from the loss rate if not given. */
-  lqi?: number;
-}
-
-export const CLEAN_LINK: LinkSpec = { loss: 0, duplicate: 0, reorder: 0, latencyMs: 0 };
+/** nwkcMaxBroadcastJitter (ZigBee spec §3.6.5): a broadcast waits a random 0 … 64 ms before each transmission, so
+ *  nodes that broadcast at one instant (devices announcing after a power cut) do not all contend at once. */
+export const NWK_MAX_BROADCAST_JITTER_MS = 64;
+/** How long a transmission is kept for overlap checks after it ends: longer than any frame (127 + 6 bytes, 4.3 ms). */
+const AIR_MEMORY_US = 10000;
 
 /** One transmission attempt of a frame, in scheduler ms. */
 export interface Attempt {
@@ -53,14 +59,29 @@ export interface AirFrame {
   attempts: Attempt[];
 }
 
+/** A unicast's outcome, when the sender knows it: its ACK is in, or its last try went unanswered. */
 export interface Delivery {
   delivered: boolean;
+  /** Transmissions (a channel access failure ends a frame without one). */
   attempts: number;
-  /** When the sender knows the outcome: the ACK is in, or the last retry went unanswered. */
   done: number;
-  /** When the receiving stack hands the frame up: none if lost, two if duplicated. */
+  /** When the receiving stack hands the frame up: none if it never got there, two if duplicated. */
   arrivals: number[];
   linkQuality: number;
+}
+
+export interface UnicastHandlers {
+  /** The addressee has the frame (at its end; a retry's copy of a frame it already has is dropped, APS duplicate
+   *  rejection, ZigBee spec §2.2.8.4.2). `arrivals`: when its stack hands it up. */
+  arrived?(arrivals: number[], linkQuality: number): void;
+  done?(d: Delivery): void;
+}
+
+export interface BroadcastHandlers {
+  /** Receiver `nwk` heard it; when its stack hands it up. */
+  arrived?(nwk: number, arrivals: number[]): void;
+  /** The last repetition is over. */
+  done?(at: number): void;
 }
 
 export interface RadioStats {
@@ -72,12 +93,16 @@ export interface RadioStats {
   lostRandom: number;
   lostBurst: number;
   lostOutage: number;
+  /** Frames and ACKs lost because another transmission overlapped them. */
+  collisions: number;
+  /** Frames that found the channel busy at macMaxCSMABackoffs + 1 CCAs in a row. */
+  channelAccessFailures: number;
   duplicates: number;
   /** Frames held back so later ones may overtake them, and those that actually arrived after a later frame. */
   reordered: number;
   overtaken: number;
   busyCca: number;
-  /** Channel time used, backoffs excluded. */
+  /** Channel time used by frames and ACKs, backoffs excluded. */
   airMs: number;
 }
 
@@ -91,63 +116,78 @@ export interface RadioModelOptions {
   timeScale?: number;
 }
 
-/** mulberry32: a tiny, good-enough 32-bit PRNG returning [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An independent stream per (seed, key): adding a device does not change the draws of the others. */
-export function seededStream(seed: number, key: number): () => number {
-  return mulberry32((seed ^ Math.imul(key + 1, 0x9e3779b1)) >>> 0);
-}
-
-/** Random CSMA-CA backoff for exponent `be`: 0 … 2^be − 1 units. */
+/** Random CSMA-CA backoff for exponent `be`: 0 … 2^be − 1 units (§7.5.1.4). */
 export function backoffUs(be: number, rand: () => number): number {
   return Math.floor(rand() * (1 << be)) * BACKOFF_UNIT_US;
 }
 
-function exponential(mean: number, rand: () => number): number {
-  return -mean * Math.log(1 - rand());
+/** A frame or an ACK on the air. */
+interface Transmission {
+  start: number;
+  end: number;
 }
 
-type LossCause = 'random' | 'burst' | 'outage' | null;
-
-interface LinkState {
-  spec: LinkSpec;
-  rand: () => number;
-  burstStart: number;
-  burstEnd: number;
-  outages: { from: number; to: number }[];
-  /** Latest arrival so far, per direction (to the device, to the coordinator): for counting overtakes. */
-  lastArrival: [number, number];
-  counts: LinkStats;
+/** A frame in a node's MAC, from hand-over to outcome. */
+interface Job {
+  frame: HanFrame;
+  /** A broadcast's receivers (device addresses), or null for a unicast. */
+  receivers: number[] | null;
+  /** Broadcast: NWK repetitions left; unicast: NWK data retries left. */
+  repeatsLeft: number;
+  /** Transmissions since the MAC was last handed the frame. */
+  macTries: number;
+  unicast: UnicastHandlers;
+  broadcast: BroadcastHandlers;
+  attempts: Attempt[];
+  /** CSMA-CA state of the current attempt: NB and BE (§7.5.1.4). */
+  nb: number;
+  be: number;
+  onAir: Transmission | null;
+  /** Unicast: the addressee's arrivals once it has the frame (null before). Broadcast: per receiver. */
+  arrivals: number[] | null;
+  linkQuality: number;
+  heard: Map<number, number[]>;
 }
 
-/** Per link, both directions. */
-export interface LinkStats {
-  frames: number;
-  macRetries: number;
-  undelivered: number;
+interface Node {
+  queue: Job[];
+  active: Job | null;
+  /** From a received frame's end until its ACK is out the node's transceiver is busy: it can neither sense nor send. */
+  ackFrom: number;
+  ackUntil: number;
 }
+
+type Event = { kind: 'cca' | 'end' | 'noAck'; job: Job } | { kind: 'ackEnd'; job: Job; ack: Transmission };
 
 export class RadioModel {
   readonly timeScale: number;
   private readonly seed: number;
   private readonly defaultLink: LinkSpec;
-  private links = new Map<number, LinkState>();
+  private links = new Map<number, RadioLink>();
   private coordinatorRand: () => number;
-  private busyUntil = 0;
-  /** A node sends one frame at a time: its next frame waits for the previous one's outcome. */
-  private txFree = new Map<number, number>();
+  private nodes = new Map<number, Node>();
+  private events = new TimeQueue<Event>();
+  /** Transmissions that ended less than AIR_MEMORY_US ago, or are on (or about to go on) the air. */
+  private air: Transmission[] = [];
+  private running = false;
+  private wake: ((at: number) => void) | null = null;
   private observers: ((a: AirFrame) => void)[] = [];
-  private counts: RadioStats = { frames: 0, attempts: 0, macRetries: 0, undelivered: 0, lostRandom: 0, lostBurst: 0, lostOutage: 0, duplicates: 0, reordered: 0, overtaken: 0, busyCca: 0, airMs: 0 };
+  private counts: RadioStats = {
+    frames: 0,
+    attempts: 0,
+    macRetries: 0,
+    undelivered: 0,
+    lostRandom: 0,
+    lostBurst: 0,
+    lostOutage: 0,
+    collisions: 0,
+    channelAccessFailures: 0,
+    duplicates: 0,
+    reordered: 0,
+    overtaken: 0,
+    busyCca: 0,
+    airMs: 0,
+  };
 
   constructor(opts: RadioModelOptions = {}) {
     this.seed = opts.seed ?? 1;
@@ -159,12 +199,12 @@ export class RadioModel {
 
   /** Settings of the link to one device (its network address), over the defaults. */
   setLink(nwk: number, spec: Partial<LinkSpec>): void {
-    this.state(nwk).spec = { ...this.defaultLink, ...spec };
+    this.link(nwk).spec = { ...this.defaultLink, ...spec };
   }
 
   /** Nothing gets through on this link from `from` to `to` (scheduler ms). */
   addOutage(nwk: number, from: number, to: number): void {
-    this.state(nwk).outages.push({ from, to });
+    this.link(nwk).addOutage(from, to);
   }
 
   /** A stream of its own for a device's behaviour (jitter), independent of the radio's draws. */
@@ -176,12 +216,22 @@ export class RadioModel {
     this.observers.push(fn);
   }
 
+  /** `fn(at)`: the model must run (advance) at scheduler time `at`; told again whenever that changes. */
+  onWake(fn: (at: number) => void): void {
+    this.wake = fn;
+  }
+
+  /** The scheduler time of the model's next event, if any. */
+  nextEventAt(): number | undefined {
+    return this.events.peek()?.at;
+  }
+
   stats(): RadioStats {
     return { ...this.counts };
   }
 
   linkStats(nwk: number): LinkStats {
-    return { ...this.state(nwk).counts };
+    return { ...this.link(nwk).counts };
   }
 
   /** A simulated duration in scheduler milliseconds. */
@@ -190,138 +240,232 @@ export class RadioModel {
   }
 
   /** A unicast between the coordinator and a device, handed to the sender's MAC at `now`. */
-  unicast(now: number, frame: HanFrame): Delivery {
-    const device = frame.src === COORDINATOR ? frame.dst : frame.src;
-    const link = this.state(device);
-    const rand = this.randOf(frame.src);
-    const attempts: Attempt[] = [];
-    let t = Math.max(now, this.txFree.get(frame.src) ?? 0);
-    let done = t;
-    for (let n = 0; n <= MAC_MAX_FRAME_RETRIES; n++) {
-      const start = this.channelAccess(t, rand);
-      const end = start + this.us(frameAirtimeUs(frame));
-      const cause = this.lossAt(link, start);
-      this.count(cause);
-      if (cause === null) {
-        const ackAt = end + this.us(TURNAROUND_US);
-        done = ackAt + this.us(ackAirtimeUs());
-        this.occupy(start, done);
-        attempts.push({ start, end, delivered: true, acked: true, ackAt });
-        break;
-      }
-      this.occupy(start, end);
-      done = end + this.us(ACK_WAIT_US);
-      attempts.push({ start, end, delivered: false, acked: false, ackAt: end });
-      t = done;
-    }
-    this.txFree.set(frame.src, done);
-    const last = attempts[attempts.length - 1];
-    const delivered = last.delivered;
-    // The receiver's transceiver sends the ACK a turnaround after the frame (IEEE 802.15.4-2006 §7.5.6.4.2)
-    // and can neither sense the channel nor send while it does: its own next frame starts channel access after.
-    if (delivered) this.txFree.set(frame.dst, Math.max(this.txFree.get(frame.dst) ?? 0, done));
-    for (const c of [this.counts, link.counts]) {
-      c.frames++;
-      c.macRetries += attempts.length - 1;
-      if (!delivered) c.undelivered++;
-    }
-    this.counts.attempts += attempts.length;
-    this.emit({ frame, attempts });
-    const toCoordinator = frame.dst === COORDINATOR ? 1 : 0;
-    return { delivered, attempts: attempts.length, done, arrivals: delivered ? this.arrivals(link, last.end, toCoordinator) : [], linkQuality: this.lqi(link) };
+  unicast(now: number, frame: HanFrame, on: UnicastHandlers = {}): void {
+    this.submit(now, this.job(frame, null, 0, on, {}));
   }
 
   /**
    * A broadcast (no MAC ACK) heard over the links of `receivers` (device addresses; for a device's own
    * broadcast, its address: the coordinator hears it over that device's link). Repeated up to `repeats`
    * times, a passive-ack timeout apart, while a receiver has not heard it (the NWK layer's broadcast
-   * retries, ZigBee spec §3.6.5). Arrivals per receiver.
+   * retries, ZigBee spec §3.6.5).
    */
-  broadcast(now: number, frame: HanFrame, receivers: number[], repeats = 0): { done: number; arrivals: Map<number, number[]> } {
-    const rand = this.randOf(frame.src);
-    const arrivals = new Map<number, number[]>(receivers.map((r) => [r, []]));
-    const attempts: Attempt[] = [];
-    let t = Math.max(now, this.txFree.get(frame.src) ?? 0);
-    let end = t;
-    for (let n = 0; n <= repeats; n++) {
-      const start = this.channelAccess(t, rand);
-      end = start + this.us(frameAirtimeUs(frame));
-      this.occupy(start, end);
-      let heard = false;
-      for (const nwk of receivers) {
-        if ((arrivals.get(nwk) as number[]).length > 0) continue;
-        const link = this.state(nwk);
-        const cause = this.lossAt(link, start);
-        this.count(cause);
-        if (cause === null) arrivals.set(nwk, this.arrivals(link, end, frame.src === COORDINATOR ? 0 : 1));
-        heard = heard || cause === null;
+  broadcast(now: number, frame: HanFrame, receivers: number[], repeats = 0, on: BroadcastHandlers = {}): void {
+    this.submit(now, this.job(frame, receivers, repeats, {}, on));
+  }
+
+  /** Runs every event due by `now`, in time order. */
+  advance(now: number): void {
+    if (this.running) return; // a handler handed over a frame: the loop below carries on with it
+    this.running = true;
+    try {
+      for (let e = this.events.peek(); e && e.at <= now; e = this.events.peek()) {
+        this.events.pop();
+        this.handle(e.at, e.value);
       }
-      attempts.push({ start, end, delivered: heard, acked: false, ackAt: end });
-      if ([...arrivals.values()].every((a) => a.length > 0)) break;
-      t = end + this.scale(NWK_PASSIVE_ACK_TIMEOUT_MS);
+      this.forget(now);
+    } finally {
+      this.running = false;
     }
-    this.txFree.set(frame.src, end);
+    this.tellWake();
+  }
+
+  private job(frame: HanFrame, receivers: number[] | null, repeats: number, unicast: UnicastHandlers, broadcast: BroadcastHandlers): Job {
+    return { frame, receivers, repeatsLeft: receivers === null ? NWK_MAX_DATA_RETRIES : repeats, macTries: 0, unicast, broadcast, attempts: [], nb: 0, be: MAC_MIN_BE, onAir: null, arrivals: null, linkQuality: 0, heard: new Map() };
+  }
+
+  /** A node's MAC takes one frame at a time: the next waits for the previous one's outcome. */
+  private submit(now: number, job: Job): void {
+    this.advance(now);
+    const node = this.node(job.frame.src);
+    node.queue.push(job);
+    if (!node.active) this.startNext(node, now);
+    this.tellWake();
+  }
+
+  private startNext(node: Node, t: number): void {
+    const job = node.queue.shift();
+    node.active = job ?? null;
+    if (job) this.channelAccess(job, Math.max(t, node.ackUntil));
+  }
+
+  /** A new attempt: CSMA-CA from NB = 0, BE = macMinBE (§7.5.1.4; a retransmission starts it afresh, §7.5.6.4.3),
+   *  after a broadcast's jitter. */
+  private channelAccess(job: Job, t: number): void {
+    job.nb = 0;
+    job.be = MAC_MIN_BE;
+    const jitter = job.receivers === null ? 0 : this.scale(this.randOf(job.frame.src)() * NWK_MAX_BROADCAST_JITTER_MS);
+    this.backoff(job, t + jitter);
+  }
+
+  /** A random backoff, then a CCA: its result is judged when the CCA ends. */
+  private backoff(job: Job, t: number): void {
+    this.events.push(t + this.us(backoffUs(job.be, this.randOf(job.frame.src)) + CCA_US), { kind: 'cca', job });
+  }
+
+  private handle(t: number, e: Event): void {
+    if (e.kind === 'cca') this.onCca(t, e.job);
+    else if (e.kind === 'end') this.onEnd(t, e.job);
+    else if (e.kind === 'ackEnd') this.onAckEnd(t, e.job, e.ack);
+    else this.onNoAck(t, e.job);
+  }
+
+  /** A clear CCA: after the RX-to-TX turnaround the frame goes on the air. A busy one: back off with a larger
+   *  exponent, or give up after macMaxCSMABackoffs (§7.5.1.4). */
+  private onCca(t: number, job: Job): void {
+    if (this.clear(job.frame.src, t)) {
+      const start = t + this.us(TURNAROUND_US);
+      job.onAir = this.transmit(start, start + this.us(frameAirtimeUs(job.frame)));
+      this.counts.attempts++;
+      job.macTries++;
+      return this.events.push(job.onAir.end, { kind: 'end', job });
+    }
+    this.counts.busyCca++;
+    job.nb++;
+    job.be = Math.min(job.be + 1, MAC_MAX_BE);
+    if (job.nb <= MAC_MAX_CSMA_BACKOFFS) return this.backoff(job, t);
+    this.counts.channelAccessFailures++;
+    if (job.receivers === null) return this.macFailed(t, job);
+    this.nextRepeat(t, job);
+  }
+
+  /** The CCA that ends at `t` senses energy if anything was on the air during its 8 symbols, and cannot be
+   *  made while the node's own transceiver is turning round for, or sending, an ACK. */
+  private clear(src: number, t: number): boolean {
+    const from = t - this.us(CCA_US);
+    const node = this.node(src);
+    if (node.ackFrom < t && node.ackUntil > from) return false;
+    return !this.air.some((x) => x.start < t && x.end > from);
+  }
+
+  private onEnd(t: number, job: Job): void {
+    const tx = job.onAir as Transmission;
+    const collided = this.overlapped(tx);
+    if (job.receivers !== null) return this.broadcastEnd(t, job, tx, collided);
+    const frame = job.frame;
+    const link = this.link(frame.src === COORDINATOR ? frame.dst : frame.src);
+    const cause = collided ? null : link.lossAt(tx.start);
+    this.count(cause);
+    if (collided) this.counts.collisions++;
+    if (collided || cause !== null) {
+      job.attempts.push({ start: tx.start, end: tx.end, delivered: false, acked: false, ackAt: tx.end });
+      return this.events.push(tx.end + this.us(ACK_WAIT_US), { kind: 'noAck', job });
+    }
+    // The addressee acknowledges a turnaround after the frame, without CCA (§7.5.6.4.2).
+    const receiver = this.node(frame.dst);
+    const ack = this.transmit(t + this.us(TURNAROUND_US), t + this.us(TURNAROUND_US + ackAirtimeUs()));
+    receiver.ackFrom = t;
+    receiver.ackUntil = ack.end;
+    job.attempts.push({ start: tx.start, end: tx.end, delivered: true, acked: false, ackAt: ack.start });
+    this.events.push(ack.end, { kind: 'ackEnd', job, ack });
+    if (job.arrivals !== null) return;
+    job.arrivals = link.arrivals(t, frame.dst === COORDINATOR ? 1 : 0, this.counts as ImpairmentCounts);
+    job.linkQuality = link.lqi();
+    job.unicast.arrived?.(job.arrivals, job.linkQuality);
+  }
+
+  /** The ACK got back unless another transmission overlapped it or the link was out (its loss was drawn with the frame). */
+  private onAckEnd(t: number, job: Job, ack: Transmission): void {
+    const frame = job.frame;
+    const collided = this.overlapped(ack);
+    const cause = collided ? null : this.link(frame.src === COORDINATOR ? frame.dst : frame.src).lossAt(ack.start, false);
+    this.count(cause);
+    if (collided) this.counts.collisions++;
+    if (!collided && cause === null) {
+      job.attempts[job.attempts.length - 1].acked = true;
+      return this.finish(t, job, true);
+    }
+    this.events.push(job.attempts[job.attempts.length - 1].end + this.us(ACK_WAIT_US), { kind: 'noAck', job });
+  }
+
+  private onNoAck(t: number, job: Job): void {
+    if (job.macTries > MAC_MAX_FRAME_RETRIES) return this.macFailed(t, job);
+    this.channelAccess(job, t);
+  }
+
+  /** The MAC gave up on a unicast: the NWK layer hands it over again while it has retries left. */
+  private macFailed(t: number, job: Job): void {
+    if (job.repeatsLeft === 0) return this.finish(t, job, false);
+    job.repeatsLeft--;
+    job.macTries = 0;
+    this.channelAccess(job, t);
+  }
+
+  private broadcastEnd(t: number, job: Job, tx: Transmission, collided: boolean): void {
+    if (collided) this.counts.collisions++;
+    let heard = false;
+    for (const nwk of job.receivers as number[]) {
+      if (job.heard.has(nwk)) continue;
+      const link = this.link(nwk);
+      const cause = collided ? null : link.lossAt(tx.start);
+      this.count(cause);
+      if (collided || cause !== null) continue;
+      heard = true;
+      const at = link.arrivals(t, job.frame.src === COORDINATOR ? 0 : 1, this.counts as ImpairmentCounts);
+      job.heard.set(nwk, at);
+      job.broadcast.arrived?.(nwk, at);
+    }
+    job.attempts.push({ start: tx.start, end: tx.end, delivered: heard, acked: false, ackAt: tx.end });
+    this.nextRepeat(t, job);
+  }
+
+  /** The NWK layer repeats a broadcast a passive-ack timeout later while a receiver has not heard it. */
+  private nextRepeat(t: number, job: Job): void {
+    const missing = (job.receivers as number[]).some((nwk) => !job.heard.has(nwk));
+    if (!missing || job.repeatsLeft === 0) return this.finish(t, job, !missing);
+    job.repeatsLeft--;
+    this.channelAccess(job, t + this.scale(NWK_PASSIVE_ACK_TIMEOUT_MS));
+  }
+
+  private finish(t: number, job: Job, delivered: boolean): void {
+    const node = this.node(job.frame.src);
     this.counts.frames++;
-    this.counts.attempts += attempts.length;
-    for (const nwk of receivers) {
-      const link = this.state(nwk);
+    if (job.receivers === null) {
+      const link = this.link(job.frame.src === COORDINATOR ? job.frame.dst : job.frame.src);
+      const retries = Math.max(0, job.attempts.length - 1);
+      for (const c of [this.counts, link.counts]) c.macRetries += retries;
       link.counts.frames++;
-      if ((arrivals.get(nwk) as number[]).length === 0) {
+      if (!delivered) {
+        this.counts.undelivered++;
+        link.counts.undelivered++;
+      }
+    } else {
+      for (const nwk of job.receivers) {
+        const link = this.link(nwk);
+        link.counts.frames++;
+        if (job.heard.has(nwk)) continue;
         this.counts.undelivered++;
         link.counts.undelivered++;
       }
     }
-    this.emit({ frame, attempts });
-    return { done: end, arrivals };
+    for (const fn of this.observers) fn({ frame: job.frame, attempts: job.attempts });
+    node.active = null;
+    this.startNext(node, t);
+    if (job.receivers !== null) return job.broadcast.done?.(t);
+    job.unicast.done?.({ delivered, attempts: job.attempts.length, done: t, arrivals: job.arrivals ?? [], linkQuality: job.linkQuality });
   }
 
-  /** Receive-side times of a delivered frame: latency, maybe held back, maybe twice. */
-  private arrivals(link: LinkState, end: number, direction: 0 | 1): number[] {
-    const s = link.spec;
-    let at = end + this.scale(s.latencyMs);
-    if (s.reorder > 0 && link.rand() < s.reorder) {
-      this.counts.reordered++;
-      at += this.scale(link.rand() * REORDER_MAX_DELAY_MS);
-    }
-    if (at < link.lastArrival[direction]) this.counts.overtaken++;
-    link.lastArrival[direction] = Math.max(link.lastArrival[direction], at);
-    if (s.duplicate > 0 && link.rand() < s.duplicate) {
-      this.counts.duplicates++;
-      return [at, at + this.scale(link.rand() * DUPLICATE_MAX_DELAY_MS)];
-    }
-    return [at];
+  private transmit(start: number, end: number): Transmission {
+    const tx = { start, end };
+    this.air.push(tx);
+    this.counts.airMs += end - start;
+    return tx;
   }
 
-  /**
-   * When a frame ready at `t` starts: a random backoff and a CCA, repeated (with a larger exponent) while
-   * another frame holds the channel. Frames take the channel one at a time, in the order they were handed
-   * over: the model has no collisions and no channel-access failures.
-   */
-  private channelAccess(t: number, rand: () => number): number {
-    let be = MAC_MIN_BE;
-    for (;;) {
-      t += this.us(backoffUs(be, rand) + CCA_US);
-      if (t >= this.busyUntil) return t;
-      this.counts.busyCca++;
-      be = Math.min(be + 1, MAC_MAX_BE);
-    }
+  /** Another transmission shared some of this one's time on the air: neither gets through (no capture effect). */
+  private overlapped(tx: Transmission): boolean {
+    return this.air.some((x) => x !== tx && x.start < tx.end && x.end > tx.start);
   }
 
-  private lossAt(link: LinkState, t: number): LossCause {
-    if (link.outages.some((o) => t >= o.from && t < o.to)) return 'outage';
-    if (this.inBurst(link, t)) return 'burst';
-    return link.spec.loss > 0 && link.rand() < link.spec.loss ? 'random' : null;
+  /** Drops transmissions too old to overlap anything still to be judged. */
+  private forget(now: number): void {
+    const horizon = now - this.us(AIR_MEMORY_US);
+    if (this.air.length > 0 && this.air[0].end < horizon) this.air = this.air.filter((x) => x.end >= horizon);
   }
 
-  /** Bursts are drawn lazily along the link's timeline, so asking never changes what comes later. */
-  private inBurst(link: LinkState, t: number): boolean {
-    const b = link.spec.burst;
-    if (!b) return false;
-    while (t >= link.burstEnd) {
-      link.burstStart = link.burstEnd + this.scale(exponential(b.everyMs, link.rand));
-      link.burstEnd = link.burstStart + this.scale(exponential(b.lengthMs, link.rand));
-    }
-    return t >= link.burstStart;
+  private tellWake(): void {
+    const at = this.nextEventAt();
+    if (at !== undefined && this.wake) this.wake(at);
   }
 
   private count(cause: LossCause): void {
@@ -330,34 +474,29 @@ export class RadioModel {
     else if (cause === 'outage') this.counts.lostOutage++;
   }
 
-  private lqi(link: LinkState): number {
-    const mean = link.spec.lqi ?? 255 * (1 - link.spec.loss);
-    return Math.max(0, Math.min(255, Math.round(mean - link.rand() * 20)));
+  private node(nwk: number): Node {
+    let n = this.nodes.get(nwk);
+    if (!n) {
+      n = { queue: [], active: null, ackFrom: -Infinity, ackUntil: -Infinity };
+      this.nodes.set(nwk, n);
+    }
+    return n;
   }
 
-  private occupy(start: number, end: number): void {
-    this.busyUntil = Math.max(this.busyUntil, end);
-    this.counts.airMs += end - start;
-  }
-
-  private state(nwk: number): LinkState {
+  private link(nwk: number): RadioLink {
     let s = this.links.get(nwk);
     if (!s) {
-      s = { spec: this.defaultLink, rand: seededStream(this.seed, nwk), burstStart: 0, burstEnd: 0, outages: [], lastArrival: [0, 0], counts: { frames: 0, macRetries: 0, undelivered: 0 } };
+      s = new RadioLink(this.defaultLink, seededStream(this.seed, nwk), (ms) => this.scale(ms));
       this.links.set(nwk, s);
     }
     return s;
   }
 
   private randOf(nwk: number): () => number {
-    return nwk === COORDINATOR ? this.coordinatorRand : this.state(nwk).rand;
+    return nwk === COORDINATOR ? this.coordinatorRand : this.link(nwk).rand;
   }
 
   private us(us: number): number {
     return this.scale(us / 1000);
-  }
-
-  private emit(a: AirFrame): void {
-    for (const fn of this.observers) fn(a);
   }
 }

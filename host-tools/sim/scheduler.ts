@@ -1,4 +1,5 @@
 // Time for the simulator, injected so tests can run it on a manual clock and the CLI on the real one.
+import { TimeQueue } from './time-queue';
 
 export type TimerHandle = number;
 
@@ -42,12 +43,12 @@ export class RealScheduler implements Scheduler {
 
 /**
  * A clock that moves only when told to: deterministic tests, and virtual-time runs that jump from one
- * event to the next (an hour of HAN traffic in seconds). Timers sit in a binary heap ordered by due time,
- * ties in the order they were set; cancelled ones are skipped when they come up.
+ * event to the next (an hour of HAN traffic in seconds). Timers run in due-time order, ties in the order
+ * they were set (time-queue.ts); cancelled ones are skipped when they come up.
  */
 export class ManualScheduler implements Scheduler {
   private t: number;
-  private heap: { id: TimerHandle; at: number; fn: () => void }[] = [];
+  private queue = new TimeQueue<{ id: TimerHandle; fn: () => void }>();
   private live = new Set<TimerHandle>();
   private next = 1;
 
@@ -62,7 +63,7 @@ export class ManualScheduler implements Scheduler {
   setTimer(ms: number, fn: () => void): TimerHandle {
     const id = this.next++;
     this.live.add(id);
-    this.push({ id, at: this.t + Math.max(0, ms), fn });
+    this.queue.push(this.t + Math.max(0, ms), { id, fn });
     return id;
   }
 
@@ -86,56 +87,21 @@ export class ManualScheduler implements Scheduler {
     for (;;) {
       const due = this.peek();
       if (!due || due.at > end) return n;
-      this.pop();
-      this.live.delete(due.id);
+      this.queue.pop();
+      this.live.delete(due.value.id);
       this.t = Math.max(this.t, due.at);
-      due.fn();
+      due.value.fn();
       n++;
       if (stop()) return n;
     }
   }
 
   /** The first live timer, dropping cancelled ones from the top. */
-  private peek(): { id: TimerHandle; at: number; fn: () => void } | undefined {
-    while (this.heap.length > 0 && !this.live.has(this.heap[0].id)) this.pop();
-    return this.heap[0];
-  }
-
-  private before(a: number, b: number): boolean {
-    const x = this.heap[a];
-    const y = this.heap[b];
-    return x.at < y.at || (x.at === y.at && x.id < y.id);
-  }
-
-  private swap(a: number, b: number): void {
-    const x = this.heap[a];
-    this.heap[a] = this.heap[b];
-    this.heap[b] = x;
-  }
-
-  private push(e: { id: TimerHandle; at: number; fn: () => void }): void {
-    this.heap.push(e);
-    for (let i = this.heap.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(i, parent)) break;
-      this.swap(i, parent);
-      i = parent;
-    }
-  }
-
-  private pop(): void {
-    const last = this.heap.pop();
-    if (this.heap.length === 0 || !last) return;
-    this.heap[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < this.heap.length && this.before(l, m)) m = l;
-      if (r < this.heap.length && this.before(r, m)) m = r;
-      if (m === i) return;
-      this.swap(i, m);
-      i = m;
+  private peek(): { at: number; value: { id: TimerHandle; fn: () => void } } | undefined {
+    for (;;) {
+      const top = this.queue.peek();
+      if (!top || this.live.has(top.value.id)) return top;
+      this.queue.pop();
     }
   }
 }

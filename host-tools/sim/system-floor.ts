@@ -51,19 +51,20 @@ const znp = {
 
 const uart = (bytes: number) => uartMs(bytes, ZNP_BAUD_RATE);
 const air = (zcl: number) => airtimeUs(psduBytes(zcl)) / 1000;
-const CCA_MS = CCA_US / 1000;
+/** A CCA (backoff 0 units), then the RX-to-TX turnaround before the frame (IEEE 802.15.4-2006 §7.5.1.4, §6.4.1). */
+const ACCESS_MS = (CCA_US + TURNAROUND_US) / 1000;
 const ACK_MS = (TURNAROUND_US + ackAirtimeUs()) / 1000;
 
 /** Hub → device: the AF_DATA_REQUEST crosses the UART, the stick senses the channel once (a backoff of 0
- *  units) and sends. Ends when the frame has left the air, when the device hands it up. */
-const down = (zcl: number) => uart(znp.dataRequest(zcl)) + CCA_MS + air(zcl);
+ *  units), turns round and sends. Ends when the frame has left the air, when the device hands it up. */
+const down = (zcl: number) => uart(znp.dataRequest(zcl)) + ACCESS_MS + air(zcl);
 /** Device → hub, from the frame's start: on the air, then up the UART as AF_INCOMING_MSG. The frame's ACK is
  *  not on this path: the stick's MAC acknowledges while its stack hands the frame up (radio-model.ts delivers
  *  at the frame's end). */
 const up = (zcl: number) => air(zcl) + uart(znp.incomingMsg(zcl));
 /** From a hub frame's end to the device's answer on the air: the device sends its ACK (its transceiver is busy
- *  until then, radio-model.ts) while the client pauses (pauseMs), then senses the channel once and sends. */
-const gap = (pauseMs: number) => Math.max(ACK_MS, pauseMs) + CCA_MS;
+ *  until then, radio-model.ts) while the client pauses (pauseMs), then senses the channel once, turns round and sends. */
+const gap = (pauseMs: number) => Math.max(ACK_MS, pauseMs) + ACCESS_MS;
 
 /** The hub's frames a transfer needs before the hub can raise 0x8F8A (on hearing the Upgrade End Request), and the device's. */
 function hubFrames(f: TransferFrames): { zcl: number; count: number }[] {

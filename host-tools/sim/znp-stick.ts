@@ -46,7 +46,8 @@ import {
 import { ByteWriter } from '../../firmware/core/bytes';
 import { PROFILE_SMART_ENERGY } from '../../firmware/ports/radio';
 import { BROADCAST_MIN, COORDINATOR } from './han-frame';
-import { NWK_MAX_BROADCAST_RETRIES, RadioModel } from './radio-model';
+import { Delivery, NWK_MAX_BROADCAST_RETRIES, RadioModel } from './radio-model';
+import { runRadioOn } from './radio-clock';
 import { Scheduler } from './scheduler';
 import { NodeDescription, ZDO_CLUSTER, ZDO_RESPONSE, zdoAnswer, ZdoNode } from './zdo-device';
 import { ZnpStartup } from './znp-startup';
@@ -126,6 +127,7 @@ export class SimZnpStick {
   private permitUntil = 0;
 
   constructor(private readonly opts: SimZnpStickOptions) {
+    runRadioOn(opts.radio, opts.scheduler);
     this.startup = new ZnpStartup({
       eui: STICK_EUI,
       out: (command, data) => this.out(command, data),
@@ -164,29 +166,33 @@ export class SimZnpStick {
     if (ep === undefined) return this.log(`frame from 0x${hex4(src.nwk)} dropped: no endpoint registered`);
     if (!this.isMember(src.nwk)) return this.log(`frame from 0x${hex4(src.nwk)} dropped: not on the stick's network`);
     const frame = { src: src.nwk, dst: COORDINATOR, srcEndpoint: src.endpoint, dstEndpoint: ep, clusterId, profileId: PROFILE_SMART_ENERGY, payload: data };
-    const d = this.opts.radio.unicast(this.opts.scheduler.now(), frame);
-    if (!d.delivered) return this.log(`frame from 0x${hex4(src.nwk)} lost after ${d.attempts} attempts`);
-    for (const at of d.arrivals)
-      this.later(at, () =>
-        this.out(
-          AF_INCOMING_MSG,
-          encodeAfIncomingMsg({
-            groupId: 0,
-            clusterId,
-            srcAddr: src.nwk,
-            srcEndpoint: src.endpoint,
-            dstEndpoint: ep,
-            wasBroadcast: 0,
-            linkQuality: d.linkQuality,
-            securityUse: 0,
-            timestamp: Math.floor(this.opts.scheduler.now()) % 0x100000000,
-            transSeq: (this.transSeq = (this.transSeq + 1) & 0xff),
-            data,
-            macSrcAddr: src.nwk,
-            radius: INCOMING_RADIUS,
-          }),
-        ),
+    const gen = this.generation;
+    const incoming = (linkQuality: number) =>
+      this.out(
+        AF_INCOMING_MSG,
+        encodeAfIncomingMsg({
+          groupId: 0,
+          clusterId,
+          srcAddr: src.nwk,
+          srcEndpoint: src.endpoint,
+          dstEndpoint: ep,
+          wasBroadcast: 0,
+          linkQuality,
+          securityUse: 0,
+          timestamp: Math.floor(this.opts.scheduler.now()) % 0x100000000,
+          transSeq: (this.transSeq = (this.transSeq + 1) & 0xff),
+          data,
+          macSrcAddr: src.nwk,
+          radius: INCOMING_RADIUS,
+        }),
       );
+    const arrived = (arrivals: number[], linkQuality: number) => {
+      for (const at of arrivals) this.later(at, () => incoming(linkQuality), gen);
+    };
+    const done = (d: Delivery) => {
+      if (d.arrivals.length === 0) this.log(`frame from 0x${hex4(src.nwk)} lost after ${d.attempts} attempts`);
+    };
+    this.opts.radio.unicast(this.opts.scheduler.now(), frame, { arrived, done });
   }
 
   /** A device broadcast its ZDO end-device announce (the coordinator hears it over that device's link). */
@@ -198,9 +204,15 @@ export class SimZnpStick {
     }
     const payload = new ByteWriter(ANNOUNCE_BYTES).u8((this.zdoSeq = (this.zdoSeq + 1) & 0xff)).u16(nwk).eui64(eui).u8(capabilities).done();
     const frame = { src: nwk, dst: BROADCAST_RX_ON_IDLE, srcEndpoint: ZDO_ENDPOINT, dstEndpoint: ZDO_ENDPOINT, clusterId: ZDO_DEVICE_ANNCE, profileId: PROFILE_ZDO, payload };
-    const heard = this.opts.radio.broadcast(this.opts.scheduler.now(), frame, [nwk], NWK_MAX_BROADCAST_RETRIES).arrivals.get(nwk) ?? [];
-    if (heard.length === 0) return this.log(`announce from 0x${hex4(nwk)} lost`);
-    this.later(heard[0], () => this.out(ZDO_END_DEVICE_ANNCE_IND, encodeEndDeviceAnnce({ srcAddr: nwk, nwkAddr: nwk, eui, capabilities })));
+    const gen = this.generation;
+    let heard = false;
+    this.opts.radio.broadcast(this.opts.scheduler.now(), frame, [nwk], NWK_MAX_BROADCAST_RETRIES, {
+      arrived: (_, at) => {
+        heard = true;
+        this.later(at[0], () => this.out(ZDO_END_DEVICE_ANNCE_IND, encodeEndDeviceAnnce({ srcAddr: nwk, nwkAddr: nwk, eui, capabilities })), gen);
+      },
+      done: () => heard || this.log(`announce from 0x${hex4(nwk)} lost`),
+    });
   }
 
   private onFrame(f: ZnpFrame): void {
@@ -294,15 +306,19 @@ export class SimZnpStick {
     const seq = (this.zdoSeq = (this.zdoSeq + 1) & 0xff);
     const zdo = (src: number, dst: number, clusterId: number, payload: Uint8Array) => ({ src, dst, srcEndpoint: ZDO_ENDPOINT, dstEndpoint: ZDO_ENDPOINT, clusterId, profileId: PROFILE_ZDO, payload });
     const ask = new ByteWriter(request.length + 1).u8(seq).bytes(request).done();
-    const there = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(COORDINATOR, dev.nwk, cluster, ask));
-    if (!there.delivered) return this.log(`ZDO request 0x${hex4(cluster)} to 0x${hex4(dev.nwk)} lost`);
-    this.later(there.arrivals[0], () => {
-      const answer = zdoAnswer(dev, cluster, request);
-      if (!answer) return this.log(`ZDO request 0x${hex4(cluster)} to 0x${hex4(dev.nwk)}: not answered`);
-      const payload = new ByteWriter(answer.length + 1).u8(seq).bytes(answer).done();
-      const back = this.opts.radio.unicast(this.opts.scheduler.now(), zdo(dev.nwk, COORDINATOR, cluster | ZDO_RESPONSE, payload));
-      if (!back.delivered) return this.log(`ZDO response 0x${hex4(cluster | ZDO_RESPONSE)} from 0x${hex4(dev.nwk)} lost`);
-      this.later(back.arrivals[0], () => done(answer));
+    const gen = this.generation;
+    const answer = () => {
+      const a = zdoAnswer(dev, cluster, request);
+      if (!a) return this.log(`ZDO request 0x${hex4(cluster)} to 0x${hex4(dev.nwk)}: not answered`);
+      const payload = new ByteWriter(a.length + 1).u8(seq).bytes(a).done();
+      this.opts.radio.unicast(this.opts.scheduler.now(), zdo(dev.nwk, COORDINATOR, cluster | ZDO_RESPONSE, payload), {
+        arrived: (at) => this.later(at[0], () => done(a), gen),
+        done: (d) => d.arrivals.length > 0 || this.log(`ZDO response 0x${hex4(cluster | ZDO_RESPONSE)} from 0x${hex4(dev.nwk)} lost`),
+      });
+    };
+    this.opts.radio.unicast(this.opts.scheduler.now(), zdo(COORDINATOR, dev.nwk, cluster, ask), {
+      arrived: (at) => this.later(at[0], answer, gen),
+      done: (d) => d.arrivals.length > 0 || this.log(`ZDO request 0x${hex4(cluster)} to 0x${hex4(dev.nwk)} lost`),
     });
   }
 
@@ -321,22 +337,28 @@ export class SimZnpStick {
     }
     this.out(srspOf(AF_DATA_REQUEST), encodeStatus(ZNP_STATUS.SUCCESS));
     const now = this.opts.scheduler.now();
+    const gen = this.generation;
     const confirm = (status: number) => this.out(AF_DATA_CONFIRM, encodeAfDataConfirm({ status, endpoint: r.srcEndpoint, transId: r.transId }));
     const frame = { src: COORDINATOR, dst: r.dstAddr, srcEndpoint: r.srcEndpoint, dstEndpoint: r.dstEndpoint, clusterId: r.clusterId, profileId: this.profileOf(r.srcEndpoint), payload: r.data };
     const wanted = (d: StickDevice) => r.dstEndpoint === BROADCAST_ENDPOINT || d.endpoint === r.dstEndpoint;
     if (r.dstAddr >= BROADCAST_MIN) {
       // Broadcasts are not acknowledged: each device hears it or not, and the confirm is always SUCCESS.
       const devices = this.reachable();
-      const b = this.opts.radio.broadcast(now, frame, devices.map((d) => d.nwk), NWK_MAX_BROADCAST_RETRIES);
-      for (const dev of devices.filter(wanted)) for (const at of b.arrivals.get(dev.nwk) ?? []) this.later(at, () => dev.receive(r.clusterId, r.data));
-      return this.later(b.done, () => confirm(ZNP_STATUS.SUCCESS));
+      return this.opts.radio.broadcast(now, frame, devices.map((d) => d.nwk), NWK_MAX_BROADCAST_RETRIES, {
+        arrived: (nwk, arrivals) => {
+          const dev = devices.find((d) => d.nwk === nwk);
+          if (dev && wanted(dev)) for (const at of arrivals) this.later(at, () => dev.receive(r.clusterId, r.data), gen);
+        },
+        done: (at) => this.later(at, () => confirm(ZNP_STATUS.SUCCESS), gen),
+      });
     }
     const dest = this.reachable().find((d) => d.nwk === r.dstAddr);
     if (!dest) return this.later(now, () => confirm(ZNP_STATUS.NWK_NO_ROUTE));
-    const d = this.opts.radio.unicast(now, frame);
-    // Delivered to the device's MAC even if no endpoint there wants it (the APS layer drops it).
-    if (wanted(dest)) for (const at of d.arrivals) this.later(at, () => dest.receive(r.clusterId, r.data));
-    this.later(d.done, () => confirm(d.delivered ? ZNP_STATUS.SUCCESS : ZNP_STATUS.MAC_NO_ACK));
+    this.opts.radio.unicast(now, frame, {
+      // Delivered to the device's MAC even if no endpoint there wants it (the APS layer drops it).
+      arrived: (arrivals) => wanted(dest) && arrivals.forEach((at) => this.later(at, () => dest.receive(r.clusterId, r.data), gen)),
+      done: (d) => this.later(d.done, () => confirm(d.delivered ? ZNP_STATUS.SUCCESS : ZNP_STATUS.MAC_NO_ACK), gen),
+    });
   }
 
   /** Asks the device at shortAddr over the air; its ZDO answers at once, and the answer goes up as an AREQ.
@@ -366,9 +388,8 @@ export class SimZnpStick {
     this.out(RPC_ERROR, encodeRpcError({ errorCode, reqCmd0: f.cmd0, reqCmd1: f.cmd1 }));
   }
 
-  /** Runs fn at scheduler time `at`, unless the stick is reset first. */
-  private later(at: number, fn: () => void): void {
-    const gen = this.generation;
+  /** Runs fn at scheduler time `at`, unless the stick is reset first (or has been since `gen`, when a frame was handed to the radio). */
+  private later(at: number, fn: () => void, gen = this.generation): void {
     this.opts.scheduler.setTimer(Math.max(0, at - this.opts.scheduler.now()), () => {
       if (gen === this.generation) fn();
     });
