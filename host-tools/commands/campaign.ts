@@ -63,19 +63,27 @@ async function runFromPlan(
 ): Promise<void> {
   const loaded = loadPlan(planFile, opts.fleet, opts.bench);
   const { plan, fleet } = loaded;
-  const store = await openCampaignStore(campaignDb(planFile, opts), { ifMissing: resume?.ifMissing });
+  const db = campaignDb(planFile, opts);
+  // A SQLite file this run creates goes again if the run is refused before the campaign is stored in it.
+  const created = !isPostgresUrl(db) && !fs.existsSync(db);
+  const store = await openCampaignStore(db, { ifMissing: resume?.ifMissing });
   // Progress goes to stderr under --json, so stdout holds only the JSON.
   const log = (m: string) => (opts.json ? console.error : console.log)(`${clock()} ${m}`);
   const links = new FleetLinks(fleet, log);
   let outcome: RunOutcome;
+  let refused = false;
   try {
     await resume?.before(store);
     outcome = await runCampaign({ ...loaded, store, links, log, interrupt: interrupted() });
     if (opts.json) printJson({ outcome, status: await readStatus(store) });
     else console.log(`\n${statusText(await readStatus(store))}\n\n${outcome.message}`);
+  } catch (e) {
+    refused = e instanceof UsageError && !(await store.initialised());
+    throw e;
   } finally {
     await links.closeAll();
     await store.close();
+    if (created && refused) fs.rmSync(db, { force: true });
   }
   if (outcome.result !== 'done') {
     if (opts.json) console.error(`chub: ${outcome.message}`);

@@ -147,6 +147,8 @@ test('a plan with benches needs --bench and a database every bench reaches', asy
     expect(await chub(['campaign', 'run', plan, '--bench', 'c'])).toMatchObject({ code: 2, stderr: `chub: --bench c: no such bench in ${plan} (benches: a, b)\n` });
     const sqlite = await chub(['campaign', 'run', plan, '--bench', 'a']);
     expect(sqlite).toMatchObject({ code: 2, stderr: expect.stringContaining(`${plan} is shared by benches, which need a campaign database they all reach: --db postgres://`) });
+    // Refused before anything was stored: no campaign file is left beside the plan.
+    expect(fs.readdirSync(d).sort()).toEqual(['bench-a.yaml', 'bench-b.yaml', 'fw-v2.ota', 'plan.yaml']);
   } finally {
     fs.rmSync(d, { recursive: true, force: true });
   }
