@@ -184,7 +184,7 @@ function same(a: Uint8Array, o: number, b: Uint8Array, n: number): boolean {
 }
 
 export class Hub implements RadioSink {
-  k: Float64Array;
+  k: Int32Array;
   /** Firmware version and board name, for hello. */
   private fw: string;
   private bd: string;
@@ -235,7 +235,8 @@ export class Hub implements RadioSink {
   constructor(readonly p: HubPorts, c: HubConfig) {
     this.fw = c.fw;
     this.bd = c.board;
-    const k = (this.k = new Float64Array(K.W));
+    // 32-bit cells: every setting is a whole number below 2^31 (board-file.ts bounds them), and half the bytes.
+    const k = (this.k = new Int32Array(K.W));
     k[K.Mode] = c.mode === 'streamed' ? Mode.Streamed : Mode.Stored;
     k[K.MaxChunk] = c.maxChunk;
     k[K.MaxDevices] = c.maxDevices;
