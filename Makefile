@@ -20,7 +20,8 @@ demo: install firmware
 
 ## make test: everything CI runs (unit, codec properties, ptys integration, Espruino bundle)
 # --forceExit: a handle left open must not hold CI until its time limit once every test has passed (esbuild's
-# service children did: test/helpers/stop-esbuild.ts now stops them); jest still names such a leak in the log.
+# service children did: test/helpers/stop-esbuild.ts now stops them). With it jest always prints "Force exiting
+# Jest"; to look for a leak, run npx jest --runInBand without it ("Jest did not exit" names one).
 test: install
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p firmware/tsconfig.json --noEmit
