@@ -82,7 +82,9 @@ export const DEFAULT_CONFIG: HubConfig = {
   busyWaitS: 30,
   minBlockPeriodMs: 0,
   activationSettleMs: 10000,
-  radioWindow: 4,
+  // 2, not 4: on the simulated channel (make bench, event-driven CSMA-CA) 10 and 50 devices finish 2-3.5 %
+  // sooner at 0 % and 10 % loss (391 against 401 s, 10 devices, 0 %, mean of 3 seeds), one device as fast.
+  radioWindow: 2,
   confirmTimeoutMs: 3000,
   requireSha256: false,
 };

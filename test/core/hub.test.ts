@@ -240,6 +240,7 @@ describe('transfer jobs', () => {
     expect(b.job(job.id).state).toBe('activating');
 
     b.radio.take();
+    b.advance(0); // the co-processor confirms the frames sent: the radio window is free again
     b.ok('version.read', { eui: HCALCS });
     const [read] = b.radio.take();
     expect(read.frame.header).toMatchObject({ frameType: FRAME_TYPE_GLOBAL, commandId: CMD_READ_ATTRIBUTES });
