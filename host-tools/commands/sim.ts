@@ -9,7 +9,7 @@ import { UsageError } from '../link/port-option';
 import { DEFAULT_DEVICES } from '../sim/defaults';
 import { parseDeviceSpec, parseNumber } from '../sim/device-spec';
 import { SimDeviceConfig, startSimulator } from '../sim/han-simulator';
-import { LinkSpec } from '../sim/radio-model';
+import { LinkSpec } from '../sim/radio-link';
 import { SimDeviceState } from '../sim/ota-client';
 import { HanCapture } from '../sim/pcap-writer';
 import { formatReport } from '../sim/report-table';

@@ -1,7 +1,7 @@
 // Named device profiles for scenario files: a client's quirks and its link, as one word. Adding a profile
 // is a row here (and, for a new behaviour, a field in ota-client.ts ClientQuirks).
 import { ClientQuirks } from './ota-client';
-import { LinkSpec } from './radio-model';
+import { LinkSpec } from './radio-link';
 
 export interface Profile {
   description: string;

@@ -11,8 +11,6 @@ import { ackAirtimeUs, COORDINATOR, frameAirtimeUs, HanFrame } from './han-frame
 import { ImpairmentCounts, LinkSpec, LinkStats, LossCause, RadioLink, CLEAN_LINK, seededStream } from './radio-link';
 import { TimeQueue } from './time-queue';
 
-export { CLEAN_LINK, DUPLICATE_MAX_DELAY_MS, LinkSpec, LinkStats, mulberry32, REORDER_MAX_DELAY_MS, seededStream } from './radio-link';
-
 /** aTurnaroundTime, 12 symbols (IEEE 802.15.4-2006 §6.4.1): RX-to-TX after a clear CCA, and before an ACK (§7.5.6.4.2). */
 export const TURNAROUND_US = 192;
 /** aUnitBackoffPeriod, 20 symbols (§7.4.1): the unit of the random backoff. */

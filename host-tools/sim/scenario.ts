@@ -13,7 +13,7 @@ import { parseDuration } from './durations';
 import { SimDeviceConfig } from './han-simulator';
 import { ClientState, SimDeviceType } from './ota-client';
 import { PROFILES } from './profiles';
-import { LinkSpec } from './radio-model';
+import { LinkSpec } from './radio-link';
 
 export class ScenarioError extends Error {}
 

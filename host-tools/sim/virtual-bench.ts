@@ -12,7 +12,7 @@ import { RadioSink } from '../../firmware/ports/radio';
 import { HanSimulator, SimDeviceConfig, ZNP_BAUD_RATE } from './han-simulator';
 import { MemoryImageStore, MemoryKeyValueStore } from './memory-stores';
 import { ClientTiming } from './ota-client';
-import { LinkSpec } from './radio-model';
+import { LinkSpec } from './radio-link';
 import { ManualScheduler } from './scheduler';
 import { UartLine } from './uart-line';
 

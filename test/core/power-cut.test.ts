@@ -14,7 +14,7 @@ import { ManualScheduler } from '../../host-tools/sim/scheduler';
 import { SimOtaClient } from '../../host-tools/sim/ota-client';
 import { makeImage } from '../helpers/images';
 import { CutSwitch, Flash, PowerCut } from '../helpers/power-cut';
-import { mulberry32 } from '../../host-tools/sim/radio-model'; // seeded, so a failing run can be repeated
+import { mulberry32 } from '../../host-tools/sim/radio-link'; // seeded, so a failing run can be repeated
 
 const MFR = 0x1234;
 const TYPE = 0x0001;

@@ -3,7 +3,7 @@
 // seeded PRNG over each direction's byte stream, not over the reads it arrives in, so a seed repeats a
 // line's faults wherever the reads happen to split.
 import { SerialPort } from 'serialport';
-import { mulberry32 } from '../../host-tools/sim/radio-model';
+import { mulberry32 } from '../../host-tools/sim/radio-link';
 import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
 
 export interface Noise {

@@ -15,7 +15,7 @@ import { startSimulator, StartedSimulator } from '../../host-tools/sim/han-simul
 import { deviceReaches } from '../helpers/hub-bench';
 import { makeImage } from '../helpers/images';
 import { killHard, startHubProcess } from '../helpers/node-hub-process';
-import { mulberry32 } from '../../host-tools/sim/radio-model'; // seeded, so a failing run can be repeated
+import { mulberry32 } from '../../host-tools/sim/radio-link'; // seeded, so a failing run can be repeated
 
 const PPMID = '000D6F0000000011';
 const HCALCS = '000D6F0000000012';
