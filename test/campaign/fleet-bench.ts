@@ -5,6 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { NodeHub } from '../../firmware/node/node-hub';
+import { HubClient } from '../../host-tools/link/hub-client';
+import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { openPtyPair, PtyPair } from '../../host-tools/serial/pty-pair';
 import { parseDeviceSpec } from '../../host-tools/sim/device-spec';
 import { HanSimulator, startSimulator, StartedSimulator } from '../../host-tools/sim/han-simulator';
@@ -95,4 +97,16 @@ export function backgroundChub(args: string[]): Background {
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number>((resolve) => proc.once('exit', (code) => resolve(code ?? -1)));
   return { proc, said: () => out, exited };
+}
+
+/** What the hub itself holds: its jobs for `image` (their devices, sorted: one each if nothing was repeated)
+ *  and the alerts not yet acknowledged. */
+export async function onHub(h: RunningHub, image: string): Promise<{ jobs: string[]; held: Alert[] }> {
+  const c = await HubClient.open(h.port);
+  try {
+    const jobs = ((await c.request('job.list')).jobs as unknown as Job[]).filter((j) => j.image === image).map((j) => j.eui);
+    return { jobs: jobs.sort(), held: (await c.request('alert.list')).alerts as unknown as Alert[] };
+  } finally {
+    await c.close();
+  }
 }

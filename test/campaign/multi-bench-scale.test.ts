@@ -16,11 +16,9 @@ import { CampaignStatus } from '../../host-tools/campaign/campaign-status';
 import { CampaignStore } from '../../host-tools/campaign/campaign-store';
 import { DEVICE_STAGES } from '../../host-tools/campaign/device-stage';
 import { openCampaignStore } from '../../host-tools/campaign/open-campaign-store';
-import { HubClient } from '../../host-tools/link/hub-client';
-import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { makeImage } from '../helpers/images';
 import { PostgresCluster, skipWithoutPostgres, startPostgresCluster } from '../helpers/postgres-cluster';
-import { Background, backgroundChub, chub, fleetYaml, HubSpec, RunningHub, startHub } from './fleet-bench';
+import { Background, backgroundChub, chub, fleetYaml, HubSpec, onHub, RunningHub, startHub } from './fleet-bench';
 
 const HUBS = Number(process.env.CHUB_SCALE_HUBS ?? 60);
 const BENCHES = ['north', 'central', 'south'];
@@ -86,17 +84,6 @@ async function until(store: CampaignStore, what: string, cond: () => Promise<boo
   while (!(await cond().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The hub's jobs for `image` (their devices) and the alerts it still holds. */
-async function onHub(h: RunningHub, image: string): Promise<{ jobs: string[]; held: Alert[] }> {
-  const c = await HubClient.open(h.port);
-  try {
-    const jobs = ((await c.request('job.list')).jobs as unknown as Job[]).filter((j) => j.image === image).map((j) => j.eui);
-    return { jobs: jobs.sort(), held: (await c.request('alert.list')).alerts as unknown as Alert[] };
-  } finally {
-    await c.close();
   }
 }
 

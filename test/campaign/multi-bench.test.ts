@@ -9,11 +9,9 @@ import * as path from 'path';
 import { stringify } from 'yaml';
 import { CampaignStore } from '../../host-tools/campaign/campaign-store';
 import { openCampaignStore } from '../../host-tools/campaign/open-campaign-store';
-import { HubClient } from '../../host-tools/link/hub-client';
-import { Alert, Job } from '../../host-tools/link/hub-protocol';
 import { makeImage } from '../helpers/images';
 import { PostgresCluster, skipWithoutPostgres, startPostgresCluster } from '../helpers/postgres-cluster';
-import { chub, fleetYaml, HubSpec, RunningHub, spawnChub, startHub } from './fleet-bench';
+import { chub, fleetYaml, HubSpec, onHub, RunningHub, spawnChub, startHub } from './fleet-bench';
 
 const TIME_SCALE = 0.05;
 const IMAGE = 'fw-v2';
@@ -88,23 +86,12 @@ async function ended(r: Runner): Promise<{ code: number; said: string }> {
   return { code: await r.exited, said: r.said() };
 }
 
-/** What the hub itself holds: the jobs for the image (one per device if nothing was repeated) and unacknowledged alerts. */
-async function onHub(h: RunningHub): Promise<{ jobs: string[]; held: Alert[] }> {
-  const c = await HubClient.open(h.port);
-  try {
-    const jobs = ((await c.request('job.list')).jobs as unknown as Job[]).filter((j) => j.image === IMAGE).map((j) => j.eui);
-    return { jobs: jobs.sort(), held: (await c.request('alert.list')).alerts as unknown as Alert[] };
-  } finally {
-    await c.close();
-  }
-}
-
 /** Every hub's devices each got one job and one recorded transfer alert, and no alert was left unacknowledged. */
 async function nothingRepeatedNothingLost(store: CampaignStore, on: RunningHub[]): Promise<void> {
   const alerts = await store.alerts();
   for (const h of on) {
     const euis = h.devices.map((d) => d.eui).sort();
-    expect({ hub: h.id, ...(await onHub(h)) }).toEqual({ hub: h.id, jobs: euis, held: [] });
+    expect({ hub: h.id, ...(await onHub(h, IMAGE)) }).toEqual({ hub: h.id, jobs: euis, held: [] });
     expect(alerts.filter((a) => a.hubId === h.id && TRANSFER_ALERTS.includes(a.code)).map((a) => a.eui).sort()).toEqual(euis);
   }
 }
