@@ -452,6 +452,9 @@ export class Hub implements RadioSink {
     const now = this.now;
     const k = this.k;
     const op = a[1] as number;
+    // Alerts held: what job.start and version.read have room for (counted only for them).
+    let held = 0;
+    if (op === Op.JobStart || op === Op.VersionRead) for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
     if (op === Op.Hello) {
       const t = this.arg(a, 0, 0, true);
       if (t !== null) this.clock = t - now;
@@ -598,10 +601,8 @@ export class Hub implements RadioSink {
       // The reply lists every job started, and must fit one frame.
       if (n > PAGE) this.no(Err.TOO_MANY, PAGE);
       let running = 0;
-      let held = 0;
       const jb = this.jb;
       for (let o = 0; o < jb.length; o += J.W) if (jb[o] && jb[o + J.State] < JobState.Done) running++;
-      for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
       // All or none: a refused job.start starts nothing, so the host can simply ask again later.
       const room = Math.min(k[K.MaxJobs], k[K.MaxAlerts] - held) - running;
       if (n > room) this.no(Err.JOBS_FULL, Math.max(room, 0), running, held);
@@ -709,8 +710,6 @@ export class Hub implements RadioSink {
       this.rec(2, j);
     } else if (op === Op.VersionRead) {
       const d = this.dev(this.arg(a, 0, 3), 2);
-      let held = 0;
-      for (let o = 0; o < this.al.length; o += A.W) if (this.al[o]) held++;
       // An alert will come of it, and alerts are never dropped: refused while no alert could be held.
       if (held >= this.al.length / A.W - 1) this.no(Err.JOBS_FULL, 0, 0, held);
       this.readVersion(d, -1);
