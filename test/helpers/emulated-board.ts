@@ -1,11 +1,37 @@
-// What the flash tests (test/hil) do with the emulated Espruino board: make a bundle of another version, ask
-// its REPL, read the version its hub reports, and wait for what `chub emulate` says.
+// What the flash tests (test/hil) do with the emulated Espruino board: start one for a suite, make a bundle of
+// another version, ask its REPL, read the version its hub reports, and wait for what `chub emulate` says.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { runEspruinoCli } from '../../host-tools/espruino/espruino-cli';
 import { boardBundle } from '../../host-tools/espruino/espruino-hub';
 import { helloWithin } from '../../host-tools/espruino/hub-link-flash';
-import { Emulation } from './chub-emulate';
+import { Emulation, startEmulate } from './chub-emulate';
+
+export interface SuiteBoard {
+  emu: Emulation;
+  /** A temporary directory of the suite's own, removed after it. */
+  tmp: string;
+  /** The board's directory (its Storage) in `tmp`. */
+  board: string;
+}
+
+/** An emulated Espruino board (`chub emulate --espruino`, its Storage in a temporary directory named from
+ *  `prefix`) for the suite this is called in: started before its tests, stopped and removed after them. The
+ *  fields are set once its beforeAll has run. */
+export function emulatedBoardForSuite(prefix: string): SuiteBoard {
+  const s = {} as SuiteBoard;
+  beforeAll(async () => {
+    s.tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    s.board = path.join(s.tmp, 'board');
+    s.emu = await startEmulate(['--espruino', '--time-scale', '0.05', '--state', s.board]);
+  }, 90000);
+  afterAll(async () => {
+    await s.emu?.stop();
+    if (s.tmp) fs.rmSync(s.tmp, { recursive: true, force: true });
+  });
+  return s;
+}
 
 /** The board's bundle with another version (as long as "0.1.0": a pretokenised string carries its
  *  length), so only a board that booted it can report it. */
