@@ -6,7 +6,7 @@
 // run alone, it prints its own JSON.
 import { parseScenario } from '../host-tools/sim/scenario';
 import { runScenario } from '../host-tools/sim/scenario-run';
-import { systemFloor } from '../host-tools/sim/system-floor';
+import { floorDevice, systemFloor } from '../host-tools/sim/system-floor';
 import { DEFAULT_CONFIG } from '../firmware/core/hub';
 
 const IMAGE_BYTES = 200 * 1024; // a typical PPMID/HCALCS image is 200–300 kB (FACTS §3)
@@ -44,7 +44,7 @@ export function simEfficiency() {
       if (!report.ok || report.measuredMs === null || report.floorMs === null) throw new Error(`${devices} devices at ${loss * 100}% loss, seed ${seed}: ${JSON.stringify(report.expectations.filter((e) => !e.ok))}`);
       frames += report.radio.frames;
       wallMs += speed.wallMs;
-      const floor = systemFloor(report.imageSize, s.devices.map((d) => ({ blockSize: Math.min(d.maxDataSize ?? 64, maxBlock), turnaroundMs: d.quirks?.minBlockPeriodMs ?? 0 })));
+      const floor = systemFloor(report.imageSize, s.devices.map((d) => floorDevice(d, maxBlock)));
       const times = report.devices.map((d) => (d.timeMs as number) / 1000);
       return { measuredS: report.measuredMs / 1000, floor, airtimeFloorS: report.floorMs / 1000, times, jain: jainIndex(times.map((t) => report.imageSize / t)) };
     });
@@ -60,7 +60,8 @@ export function simEfficiency() {
       jain: round(mean(per.map((r) => r.jain)), 3),
       systemFloorS: round(floor.ms / 1000, 1),
       systemFloorBound: floor.bound,
-      systemFloorTermsS: { criticalPath: round(floor.criticalPathMs / 1000, 1), uartToStick: round(floor.toStickMs / 1000, 1), uartToHub: round(floor.toHubMs / 1000, 1), channel: round(floor.airMs / 1000, 1) },
+      /** criticalPath includes its mean CSMA-CA initial backoffs (3.5 × 320 µs a frame) and mean query jitter, shown on their own. */
+      systemFloorTermsS: { criticalPath: round(floor.criticalPathMs / 1000, 1), criticalPathCsmaBackoff: round(floor.csmaBackoffMs / 1000, 2), criticalPathQueryJitter: round(floor.queryJitterMs / 1000, 2), uartToStick: round(floor.toStickMs / 1000, 1), uartToHub: round(floor.toHubMs / 1000, 1), channel: round(floor.airMs / 1000, 1) },
       airtimeFloorS: round(mean(per.map((r) => r.airtimeFloorS)), 1),
       perSystemFloorBySeed: per.map((r) => round(r.measuredS / (r.floor.ms / 1000))),
       /** Each device's time from the jobs' start to its 0x8F8A (s), seed by seed, in device order. */
@@ -69,7 +70,7 @@ export function simEfficiency() {
   });
   return {
     what:
-      'measured = jobs start to last 0x8F8A; ÷ system floor (the larger of the slowest device critical path and the busiest of UART to stick incl. each SRSP, UART to hub, channel; frames by the real encoders, NWK security included) and ÷ airtime floor (mandatory frames + ACKs only); jain = Jain index over per-device throughput; ' +
+      'measured = jobs start to last 0x8F8A; ÷ system floor (the larger of the slowest device critical path, with the mean initial CSMA-CA backoff of each of its frames and the mean client query jitter, and the busiest of UART to stick incl. each SRSP, UART to hub, channel; frames by the real encoders, NWK security included) and ÷ airtime floor (mandatory frames + ACKs only); jain = Jain index over per-device throughput; ' +
       `image ${IMAGE_BYTES} bytes for 1 and 10 devices, scaled to ${SCALED_IMAGE_BYTES} bytes for 50 devices to keep the run short; means over seeds; hub at its default config but for its limits, which take every device at once (maxJobs and maxSessions = devices; radioWindow ${DEFAULT_CONFIG.radioWindow}; host-tools/sim/virtual-bench.ts)`,
     seeds: SEEDS,
     runs,

@@ -24,22 +24,23 @@ function zclBytes(c: OtaCommand): number {
   return buildOtaFrame({ frameType: FRAME_TYPE_CLUSTER, direction: DIR_CLIENT_TO_SERVER, disableDefaultResponse: false, seq: 0, commandId: c.cmd }, c).length;
 }
 
-function block(count: number, dataBytes: number): TransferFrames['blocks'][number] {
+function block(count: number, dataBytes: number, minimumBlockPeriod?: number): TransferFrames['blocks'][number] {
   return {
     count,
-    request: zclBytes({ cmd: 0x03, ...ID, fileOffset: 0, maxDataSize: dataBytes }),
+    request: zclBytes({ cmd: 0x03, ...ID, fileOffset: 0, maxDataSize: dataBytes, minimumBlockPeriod }),
     response: zclBytes({ cmd: 0x05, status: STATUS.SUCCESS, block: { ...ID, fileOffset: 0, data: new Uint8Array(dataBytes) } }),
   };
 }
 
-/** Image Notify, Query Next Image request and response, one Image Block request and response per block, Upgrade End request and response. */
-export function transferFrames(imageSize: number, blockSize: number): TransferFrames {
+/** Image Notify, Query Next Image request and response, one Image Block request and response per block, Upgrade End request and response.
+ *  `minimumBlockPeriod`: the client states its pause between blocks in each Image Block Request (2 bytes more). */
+export function transferFrames(imageSize: number, blockSize: number, minimumBlockPeriod?: number): TransferFrames {
   const rest = imageSize % blockSize;
   return {
     notify: zclBytes({ cmd: 0x00, payloadType: 0, queryJitter: 100 }),
     query: zclBytes({ cmd: 0x01, ...ID, hardwareVersion: 0 }),
     queryResponse: zclBytes({ cmd: 0x02, status: STATUS.SUCCESS, image: { ...ID, imageSize } }),
-    blocks: rest > 0 ? [block(Math.floor(imageSize / blockSize), blockSize), block(1, rest)] : [block(imageSize / blockSize, blockSize)],
+    blocks: rest > 0 ? [block(Math.floor(imageSize / blockSize), blockSize, minimumBlockPeriod), block(1, rest, minimumBlockPeriod)] : [block(imageSize / blockSize, blockSize, minimumBlockPeriod)],
     endRequest: zclBytes({ cmd: 0x06, status: STATUS.SUCCESS, ...ID }),
     endResponse: zclBytes({ cmd: 0x07, ...ID, currentTime: 0, upgradeTime: 0 }),
   };

@@ -8,7 +8,7 @@ import { bytesSource, parseImageHeader } from '../../firmware/core/image-header'
 import { buildImage } from '../image/image-builder';
 import { transferFloorMs } from './airtime-floor';
 import { formatDuration } from './durations';
-import { ClientEvent, ClientState, SimDeviceType, SimOtaClient } from './ota-client';
+import { ClientEvent, ClientState, ClientTiming, SimDeviceType, SimOtaClient } from './ota-client';
 import { HanCapture } from './pcap-writer';
 import { AirFrame, RadioStats } from './radio-model';
 import { Fault, ImageSource, Scenario, ScenarioDevice, ScenarioError } from './scenario';
@@ -124,6 +124,8 @@ export interface RunOptions {
   capture?: boolean;
   /** Sees every frame put on the air. */
   observe?: (a: AirFrame) => void;
+  /** Every client's timing over ota-client.ts DEFAULT_TIMING (tests: a query jitter of 0, say). */
+  timing?: Partial<ClientTiming>;
 }
 
 export function runScenario(s: Scenario, opts: RunOptions = {}): RunOutput {
@@ -132,7 +134,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunOutput {
   const image = loadImage(s.image);
   // Devices are made for the image they are to receive (a file's header names it).
   const devices = s.devices.map((d) => ({ ...d, manufacturerCode: image.manufacturerCode, imageType: image.imageType }));
-  const bench = new VirtualBench({ devices, seed, link: s.link, hub: s.hub });
+  const bench = new VirtualBench({ devices, seed, link: s.link, hub: s.hub, timing: opts.timing });
   const capture = opts.capture ? new HanCapture(bench.epochMs) : undefined;
   if (capture) bench.sim.radio.observe((a) => capture.add(a));
   if (opts.observe) bench.sim.radio.observe(opts.observe);

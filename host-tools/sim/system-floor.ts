@@ -5,12 +5,21 @@
 // the busiest shared resource (every transfer's frames must cross it). Where the airtime floor
 // (airtime-floor.ts) asks "how close to the radio's limit", this one asks "how close to what the hub, the
 // stick and the radio could do together". Worked numbers: docs/simulator.md.
+//
+// The critical path is the least *expected* time: besides the fixed legs it holds the mean of two random waits
+// nothing can overlap for one device alone, each a separate term of the result: the initial CSMA-CA backoff
+// every frame must draw (IEEE 802.15.4-2006 §7.5.1.4), and the client's random pause between Image Notify and
+// its query (the simulated client's notifyJitterMs). A single run can beat it by drawing short waits; its
+// fixed part (ms − csmaBackoffMs − queryJitterMs) it cannot. The shared bounds hold no backoff: with many
+// senders one sender's backoff overlaps other senders' frames and UART bytes, so only the frames themselves are
+// certain to take the channel's time.
 import { encodeAfDataConfirm, encodeAfDataRequest, encodeAfIncomingMsg, encodeStatus } from '../../firmware/radio/znp-commands';
 import { AF_DATA_CONFIRM, AF_DATA_REQUEST, AF_INCOMING_MSG, buildZnpFrame, srspOf } from '../../firmware/radio/znp-frame';
 import { TransferFrames, transferFrames, unicastUs } from './airtime-floor';
 import { ackAirtimeUs, airtimeUs, psduBytes } from './han-frame';
 import { ZNP_BAUD_RATE } from './han-simulator';
-import { CCA_US, TURNAROUND_US } from './radio-model';
+import { DEFAULT_TIMING, ClientQuirks, ClientTiming } from './ota-client';
+import { BACKOFF_UNIT_US, CCA_US, MAC_MIN_BE, TURNAROUND_US } from './radio-model';
 import { uartMs } from './uart-line';
 
 /** One device's transfer as the floor sees it. */
@@ -19,6 +28,15 @@ export interface FloorDevice {
   blockSize: number;
   /** The client's own pause between a block and its next request (its profile's minimumBlockPeriod), ms. */
   turnaroundMs: number;
+  /** The longest random pause between an Image Notify and the query it triggers (ms; drawn uniformly from
+   *  0 to this, ota-client.ts notifyJitterMs). Absent: 0. */
+  queryJitterMs?: number;
+}
+
+/** A scenario's device as the floor sees it: the block the hub sends it, and its client's pauses as the
+ *  simulator sets them (its profile's minimumBlockPeriod; the client timing's query jitter). */
+export function floorDevice(d: { maxDataSize?: number; quirks?: Partial<ClientQuirks> }, maxBlock: number, timing: ClientTiming = DEFAULT_TIMING): FloorDevice {
+  return { blockSize: Math.min(d.maxDataSize ?? 64, maxBlock), turnaroundMs: d.quirks?.minBlockPeriodMs ?? 0, queryJitterMs: timing.notifyJitterMs };
 }
 
 export type FloorBound = 'critical path' | 'UART to the stick' | 'UART to the hub' | 'channel';
@@ -29,6 +47,10 @@ export interface SystemFloor {
   bound: FloorBound;
   /** The slowest device's critical path, and each shared resource's busy time (ms). */
   criticalPathMs: number;
+  /** Of that critical path: the mean initial CSMA-CA backoff of its frames, and the mean query jitter (less the
+   *  device's ACK of the Image Notify, which goes out within it), ms. */
+  csmaBackoffMs: number;
+  queryJitterMs: number;
   toStickMs: number;
   toHubMs: number;
   airMs: number;
@@ -51,20 +73,31 @@ const znp = {
 
 const uart = (bytes: number) => uartMs(bytes, ZNP_BAUD_RATE);
 const air = (zcl: number) => airtimeUs(psduBytes(zcl)) / 1000;
-/** A CCA (backoff 0 units), then the RX-to-TX turnaround before the frame (IEEE 802.15.4-2006 §7.5.1.4, §6.4.1). */
+/** A CCA, then the RX-to-TX turnaround before the frame (IEEE 802.15.4-2006 §7.5.1.4, §6.4.1); the backoff
+ *  before the CCA is counted on its own (MEAN_BACKOFF_MS). */
 const ACCESS_MS = (CCA_US + TURNAROUND_US) / 1000;
+/** Unslotted CSMA-CA draws a backoff of 0 … 2^BE − 1 unit backoff periods before each CCA, BE = macMinBE at a
+ *  frame's first try (IEEE 802.15.4-2006 §7.5.1.4; macMinBE default 3, Table 86; aUnitBackoffPeriod 20 symbols,
+ *  §7.4.1): uniform, so a mean of (2^macMinBE − 1) ÷ 2 = 3.5 units, 1.12 ms, before every frame. */
+export const MEAN_BACKOFF_UNITS = (2 ** MAC_MIN_BE - 1) / 2;
+export const MEAN_BACKOFF_MS = (MEAN_BACKOFF_UNITS * BACKOFF_UNIT_US) / 1000;
 const ACK_MS = (TURNAROUND_US + ackAirtimeUs()) / 1000;
 
-/** Hub → device: the AF_DATA_REQUEST crosses the UART, the stick senses the channel once (a backoff of 0
- *  units), turns round and sends. Ends when the frame has left the air, when the device hands it up. */
+/** Hub → device: the AF_DATA_REQUEST crosses the UART, the stick senses the channel once, turns round and
+ *  sends (its backoff: criticalPath). Ends when the frame has left the air, when the device hands it up. */
 const down = (zcl: number) => uart(znp.dataRequest(zcl)) + ACCESS_MS + air(zcl);
 /** Device → hub, from the frame's start: on the air, then up the UART as AF_INCOMING_MSG. The frame's ACK is
  *  not on this path: the stick's MAC acknowledges while its stack hands the frame up (radio-model.ts delivers
  *  at the frame's end). */
 const up = (zcl: number) => air(zcl) + uart(znp.incomingMsg(zcl));
 /** From a hub frame's end to the device's answer on the air: the device sends its ACK (its transceiver is busy
- *  until then, radio-model.ts) while the client pauses (pauseMs), then senses the channel once, turns round and sends. */
+ *  until then, radio-model.ts) while the client pauses (pauseMs), then senses the channel once, turns round and
+ *  sends (its backoff: criticalPath). */
 const gap = (pauseMs: number) => Math.max(ACK_MS, pauseMs) + ACCESS_MS;
+
+/** A transfer's frames; a client that keeps a pause between blocks states it in each Image Block Request, as
+ *  the simulated one does (minimumBlockPeriod, ota-client.ts). */
+const framesOf = (imageSize: number, d: FloorDevice) => transferFrames(imageSize, d.blockSize, d.turnaroundMs > 0 ? d.turnaroundMs : undefined);
 
 /** The hub's frames a transfer needs before the hub can raise 0x8F8A (on hearing the Upgrade End Request), and the device's. */
 function hubFrames(f: TransferFrames): { zcl: number; count: number }[] {
@@ -78,15 +111,29 @@ const sum = (frames: { zcl: number; count: number }[], ms: (zcl: number) => numb
 /**
  * One device alone, from the job's start to the hub hearing its Upgrade End Request: Image Notify down, the
  * query up and its response down, each block's request up and response down, the Upgrade End Request up,
- * with a gap before each of the device's frames (its client pause between blocks, none elsewhere: the query
- * jitter can be 0 and verifying takes no time in the simulator).
+ * with a gap before each of the device's frames (before the query the client's mean query jitter, before
+ * each block request but the first its pause between blocks, none before the first block request and the
+ * Upgrade End Request: verifying takes no time in the simulator), and before each of those 4 + 2 × blocks
+ * frames the mean initial CSMA-CA backoff. For one device nothing overlaps a backoff: the stick and the client
+ * each wait for the other's frame before theirs.
  */
-export function criticalPathMs(imageSize: number, d: FloorDevice): number {
-  const f = transferFrames(imageSize, d.blockSize);
+export function criticalPath(imageSize: number, d: FloorDevice): { ms: number; csmaBackoffMs: number; queryJitterMs: number; frames: number } {
+  const f = framesOf(imageSize, d);
   const blocks = f.blocks.reduce((n, b) => n + b.count, 0);
   const legs = down(f.notify) + up(f.query) + down(f.queryResponse) + f.blocks.reduce((n, b) => n + b.count * (up(b.request) + down(b.response)), 0) + up(f.endRequest);
-  // Before the query, the first block request and the Upgrade End Request: no pause; before every other block request: the client's.
-  return legs + 3 * gap(0) + (blocks - 1) * gap(d.turnaroundMs);
+  const frames = 4 + 2 * blocks;
+  const csmaBackoffMs = frames * MEAN_BACKOFF_MS;
+  // Before the query the client's mean query jitter (a uniform draw from 0 to queryJitterMs), which its ACK of the
+  // Image Notify goes out within; before the first block request and the Upgrade End Request no pause; before
+  // every other block request the client's pause between blocks.
+  const queryGap = gap((d.queryJitterMs ?? 0) / 2);
+  const queryJitterMs = queryGap - gap(0);
+  const ms = legs + queryGap + 2 * gap(0) + (blocks - 1) * gap(d.turnaroundMs) + csmaBackoffMs;
+  return { ms, csmaBackoffMs, queryJitterMs, frames };
+}
+
+export function criticalPathMs(imageSize: number, d: FloorDevice): number {
+  return criticalPath(imageSize, d).ms;
 }
 
 /**
@@ -95,14 +142,15 @@ export function criticalPathMs(imageSize: number, d: FloorDevice): number {
  *   of this one is in (Z-Stack Monitor and Test API, TI SWRA198: an SREQ is answered by its SRSP; the driver,
  *   firmware/radio/znp-driver.ts, holds one at a time), so the line to the stick is idle that long;
  * - to the hub, each AF_INCOMING_MSG, and each AF_DATA_REQUEST's SRSP and AF_DATA_CONFIRM;
- * - on the channel, each frame with its turnaround and ACK (a CCA does not hold the channel).
+ * - on the channel, each frame with its turnaround and ACK (a CCA does not hold the channel; a backoff does not
+ *   either, and with many senders one sender's backoff passes while others' frames are on the air).
  */
 export function sharedMs(imageSize: number, devices: FloorDevice[]): Pick<SystemFloor, 'toStickMs' | 'toHubMs' | 'airMs'> {
   let toStickMs = 0;
   let toHubMs = 0;
   let airMs = 0;
   for (const d of devices) {
-    const f = transferFrames(imageSize, d.blockSize);
+    const f = framesOf(imageSize, d);
     const hub = hubFrames(f);
     const dev = deviceFrames(f);
     toStickMs += sum(hub, (z) => uart(znp.dataRequest(z) + znp.srsp));
@@ -114,14 +162,14 @@ export function sharedMs(imageSize: number, devices: FloorDevice[]): Pick<System
 
 /** The larger of the slowest device's critical path and the busiest shared resource. */
 export function systemFloor(imageSize: number, devices: FloorDevice[]): SystemFloor {
-  const criticalPath = Math.max(...devices.map((d) => criticalPathMs(imageSize, d)));
+  const slowest = devices.map((d) => criticalPath(imageSize, d)).reduce((a, b) => (b.ms > a.ms ? b : a));
   const s = sharedMs(imageSize, devices);
   const bounds: [FloorBound, number][] = [
-    ['critical path', criticalPath],
+    ['critical path', slowest.ms],
     ['UART to the stick', s.toStickMs],
     ['UART to the hub', s.toHubMs],
     ['channel', s.airMs],
   ];
   const [bound, ms] = bounds.reduce((a, b) => (b[1] > a[1] ? b : a));
-  return { ms, bound, criticalPathMs: criticalPath, ...s };
+  return { ms, bound, criticalPathMs: slowest.ms, csmaBackoffMs: slowest.csmaBackoffMs, queryJitterMs: slowest.queryJitterMs, ...s };
 }
