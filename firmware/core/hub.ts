@@ -115,8 +115,17 @@ export interface HubPorts {
 export const enum K { Mode, MaxChunk, MaxDevices, MaxJobs, MaxAlerts, Images, Progress, Checkpoint, Keep, RangeBytes, Lookup, MaxBlock, Silence, VrTimeout, Sessions, BusyS, MinPeriod, Settle, ConfirmMs, Sha, Ranges, W }
 /** Device log rows: type 0 is a free row. EUI-64s apart, 8 bytes a row, wire order. */
 const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, W }
-/** Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. */
-const enum J { Id, Dev, State, Off, Size, Code, Force, Started, Updated, Contact, Mfr, Type, Ver, Img, Progress, MinPeriod, LastBlock, Seen, Asked, InSeconds, Admitted, PageOff, PageEnd, PageMax, PageGap, PageAt, PageSeq, Activates, Due, Check, UpAt, W }
+/**
+ * Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. A row
+ * is W float64 cells (jb[o + J.Id], o = row * J.W) of which the last ones are int32 cells of the same bytes
+ * (ji[2 * o + J.Dev]): times, the file version and byte offsets need 64 bits, the rest fit 32 (a row of 23
+ * cells, not 31). A ledger whose job rows are another width is another layout: its jobs are not read back.
+ */
+const enum J {
+  Id, Ver, Size, Off, PageOff, PageEnd, Started, Updated, Contact, Progress, LastBlock, Seen, PageAt, Activates, Due,
+  Dev = 30, State, Code, Force, Mfr, Type, Img, MinPeriod, Asked, InSeconds, Admitted, PageMax, PageGap, PageSeq, Check, UpAt,
+  W = 23,
+}
 /** Alerts held, oldest first (id 0: free): 32-bit cells, the time in unix seconds, 0xFFFFFFFF for a field
  *  the alert does not carry (a reserved file version in the OTA spec). */
 const enum A { Id, Code, Time, Ver, Resp, Act, W }
@@ -199,6 +208,8 @@ export class Hub implements RadioSink {
   private ib: Uint8Array;
   private lh: Float64Array;
   private jb: Float64Array;
+  /** The job rows' int32 cells (J). */
+  private ji: Int32Array;
   private je: Uint8Array;
   private al: Uint32Array;
   private ae: Uint8Array;
@@ -281,6 +292,7 @@ export class Hub implements RadioSink {
     const lg = (this.lg = file(1, L.W + nj * J.W, 4 * na * A.W + nj * (8 + NAME_BYTES) + na * 8));
     this.lh = new Float64Array(lg.buffer, 8, L.W);
     this.jb = new Float64Array(lg.buffer, 8 + 8 * L.W, nj * J.W);
+    this.ji = new Int32Array(lg.buffer, 8 + 8 * L.W, nj * J.W * 2);
     this.al = new Uint32Array(lg.buffer, 8 + 8 * (L.W + nj * J.W), na * A.W);
     this.je = new Uint8Array(lg.buffer, f, nj * 8);
     this.ae = new Uint8Array(lg.buffer, f + nj * (8 + NAME_BYTES), na * 8);
@@ -340,8 +352,9 @@ export class Hub implements RadioSink {
         new Uint8Array(ab.buffer).set(bytes.subarray(0, ar * A.W * 4));
         const e = ar * A.W * 4;
         for (let r = 0, m = 0, o = L.W; r < jr; r++, o += jw) {
-          if (!tb[o + J.Id] || m * J.W >= this.jb.length) continue;
-          this.jb.set(tb.subarray(o, o + J.W), m * J.W);
+          if (jw !== J.W || !tb[o + J.Id] || m * J.W >= this.jb.length) continue;
+          // As bytes: the int32 cells are no float64s.
+          new Uint8Array(this.jb.buffer, this.jb.byteOffset + m * J.W * 8, J.W * 8).set(new Uint8Array(tb.buffer, o * 8, J.W * 8));
           this.je.set(bytes.subarray(e + r * 8, e + r * 8 + 8), m * 8);
           this.jn[m++] = this.text(bytes, e + jr * 8 + r * NAME_BYTES);
         }
@@ -377,16 +390,17 @@ export class Hub implements RadioSink {
     this.now = now;
     // After a restart silence is counted from now, and activations still pending get their version read.
     const jb = this.jb;
+    const ji = this.ji;
     for (let o = 0; o < jb.length; o += J.W) {
       if (!jb[o + J.Id]) continue;
-      if (jb[o + J.State] === JobState.Transferring) jb[o + J.Contact] = now;
-      if (jb[o + J.State] === JobState.Activating) {
+      if (ji[2 * o + J.State] === JobState.Transferring) jb[o + J.Contact] = now;
+      if (ji[2 * o + J.State] === JobState.Activating) {
         jb[o + J.Activates] = now;
         jb[o + J.Due] = now + this.k[K.Settle];
-        jb[o + J.Check] = 0;
+        ji[2 * o + J.Check] = 0;
       }
       jb[o + J.PageEnd] = 0;
-      jb[o + J.Admitted] = 0;
+      ji[2 * o + J.Admitted] = 0;
       jb[o + J.LastBlock] = -1;
     }
     this.p.radio.tick(now);
@@ -493,7 +507,7 @@ export class Hub implements RadioSink {
       if (this.job(d, 0) >= 0) this.no(Err.BUSY);
       this.dv[d * D.W] = 0;
       // Its finished jobs keep its EUI-64, not its row, which the next device may take.
-      for (let o = 0; o < this.jb.length; o += J.W) if (this.jb[o + J.Dev] === d) this.jb[o + J.Dev] = -1;
+      for (let o = 0; o < this.jb.length; o += J.W) if (this.ji[2 * o + J.Dev] === d) this.ji[2 * o + J.Dev] = -1;
       this.save(0);
       this.save(2);
     } else if (op === Op.DevList || op === Op.ImgList || op === Op.JobList || op === Op.AlertList) {
@@ -602,7 +616,8 @@ export class Hub implements RadioSink {
       if (n > PAGE) this.no(Err.TOO_MANY, PAGE);
       let running = 0;
       const jb = this.jb;
-      for (let o = 0; o < jb.length; o += J.W) if (jb[o] && jb[o + J.State] < JobState.Done) running++;
+      const ji = this.ji;
+      for (let o = 0; o < jb.length; o += J.W) if (jb[o] && ji[2 * o + J.State] < JobState.Done) running++;
       // All or none: a refused job.start starts nothing, so the host can simply ask again later.
       const room = Math.min(k[K.MaxJobs], k[K.MaxAlerts] - held) - running;
       if (n > room) this.no(Err.JOBS_FULL, Math.max(room, 0), running, held);
@@ -623,7 +638,7 @@ export class Hub implements RadioSink {
         let finished = 0;
         for (let o = 0; o < jb.length; o += J.W) {
           if (!jb[o]) free = o / J.W;
-          else if (jb[o + J.State] >= JobState.Done) {
+          else if (ji[2 * o + J.State] >= JobState.Done) {
             finished++;
             if (oldest < 0 || jb[o] < jb[oldest * J.W]) oldest = o / J.W;
           }
@@ -633,16 +648,16 @@ export class Hub implements RadioSink {
         const im = this.im;
         jb.fill(0, o, o + J.W);
         jb[o] = this.lh[L.NextJob]++;
-        jb[o + J.State] = JobState.Queued;
+        ji[2 * o + J.State] = JobState.Queued;
         jb[o + J.Size] = im[g * I.W + I.Size];
-        jb[o + J.Code] = -1;
-        jb[o + J.Force] = force ? 1 : 0;
+        ji[2 * o + J.Code] = -1;
+        ji[2 * o + J.Force] = force ? 1 : 0;
         jb[o + J.Started] = jb[o + J.Updated] = jb[o + J.Contact] = now;
-        jb[o + J.Mfr] = im[g * I.W + I.Mfr];
-        jb[o + J.Type] = im[g * I.W + I.Type];
+        ji[2 * o + J.Mfr] = im[g * I.W + I.Mfr];
+        ji[2 * o + J.Type] = im[g * I.W + I.Type];
         jb[o + J.Ver] = im[g * I.W + I.Ver];
-        jb[o + J.Img] = g;
-        jb[o + J.Dev] = ds[i];
+        ji[2 * o + J.Img] = g;
+        ji[2 * o + J.Dev] = ds[i];
         jb[o + J.Progress] = jb[o + J.LastBlock] = jb[o + J.Activates] = -1;
         this.je.set(this.de.subarray(ds[i] * 8, ds[i] * 8 + 8), j * 8);
         this.jn[j] = this.nm[g];
@@ -682,13 +697,13 @@ export class Hub implements RadioSink {
       const cur = Math.floor((this.now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
       const up = Math.max(cur, Math.floor((at === null ? now + this.clock : at) / 1000) - ZIGBEE_EPOCH_S);
       this.state(j, JobState.Activating);
-      this.jb[j * J.W + J.UpAt] = up;
+      this.ji[2 * j * J.W + J.UpAt] = up;
       this.owe(Owed.End, d, -1, j, cur, up);
       // ...and reads its version once it has had time to reboot into it (GBCS: 0x8F8B after activation).
       const o = j * J.W;
       this.jb[o + J.Activates] = now + (up - cur) * 1000;
       this.jb[o + J.Due] = this.jb[o + J.Activates] + k[K.Settle];
-      this.jb[o + J.Check] = 0;
+      this.ji[2 * o + J.Check] = 0;
       this.ok(a);
       this.rec(2, j);
     } else if (op === Op.JobCancel) {
@@ -697,10 +712,10 @@ export class Hub implements RadioSink {
       for (let o = 0; o < this.jb.length; o += J.W) if (this.jb[o] === id) j = o / J.W;
       if (j < 0) this.no(Err.UNKNOWN_JOB);
       const o = j * J.W;
-      const s = this.jb[o + J.State];
+      const s = this.ji[2 * o + J.State];
       if (s >= JobState.Done) this.no(Err.JOB_OVER, s);
       // Nothing more goes to its device: what was owed to it (its page run's blocks among it) is dropped.
-      for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p + O.Dev] === this.jb[o + J.Dev]) this.ow[p] = 0;
+      for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p + O.Dev] === this.ji[2 * o + J.Dev]) this.ow[p] = 0;
       // A transfer cut short fails like any other (0x8F89 File Transfer Failure: every transfer ends in an
       // alert); one already alerted as transferred only stops waiting for its activation.
       this.jb[o + J.Activates] = -1;
@@ -761,8 +776,9 @@ export class Hub implements RadioSink {
   /** Whether an unfinished job uses image g; with `fetching`, only one still to fetch it. */
   private inUse(g: number, fetching?: boolean): boolean {
     const jb = this.jb;
+    const ji = this.ji;
     for (let o = 0; o < jb.length; o += J.W)
-      if (jb[o] && jb[o + J.Img] === g && jb[o + J.State] <= (fetching ? JobState.Transferring : JobState.Activating)) return true;
+      if (jb[o] && ji[2 * o + J.Img] === g && ji[2 * o + J.State] <= (fetching ? JobState.Transferring : JobState.Activating)) return true;
     return false;
   }
 
@@ -780,10 +796,11 @@ export class Hub implements RadioSink {
   /** The device's job: `which` 0 unfinished, 1 latest, 2 holding an image for activation; -1 if none. */
   private job(d: number, which: number): number {
     const jb = this.jb;
+    const ji = this.ji;
     let best = -1;
     for (let o = 0; o < jb.length; o += J.W) {
-      if (!jb[o] || jb[o + J.Dev] !== d) continue;
-      const s = jb[o + J.State];
+      if (!jb[o] || ji[2 * o + J.Dev] !== d) continue;
+      const s = ji[2 * o + J.State];
       if (which === 0 ? s < JobState.Done : which === 2 ? s === JobState.Transferred || s === JobState.Activating : true)
         if (best < 0 || jb[o] > jb[best * J.W]) best = o / J.W;
     }
@@ -822,12 +839,12 @@ export class Hub implements RadioSink {
       if (dv[d * D.W + D.Ep] < 0) dv[d * D.W + D.Ep] = HUB_ENDPOINT;
       this.save(0);
       const j = this.job(d, 0);
-      if (j >= 0 && this.jb[j * J.W + J.State] === JobState.Queued) this.owe(Owed.Notify, d, -1, 0, 0, 0);
+      if (j >= 0 && this.ji[2 * j * J.W + J.State] === JobState.Queued) this.owe(Owed.Notify, d, -1, 0, 0, 0);
       // A rejoin after the activation time means it has rebooted into its new image: read it now.
       if (ev === RadioEv.Announce && j >= 0 && this.jb[j * J.W + J.Activates] >= 0 && now >= this.jb[j * J.W + J.Activates]) {
         // It rejoined after its activation time: its version is read now.
         this.jb[j * J.W + J.Activates] = -1;
-        this.readVersion(d, this.jb[j * J.W + J.Check]);
+        this.readVersion(d, this.ji[2 * j * J.W + J.Check]);
       }
     } else if (ev === RadioEv.Reset) this.log(Log.RADIO_RESET, b);
     else if (ev === RadioEv.Error) this.log(Log.RADIO_ERROR, a, b);
@@ -906,16 +923,17 @@ export class Hub implements RadioSink {
     const mfr = le(z, h + 1, 2);
     const j = this.job(d, 0);
     const jb = this.jb;
+    const ji = this.ji;
     const jo = j * J.W;
     if (j >= 0) {
       jb[jo + J.Seen] = now;
-      if (jb[jo + J.State] !== JobState.Queued) jb[jo + J.Contact] = now;
+      if (ji[2 * jo + J.State] !== JobState.Queued) jb[jo + J.Contact] = now;
     }
     // The image id after the field control (or status): manufacturer code, image type, file version.
     const ty = le(z, h + 3, 2);
     const ver = le(z, h + 5, 4);
     const off = le(z, h + 9, 4);
-    const same3 = j >= 0 && jb[jo + J.Mfr] === mfr && jb[jo + J.Type] === ty && jb[jo + J.Ver] === ver;
+    const same3 = j >= 0 && ji[2 * jo + J.Mfr] === mfr && ji[2 * jo + J.Type] === ty && jb[jo + J.Ver] === ver;
     // A new request ends any page run in progress, and drops what is still owed to the device.
     if (j >= 0 && jb[jo + J.PageEnd]) {
       jb[jo + J.PageEnd] = 0;
@@ -923,57 +941,57 @@ export class Hub implements RadioSink {
     }
     if (cmd === 3 || cmd === 4) {
       // Image Block / Page Request.
-      const st = jb[jo + J.State];
+      const st = ji[2 * jo + J.State];
       if (!same3 || st === JobState.Transferred || st === JobState.Activating)
         // The hub holds nothing, or not that image, for this device: NO_IMAGE_AVAILABLE tells the client to
         // stop asking (in a Default Response, as the Silicon Labs reference server answers).
         return this.owe(Owed.Default, d, seq, cmd, Zs.NO_IMAGE, 0);
       // The period the client states (it adopted ours, or has its own) decides whether it is paced enough.
-      if (cmd === 3 && z[h] & 2 && n >= 16 + (z[h] & 1 ? 8 : 0)) jb[jo + J.MinPeriod] = le(z, h + 14 + (z[h] & 1 ? 8 : 0), 2);
+      if (cmd === 3 && z[h] & 2 && n >= 16 + (z[h] & 1 ? 8 : 0)) ji[2 * jo + J.MinPeriod] = le(z, h + 14 + (z[h] & 1 ? 8 : 0), 2);
       if (off >= jb[jo + J.Size]) return this.owe(Owed.Abort, d, seq, 0, 0, 0);
       if (st === JobState.Queued) this.state(j, JobState.Transferring); // resuming after our restart
       const k = this.k;
       // Seconds the client is asked to wait (WAIT_FOR_DATA) rather than served; -1: served now.
       let later = -1;
-      if (!jb[jo + J.Admitted]) {
+      if (!ji[2 * jo + J.Admitted]) {
         // Slots held by sessions that asked recently; a client quiet for busyWaitS × 2 gives its slot up.
         let held = 0;
         for (let p = 0; p < jb.length; p += J.W) {
-          if (jb[p + J.Admitted] && now - jb[p + J.Seen] > k[K.BusyS] * 2000) jb[p + J.Admitted] = 0;
-          if (jb[p] && jb[p + J.Admitted]) held++;
+          if (ji[2 * p + J.Admitted] && now - jb[p + J.Seen] > k[K.BusyS] * 2000) ji[2 * p + J.Admitted] = 0;
+          if (jb[p] && ji[2 * p + J.Admitted]) held++;
         }
         if (held >= k[K.Sessions]) later = k[K.BusyS];
       }
-      if (later < 0) jb[jo + J.Admitted] = 1;
+      if (later < 0) ji[2 * jo + J.Admitted] = 1;
       const min = k[K.MinPeriod];
       if (later < 0 && min > 0 && jb[jo + J.LastBlock] >= 0) {
         const gap = now - jb[jo + J.LastBlock];
-        if (!jb[jo + J.InSeconds] && jb[jo + J.Asked] > 0 && gap >= jb[jo + J.Asked] * SECONDS_MISREAD) {
+        if (!ji[2 * jo + J.InSeconds] && ji[2 * jo + J.Asked] > 0 && gap >= ji[2 * jo + J.Asked] * SECONDS_MISREAD) {
           // It paused about our period read as seconds (FACTS §2: some clients do): say it again in seconds.
-          jb[jo + J.InSeconds] = 1;
+          ji[2 * jo + J.InSeconds] = 1;
           later = 0;
-        } else if (gap < min && jb[jo + J.MinPeriod] < min) {
+        } else if (gap < min && ji[2 * jo + J.MinPeriod] < min) {
           // Too fast for the hub: ask for a longer block period, which the client adopts — in ms, as a
           // client this fast evidently counts that way.
-          jb[jo + J.InSeconds] = 0;
+          ji[2 * jo + J.InSeconds] = 0;
           later = 0;
         }
       }
       if (later >= 0) {
         // WAIT_FOR_DATA: ask again in `later` seconds, with the block period the hub wants.
-        const period = Math.max(min, jb[jo + J.MinPeriod]);
-        jb[jo + J.Asked] = period;
-        return this.owe(Owed.Wait, d, seq, later, jb[jo + J.InSeconds] ? Math.ceil(period / 1000) : period, 0);
+        const period = Math.max(min, ji[2 * jo + J.MinPeriod]);
+        ji[2 * jo + J.Asked] = period;
+        return this.owe(Owed.Wait, d, seq, later, ji[2 * jo + J.InSeconds] ? Math.ceil(period / 1000) : period, 0);
       }
       if (cmd === 3) {
         return this.owe(Owed.Block, d, seq, j, off, Math.min(z[h + 13], this.k[K.MaxBlock]));
       }
       jb[jo + J.PageOff] = off;
       jb[jo + J.PageEnd] = Math.min(jb[jo + J.Size], off + le(z, h + 14, 2));
-      jb[jo + J.PageMax] = z[h + 13];
-      jb[jo + J.PageGap] = Math.max(le(z, h + 16, 2), jb[jo + J.MinPeriod]);
+      ji[2 * jo + J.PageMax] = z[h + 13];
+      ji[2 * jo + J.PageGap] = Math.max(le(z, h + 16, 2), ji[2 * jo + J.MinPeriod]);
       jb[jo + J.PageAt] = now;
-      jb[jo + J.PageSeq] = seq;
+      ji[2 * jo + J.PageSeq] = seq;
       return this.pages();
     }
     if (cmd === 1) {
@@ -981,19 +999,19 @@ export class Hub implements RadioSink {
       dv[o + D.Ver] = ver;
       const hw = z[h] & 1 ? le(z, h + 9, 2) : -1;
       if (hw >= 0) dv[o + D.Hw] = hw;
-      const st = j < 0 ? -1 : jb[jo + J.State];
+      const st = j < 0 ? -1 : ji[2 * jo + J.State];
       // Nothing for it, or it already holds this image (an HCALCS waiting for activation).
       if (st < 0 || st === JobState.Transferred || st === JobState.Activating) return this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
-      const g = jb[jo + J.Img];
+      const g = ji[2 * jo + J.Img];
       const lo = this.im[g * I.W + I.MinHw];
       const hi = this.im[g * I.W + I.MaxHw];
-      if (jb[jo + J.Mfr] !== mfr || jb[jo + J.Type] !== ty || (hw >= 0 && lo >= 0 && hi >= 0 && (hw < lo || hw > hi))) {
+      if (ji[2 * jo + J.Mfr] !== mfr || ji[2 * jo + J.Type] !== ty || (hw >= 0 && lo >= 0 && hi >= 0 && (hw < lo || hw > hi))) {
         // Refused before a single block is sent (DESIGN "What the hub promises").
         this.log(Log.HW_MISMATCH, this.de.subarray(d * 8, d * 8 + 8), mfr, ty, hw);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
         return this.state(j, JobState.Failed, Resp.HW_MISMATCH);
       }
-      if (ver >= jb[jo + J.Ver] && !jb[jo + J.Force]) {
+      if (ver >= jb[jo + J.Ver] && !ji[2 * jo + J.Force]) {
         // GBCS gives no response code for "already up to date"; Image Discarded is the closest (our choice).
         this.log(Log.UP_TO_DATE, this.de.subarray(d * 8, d * 8 + 8), ver, jb[jo + J.Ver]);
         this.owe(Owed.Query, d, seq, Zs.NO_IMAGE, 0, 0);
@@ -1011,41 +1029,42 @@ export class Hub implements RadioSink {
     if (j < 0) {
       const last = this.job(d, 1);
       const lo = last * J.W;
-      if (last >= 0 && jb[lo + J.State] === JobState.Done && status === Zs.SUCCESS && jb[lo + J.Mfr] === mfr && jb[lo + J.Type] === ty && jb[lo + J.Ver] === ver) e = last;
-    } else if (!same3 || jb[jo + J.State] === JobState.Queued) e = -1;
+      if (last >= 0 && ji[2 * lo + J.State] === JobState.Done && status === Zs.SUCCESS && ji[2 * lo + J.Mfr] === mfr && ji[2 * lo + J.Type] === ty && jb[lo + J.Ver] === ver) e = last;
+    } else if (!same3 || ji[2 * jo + J.State] === JobState.Queued) e = -1;
     if (e < 0) {
       this.log(Log.END_UNEXPECTED, this.de.subarray(d * 8, d * 8 + 8));
       return this.owe(Owed.Default, d, seq, cmd, Zs.SUCCESS, 0);
     }
     const eo = e * J.W;
     if (status !== Zs.SUCCESS) {
-      if (jb[eo + J.State] === JobState.Transferring) this.state(e, JobState.Failed, status === Zs.INVALID_IMAGE ? Resp.DISCARDED : Resp.FAILURE);
+      if (ji[2 * eo + J.State] === JobState.Transferring) this.state(e, JobState.Failed, status === Zs.INVALID_IMAGE ? Resp.DISCARDED : Resp.FAILURE);
       // After a failed Upgrade End the server answers with a Default Response (FACTS §2).
       return this.owe(Owed.Default, d, seq, cmd, Zs.SUCCESS, 0);
     }
     // A PPMID activates on completion; an HCALCS holds the image until told (SECMP0007, FACTS §1).
     const ppmid = dv[o + D.Type] === DeviceType.PPMID;
-    if (jb[eo + J.State] === JobState.Transferring) {
+    if (ji[2 * eo + J.State] === JobState.Transferring) {
       jb[eo + J.Off] = jb[eo + J.Size];
-      jb[eo + J.State] = ppmid ? JobState.Done : JobState.Transferred;
+      ji[2 * eo + J.State] = ppmid ? JobState.Done : JobState.Transferred;
       jb[eo + J.Updated] = now;
       this.raise(Alert.SUCCEEDED, e, jb[eo + J.Ver], Resp.OK);
       this.changed(e, 2);
     }
     const cur = Math.floor((this.now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
     // One repeated while activating (our response was lost) hears the activation time again.
-    this.owe(Owed.End, d, seq, e, cur, jb[eo + J.State] === JobState.Activating ? Math.max(cur, jb[eo + J.UpAt]) : ppmid ? cur : UPGRADE_TIME_WAIT);
+    this.owe(Owed.End, d, seq, e, cur, ji[2 * eo + J.State] === JobState.Activating ? Math.max(cur, ji[2 * eo + J.UpAt]) : ppmid ? cur : UPGRADE_TIME_WAIT);
   }
 
   /** Sends each page run's next block when its spacing has passed and nothing else is owed to the device. */
   private pages(): void {
     const now = this.now;
     const jb = this.jb;
+    const ji = this.ji;
     let t = -1;
     for (let o = 0; o < jb.length; o += J.W) {
       if (!jb[o] || !jb[o + J.PageEnd]) continue;
-      const d = jb[o + J.Dev];
-      if (jb[o + J.State] !== JobState.Transferring) {
+      const d = ji[2 * o + J.Dev];
+      if (ji[2 * o + J.State] !== JobState.Transferring) {
         jb[o + J.PageEnd] = 0;
         continue;
       }
@@ -1053,11 +1072,11 @@ export class Hub implements RadioSink {
       for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p] && this.ow[p + O.Dev] === d) owed = true;
       if (!owed) {
         const off = jb[o + J.PageOff];
-        const n = Math.min(jb[o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
+        const n = Math.min(ji[2 * o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
         jb[o + J.PageOff] = off + n;
-        jb[o + J.PageAt] = now + jb[o + J.PageGap];
+        jb[o + J.PageAt] = now + ji[2 * o + J.PageGap];
         if (off + n >= jb[o + J.PageEnd]) jb[o + J.PageEnd] = 0;
-        this.owe(Owed.Block, d, jb[o + J.PageSeq], o / J.W, off, n);
+        this.owe(Owed.Block, d, ji[2 * o + J.PageSeq], o / J.W, off, n);
       }
       if (jb[o + J.PageEnd] && (t < 0 || jb[o + J.PageAt] < t)) t = jb[o + J.PageAt];
     }
@@ -1089,6 +1108,7 @@ export class Hub implements RadioSink {
     const ow = this.ow;
     const zb = this.zb;
     const jb = this.jb;
+    const ji = this.ji;
     for (;;) {
       let slot = -1;
       for (let i = 0; i < fl.length; i += 2) if (fl[i] < 0 || fl[i + 1] <= now) slot = i;
@@ -1134,8 +1154,8 @@ export class Hub implements RadioSink {
         // The job's image id (manufacturer, type, version) after the status, or first in an Upgrade End Response.
         const j = (kind === Owed.Query ? b : a) * J.W;
         zb[3] = kind === Owed.Query ? a : Zs.SUCCESS;
-        n = put(zb, put(zb, put(zb, kind === Owed.End ? 3 : 4, jb[j + J.Mfr], 2), jb[j + J.Type], 2), jb[j + J.Ver], 4);
-        const data = kind !== Owed.Block ? null : jb[j] && jb[j + J.State] === JobState.Transferring ? this.read(jb[j + J.Img], b, Math.min(ow[o + O.C], jb[j + J.Size] - b)) : null;
+        n = put(zb, put(zb, put(zb, kind === Owed.End ? 3 : 4, ji[2 * j + J.Mfr], 2), ji[2 * j + J.Type], 2), jb[j + J.Ver], 4);
+        const data = kind !== Owed.Block ? null : jb[j] && ji[2 * j + J.State] === JobState.Transferring ? this.read(ji[2 * j + J.Img], b, Math.min(ow[o + O.C], jb[j + J.Size] - b)) : null;
         if (kind === Owed.Query) n = a === Zs.SUCCESS ? put(zb, n, jb[j + J.Size], 4) : 4;
         else if (kind === Owed.End) n = put(zb, put(zb, n, b, 4), ow[o + O.C], 4);
         else if (!data) {
@@ -1143,7 +1163,7 @@ export class Hub implements RadioSink {
           jb[j + J.PageEnd] = 0;
           kind = Owed.Wait;
           a = STREAM_WAIT_S;
-          b = Math.max(this.k[K.MinPeriod], jb[j + J.MinPeriod]);
+          b = Math.max(this.k[K.MinPeriod], ji[2 * j + J.MinPeriod]);
         } else {
           n = put(zb, n, b, 4);
           zb[n++] = data.length;
@@ -1309,21 +1329,22 @@ export class Hub implements RadioSink {
   private activated(d: number, check: number, v: number): void {
     const now = this.now;
     const jb = this.jb;
+    const ji = this.ji;
     const j = this.job(d, 2);
     const o = j * J.W;
-    const activating = j >= 0 && jb[o + J.State] === JobState.Activating;
+    const activating = j >= 0 && ji[2 * o + J.State] === JobState.Activating;
     const ran = activating && v === jb[o + J.Ver];
     if (activating && !ran && check >= 0 && check + 1 < ACTIVATION_CHECKS) {
       const cur = Math.floor((this.now + this.clock) / 1000) - ZIGBEE_EPOCH_S;
       this.owe(Owed.End, d, -1, j, cur, cur);
       jb[o + J.Activates] = now;
       jb[o + J.Due] = now + this.k[K.Settle];
-      jb[o + J.Check] = check + 1;
+      ji[2 * o + J.Check] = check + 1;
       return;
     }
     const done = activating && (ran || check >= 0);
     if (done) {
-      jb[o + J.State] = JobState.Done;
+      ji[2 * o + J.State] = JobState.Done;
       jb[o + J.Updated] = now;
     }
     this.raise(Alert.VERSION, -1 - d, v, v < 0 || (activating && !ran) ? 1 : 0);
@@ -1338,18 +1359,19 @@ export class Hub implements RadioSink {
     this.p.radio.tick(now);
     this.pages();
     const jb = this.jb;
+    const ji = this.ji;
     const dv = this.dv;
     for (let o = 0; o < jb.length; o += J.W) {
       if (!jb[o]) continue;
       const j = o / J.W;
-      if (jb[o + J.State] === JobState.Transferring && now - jb[o + J.Contact] > this.k[K.Silence]) {
+      if (ji[2 * o + J.State] === JobState.Transferring && now - jb[o + J.Contact] > this.k[K.Silence]) {
         this.log(Log.SILENT, this.je.subarray(j * 8, j * 8 + 8), Math.round((now - jb[o + J.Contact]) / 1000));
         this.state(j, JobState.Failed, Resp.FAILURE);
       }
       if (jb[o + J.Activates] >= 0 && now >= jb[o + J.Due]) {
         // The activation check is due: read the device's version.
         jb[o + J.Activates] = -1;
-        if (jb[o + J.Dev] >= 0) this.readVersion(jb[o + J.Dev], jb[o + J.Check]);
+        if (ji[2 * o + J.Dev] >= 0) this.readVersion(ji[2 * o + J.Dev], ji[2 * o + J.Check]);
       }
     }
     for (let o = 0; o < dv.length; o += D.W) {
@@ -1367,10 +1389,10 @@ export class Hub implements RadioSink {
   /** Job j enters state s; a failure (`code` its response code) raises its 0x8F89 alert. */
   private state(j: number, s: number, code?: number): void {
     const o = j * J.W;
-    this.jb[o + J.State] = s;
+    this.ji[2 * o + J.State] = s;
     this.jb[o + J.Updated] = this.now;
     if (s === JobState.Failed) {
-      this.jb[o + J.Code] = code as number;
+      this.ji[2 * o + J.Code] = code as number;
       this.raise(Alert.FAILED, j, this.jb[o + J.Ver], code as number);
     }
     this.changed(j, s === JobState.Failed ? 2 : 1);
@@ -1402,13 +1424,14 @@ export class Hub implements RadioSink {
     const now = this.now;
     const o = j * J.W;
     const jb = this.jb;
+    const ji = this.ji;
     if (!st && jb[o + J.Progress] >= 0 && now - jb[o + J.Progress] < this.k[K.Progress]) return;
     jb[o + J.Progress] = now;
     if (st) {
       if (st < 2) this.save(2);
       // The last download of an image is over: its streamed ranges are of no more use.
-      if (!this.inUse(jb[o + J.Img], true)) this.drop(jb[o + J.Img]);
-      if (jb[o + J.State] >= JobState.Transferred) jb[o + J.Admitted] = jb[o + J.PageEnd] = 0;
+      if (!this.inUse(ji[2 * o + J.Img], true)) this.drop(ji[2 * o + J.Img]);
+      if (ji[2 * o + J.State] >= JobState.Transferred) ji[2 * o + J.Admitted] = jb[o + J.PageEnd] = 0;
     }
     this.rec(2, j, Ev.Job);
   }
@@ -1449,17 +1472,18 @@ export class Hub implements RadioSink {
     } else if (t === 2) {
       const o = row * J.W;
       const jb = this.jb;
+      const ji = this.ji;
       w(jb[o]);
       w(this.je.subarray(row * 8, row * 8 + 8));
       w(this.jn[row]);
-      w(jb[o + J.Mfr]);
-      w(jb[o + J.Type]);
+      w(ji[2 * o + J.Mfr]);
+      w(ji[2 * o + J.Type]);
       w(jb[o + J.Ver]);
-      w(jb[o + J.State]);
+      w(ji[2 * o + J.State]);
       w(jb[o + J.Off]);
       w(jb[o + J.Size]);
-      w(jb[o + J.Code]);
-      w(jb[o + J.Force]);
+      w(ji[2 * o + J.Code]);
+      w(ji[2 * o + J.Force]);
       w(jb[o + J.Started]);
       w(jb[o + J.Updated]);
     } else {

@@ -299,6 +299,31 @@ describe('alerts', () => {
     const hub = coreHub(new FakeRadio(), b.images, b.kv, again.fromHub, {});
     expect(again.request(hub, 'alert.list', {}, b.now).alerts).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
   });
+
+  test('survive a firmware whose job rows are laid out otherwise: its jobs are not misread, its alerts are kept', () => {
+    const b = ready(PPMID);
+    b.ok('job.start', { image: 'fw', devices: [PPMID] });
+    b.query(NWK[PPMID], 9);
+    expect(b.ok('job.list').jobs).toHaveLength(1);
+    // The same ledger with 8 more cells in every job row (an older build's 31 against this one's 23): file
+    // [rows u32, width u32], the header's 4 float64 cells (next job, next alert, jobs, alerts), the job rows,
+    // then the rest (alert cells, EUI-64s, names) as it was.
+    const old = b.kv.get('ledger') as Uint8Array;
+    const dv = new DataView(old.buffer, old.byteOffset, old.length);
+    const jobs = dv.getFloat64(8 + 16, true);
+    const width = (dv.getUint32(4, true) - 4) / jobs;
+    const wider = new Uint8Array(old.length + jobs * 8 * 8);
+    const wdv = new DataView(wider.buffer);
+    wider.set(old.subarray(0, 8 + 32));
+    wdv.setUint32(4, 4 + jobs * (width + 8), true);
+    for (let r = 0; r < jobs; r++) wider.set(old.subarray(40 + r * width * 8, 40 + (r + 1) * width * 8), 40 + r * (width + 8) * 8);
+    wider.set(old.subarray(40 + jobs * width * 8), 40 + jobs * (width + 8) * 8);
+    b.kv.set('ledger', wider);
+    const again = new CoreLink(() => undefined);
+    const hub = coreHub(new FakeRadio(), b.images, b.kv, again.fromHub, {});
+    expect(again.request(hub, 'job.list', {}, b.now).jobs).toEqual([]);
+    expect(again.request(hub, 'alert.list', {}, b.now).alerts).toEqual([expect.objectContaining({ code: 0x8f89, eui: PPMID, responseCode: 2 })]);
+  });
 });
 
 describe('streamed images', () => {
