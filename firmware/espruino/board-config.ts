@@ -37,40 +37,30 @@ export const enum SilenceMs {
 }
 
 /**
- * `over` on top of `base`, one level deep for the nested objects (host, radio, hubConfig). chub.json is
- * typed by hand on the board: a silence timeout out of range would fail every transfer at once (0) or never
- * (a typo), so `warn` hears of it and the board's own stays.
+ * `over` laid onto `base`, one level deep for the nested objects (host, radio, hubConfig); `base` (the config
+ * just parsed from the bundle, kept by nothing else) is changed in place and returned, so no copy of it or a
+ * function to make one is held. chub.json is typed by hand on the board: a silence timeout out of range would
+ * fail every transfer at once (0) or never (a typo), so `warn` hears of it and the board's own stays.
  */
 export function overlayConfig(base: BoardConfig, over: unknown, warn: (msg: string) => void): BoardConfig {
-  const out = copy(base) as unknown as BoardConfig;
-  if (over === null || typeof over !== 'object') return out;
+  const own = base.hubConfig.silenceTimeoutMs;
+  if (over === null || typeof over !== 'object') return base;
   const o = over as { [k: string]: unknown };
   const keys = Object.keys(o);
-  const target = out as unknown as { [k: string]: unknown };
+  const target = base as unknown as { [k: string]: unknown };
   for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    const v = o[k];
-    const cur = target[k];
+    const v = o[keys[i]] as { [k: string]: unknown };
+    const cur = target[keys[i]] as { [k: string]: unknown };
     if (v !== null && typeof v === 'object' && cur !== null && typeof cur === 'object') {
-      const merged = copy(cur);
-      const inner = Object.keys(v as object);
-      for (let j = 0; j < inner.length; j++) merged[inner[j]] = (v as { [k: string]: unknown })[inner[j]];
-      target[k] = merged;
-    } else target[k] = v;
+      const inner = Object.keys(v);
+      for (let j = 0; j < inner.length; j++) cur[inner[j]] = v[inner[j]];
+    } else target[keys[i]] = v;
   }
-  const h = out.hubConfig;
+  const h = base.hubConfig;
   const s = h.silenceTimeoutMs;
   if (!(typeof s === 'number' && s >= SilenceMs.Min && s <= SilenceMs.Max)) {
-    h.silenceTimeoutMs = base.hubConfig.silenceTimeoutMs;
-    warn('chub.json: "hubConfig.silenceTimeoutMs" must be between ' + SilenceMs.Min + ' and ' + SilenceMs.Max + ' ms, not ' + JSON.stringify(s) + "; the board's " + h.silenceTimeoutMs + ' stays');
+    h.silenceTimeoutMs = own;
+    warn('chub.json: "hubConfig.silenceTimeoutMs" must be between ' + SilenceMs.Min + ' and ' + SilenceMs.Max + ' ms, not ' + JSON.stringify(s) + "; the board's " + own + ' stays');
   }
-  return out;
-}
-
-function copy(o: unknown): { [k: string]: unknown } {
-  const src = o as { [k: string]: unknown };
-  const out: { [k: string]: unknown } = {};
-  const keys = Object.keys(src);
-  for (let i = 0; i < keys.length; i++) out[keys[i]] = src[keys[i]];
-  return out;
+  return base;
 }

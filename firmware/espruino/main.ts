@@ -3,7 +3,7 @@
 // Storage file `chub.json`, e.g. {"host": {"path": "/tmp/a"}, "radio": {"path": "/tmp/b"}, "debug": true,
 // "hubConfig": {"silenceTimeoutMs": 120000}}.
 import { Ev } from '../core/codes';
-import { Hub } from '../core/hub';
+import { Hub, HubPorts } from '../core/hub';
 import { uploads } from '../core/image-upload';
 import { w } from '../core/wire';
 import { ZnpDriver } from '../radio/znp-driver';
@@ -55,25 +55,26 @@ function openSerial(c: SerialConfig): EspruinoSerial {
   let peak = 0;
   /** Whether a wake-up for page blocks is pending. */
   let wake = 0;
-  const hub = new Hub(
-    {
-      images: __CHUB_STORED__ ? new StorageImageStore() : undefined,
-      uploads: __CHUB_STORED__ ? uploads : undefined,
-      firmware: __CHUB_FW_UPDATE__ ? firmwareUpdates : undefined,
-      kv: storageKv,
-      // The sink is the hub, set once it exists.
-      radio: new ZnpDriver(function (b: Uint8Array) {
-        radioPort.write(b);
-      }, undefined as unknown as RadioSink),
-      // One whole frame per write; none while the REPL has the port (they would land in a flashing tool).
-      sendHost: function (b: Uint8Array) {
-        if (!shared || shared.owned) hostPort.write(b);
-      },
-      crc32: E.CRC32,
-      console: shared,
+  const ports: HubPorts = {
+    kv: storageKv,
+    // The sink is the hub, set once it exists.
+    radio: new ZnpDriver(function (b: Uint8Array) {
+      radioPort.write(b);
+    }, undefined as unknown as RadioSink),
+    // One whole frame per write; none while the REPL has the port (they would land in a flashing tool).
+    sendHost: function (b: Uint8Array) {
+      if (!shared || shared.owned) hostPort.write(b);
     },
-    board.hubConfig,
-  );
+    crc32: E.CRC32,
+  };
+  // A port the board lacks is no key at all (a JsVar or two each), not one holding undefined.
+  if (__CHUB_STORED__) {
+    ports.images = new StorageImageStore();
+    ports.uploads = uploads;
+  }
+  if (__CHUB_FW_UPDATE__) ports.firmware = firmwareUpdates;
+  if (shared) ports.console = shared;
+  const hub = new Hub(ports, board.hubConfig);
   (hub.p.radio as ZnpDriver).sink = hub;
   // Every input and tick ends with a memory sample when `debug` is set (the tests' JsVar peaks).
   const step = function (what: number, d: string | null) {

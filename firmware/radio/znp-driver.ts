@@ -15,8 +15,10 @@ export const enum ZnpLimit {
   /** Longest ZCL frame send() takes (bytes); the hub's largest, an Image Block Response with 64 bytes of
    *  image, is 81, and the APS payload of a secured frame is ~82 (FACTS §3). */
   MAX_SEND = 96,
-  /** SREQs that can wait (or be outstanding) at once; when all are taken send() and lookup() return -1. */
-  SLOTS = 4,
+  /** SREQs that can wait (or be outstanding) at once; when all are taken send() and lookup() return -1 (the
+   *  hub owes the frame again, or looks the address up at its next request). The hub's radio window
+   *  (HubConfig.radioWindow, 2) of data frames and one ZDO request: a slot more is 111 bytes of RAM idle. */
+  SLOTS = 3,
   /** How long an SREQ may wait for its SRSP (ms). */
   SREQ_TIMEOUT_MS = 2000,
 }

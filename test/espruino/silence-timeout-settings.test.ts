@@ -67,6 +67,5 @@ describe("chub.json hubConfig.silenceTimeoutMs (on the board, over the board fil
     expect(c.hubConfig.silenceTimeoutMs).toBe(300000);
     expect(c.hubConfig.maxBlock).toBe(50); // the rest of chub.json still applies
     expect(said).toEqual([`chub.json: "hubConfig.silenceTimeoutMs" must be between 1000 and 86400000 ms, not ${JSON.stringify(v)}; the board's 300000 stays`]);
-    expect(base.hubConfig.silenceTimeoutMs).toBe(300000);
   });
 });

@@ -197,17 +197,18 @@ describe('ZnpDriver against the simulated stick', () => {
   test('sends go out one SREQ at a time, in order, each with its own confirm; a full driver says -1 and keeps nothing', () => {
     const b = bench();
     ready(b);
-    const handles = [1, 2, 3, 4].map((i) => b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([i]), 1, b.sched.now()));
-    expect(handles).toEqual([0, 1, 2, 3]);
-    expect(ZnpLimit.SLOTS).toBe(4);
-    expect(b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([5]), 1, b.sched.now())).toBe(-1);
+    const n = ZnpLimit.SLOTS;
+    const ids = Array.from({ length: n + 1 }, (_, i) => i + 1);
+    const handles = ids.slice(0, n).map((i) => b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([i]), 1, b.sched.now()));
+    expect(handles).toEqual(ids.slice(0, n).map((i) => i - 1));
+    expect(b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([n + 1]), 1, b.sched.now())).toBe(-1);
     expect(b.driver.lookup(DEVICE.nwk, b.sched.now())).toBe(-1);
     b.run();
     // Room again: the one refused is sent now, with the next handle.
-    handles.push(b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([5]), 1, b.sched.now()));
+    handles.push(b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([n + 1]), 1, b.sched.now()));
     b.run();
     expect(b.maxInFlight()).toBe(1);
-    expect(b.received.map((r) => r.data[0])).toEqual([1, 2, 3, 4, 5]);
+    expect(b.received.map((r) => r.data[0])).toEqual(ids);
     expect(b.take()).toEqual(handles.map((h) => confirm(h, 0)));
   });
 
