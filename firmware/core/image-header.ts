@@ -1,17 +1,19 @@
 // ZigBee OTA upgrade file header and sub-elements: parse, validate, report oddities.
 // Source: ZigBee OTA Upgrade Cluster spec (095264r23) §6.3–6.4; summary in FACTS §2.
 // Files from the field are untidy (vendor prefixes, trailing bytes, sub-elements that do not tile),
-// so only what stops an image being served is an error; the rest are warnings.
+// so only what stops an image being served is an error; the rest are warnings. Whether the header can be
+// served is checkHeader's verdict (ota-fixed-header.ts, the hub's own check): this adds the words.
 import { ByteReader, euiFromBytes, hex } from './bytes';
+import { checkHeader, Fc, Hc, Hf, Ota } from './ota-fixed-header';
 
-export const OTA_MAGIC = 0x0beef11e;
-const MAGIC_BYTES = [0x1e, 0xf1, 0xee, 0x0b]; // little-endian on the wire
+export const OTA_MAGIC: number = Ota.Magic;
+const MAGIC_BYTES = [OTA_MAGIC & 0xff, (OTA_MAGIC >> 8) & 0xff, (OTA_MAGIC >> 16) & 0xff, OTA_MAGIC >>> 24]; // little-endian on the wire
 export const HEADER_VERSION = 0x0100;
-export const FIXED_HEADER_LENGTH = 56;
+export const FIXED_HEADER_LENGTH: number = Ota.Fixed;
 
-export const FC_SECURITY_CREDENTIAL = 1;
-export const FC_DEVICE_SPECIFIC = 2;
-export const FC_HARDWARE_VERSIONS = 4;
+export const FC_SECURITY_CREDENTIAL: number = Fc.Security;
+export const FC_DEVICE_SPECIFIC: number = Fc.Destination;
+export const FC_HARDWARE_VERSIONS: number = Fc.Hardware;
 
 export const TAG_UPGRADE_IMAGE = 0x0000;
 export const TAG_ECDSA_SIGNATURE = 0x0001;
@@ -112,40 +114,46 @@ function printable(b: Uint8Array): { text: string; binary: boolean } {
   return { text: text, binary: binary };
 }
 
+/** parseImageHeader's error code for each of checkHeader's answers (Hc, numbered from Hc.Ok = 0). */
+export const HEADER_CODES: (HeaderErrorCode | undefined)[] = [undefined, 'NO_MAGIC', 'TRUNCATED', 'UNKNOWN_HEADER_VERSION', 'BAD_HEADER_LENGTH', 'SIZE_MISMATCH', 'TRUNCATED'];
+
+/** Little-endian u16 and u32 at `at` (0 past the end: only refusals read a short header). */
+function u16(b: Uint8Array, at: number): number {
+  return b[at] | (b[at + 1] << 8);
+}
+function u32(b: Uint8Array, at: number): number {
+  return u16(b, at) + u16(b, at + 2) * 0x10000;
+}
+
 export function parseImageHeader(src: ByteSource): HeaderResult {
   const start = findMagic(src);
   if (start < 0) return fail('NO_MAGIC', 'no OTA file magic 0x0BEEF11E found in ' + src.length + ' bytes');
+  const b = src.read(start, Ota.Max);
+  const available = src.length - start;
+  const row = [0, 0, 0, 0, 0];
+  const c = checkHeader(b, available, row, 0);
+  const headerVersion = u16(b, Ota.Version);
+  const headerLength = u16(b, Ota.Length);
+  const fieldControl = u16(b, Ota.Control);
+  const optLength =
+    (fieldControl & Fc.Security ? Ota.SecurityBytes : 0) + (fieldControl & Fc.Destination ? Ota.DestinationBytes : 0) + (fieldControl & Fc.Hardware ? Ota.HardwareBytes : 0);
+  const totalImageSize = u32(b, Ota.Total);
+  if (c !== Hc.Ok) {
+    const code = HEADER_CODES[c] as HeaderErrorCode;
+    if (c === Hc.Short) return fail(code, 'header truncated: ' + b.length + ' of ' + FIXED_HEADER_LENGTH + ' fixed bytes at offset ' + start);
+    // Only the major byte changes the layout; 0x01xx is what every published file uses.
+    if (c === Hc.Version) return fail(code, 'unknown header version ' + hex(headerVersion, 4));
+    if (c === Hc.Length) return fail(code, 'header length ' + headerLength + ' is shorter than its fields (' + (FIXED_HEADER_LENGTH + optLength) + ')');
+    if (c === Hc.Size) return fail(code, 'total image size ' + totalImageSize + ' is smaller than the header length ' + headerLength);
+    if (c === Hc.Truncated) return fail(code, 'file truncated: header declares ' + totalImageSize + ' bytes, ' + available + ' present after offset ' + start);
+    return fail(code, 'no OTA file magic 0x0BEEF11E at offset ' + start); // findMagic found it there: unreachable
+  }
+
   const warnings: string[] = [];
   if (start > 0) warnings.push(start + ' byte prefix before the OTA magic (ignored)');
-  const fixed = src.read(start, FIXED_HEADER_LENGTH);
-  if (fixed.length < FIXED_HEADER_LENGTH)
-    return fail('TRUNCATED', 'header truncated: ' + fixed.length + ' of ' + FIXED_HEADER_LENGTH + ' fixed bytes at offset ' + start);
-  const r = new ByteReader(fixed, 4);
-  const headerVersion = r.u16('headerVersion');
-  // Only the major byte changes the layout; 0x01xx is what every published file uses.
-  if (headerVersion >> 8 !== HEADER_VERSION >> 8) return fail('UNKNOWN_HEADER_VERSION', 'unknown header version ' + hex(headerVersion, 4));
-  const headerLength = r.u16('headerLength');
-  const fieldControl = r.u16('fieldControl');
-  const manufacturerCode = r.u16('manufacturerCode');
-  const imageType = r.u16('imageType');
-  const fileVersion = r.u32('fileVersion');
-  const zigbeeStackVersion = r.u16('zigbeeStackVersion');
-  const hs = printable(r.bytes(32, 'headerString'));
-  const totalImageSize = r.u32('totalImageSize');
+  const hs = printable(b.subarray(Ota.Text, Ota.Text + Ota.TextBytes));
   if (hs.binary) warnings.push('header string holds non-printable bytes');
-
-  let optLength = 0;
-  if (fieldControl & FC_SECURITY_CREDENTIAL) optLength += 1;
-  if (fieldControl & FC_DEVICE_SPECIFIC) optLength += 8;
-  if (fieldControl & FC_HARDWARE_VERSIONS) optLength += 4;
   if (fieldControl & ~7) warnings.push('reserved header field control bits set: ' + hex(fieldControl, 4));
-  if (headerLength < FIXED_HEADER_LENGTH + optLength)
-    return fail('BAD_HEADER_LENGTH', 'header length ' + headerLength + ' is shorter than its fields (' + (FIXED_HEADER_LENGTH + optLength) + ')');
-  if (totalImageSize < headerLength)
-    return fail('SIZE_MISMATCH', 'total image size ' + totalImageSize + ' is smaller than the header length ' + headerLength);
-  const available = src.length - start;
-  if (available < totalImageSize)
-    return fail('TRUNCATED', 'file truncated: header declares ' + totalImageSize + ' bytes, ' + available + ' present after offset ' + start);
   if (available > totalImageSize) warnings.push(available - totalImageSize + ' trailing bytes after the declared image size (ignored)');
 
   const h: OtaHeader = {
@@ -153,21 +161,23 @@ export function parseImageHeader(src: ByteSource): HeaderResult {
     headerVersion: headerVersion,
     headerLength: headerLength,
     fieldControl: fieldControl,
-    manufacturerCode: manufacturerCode,
-    imageType: imageType,
-    fileVersion: fileVersion,
-    zigbeeStackVersion: zigbeeStackVersion,
+    manufacturerCode: row[Hf.Mfr],
+    imageType: row[Hf.Type],
+    fileVersion: row[Hf.Ver],
+    zigbeeStackVersion: u16(b, Ota.Stack),
     headerString: hs.text,
     totalImageSize: totalImageSize,
     subElements: [],
     warnings: warnings,
   };
-  const opt = new ByteReader(src.read(start + FIXED_HEADER_LENGTH, optLength));
-  if (fieldControl & FC_SECURITY_CREDENTIAL) h.securityCredentialVersion = opt.u8('securityCredentialVersion');
-  if (fieldControl & FC_DEVICE_SPECIFIC) h.upgradeFileDestination = euiFromBytes(opt.bytes(8, 'upgradeFileDestination'));
-  if (fieldControl & FC_HARDWARE_VERSIONS) {
-    h.minHardwareVersion = opt.u16('minHardwareVersion');
-    h.maxHardwareVersion = opt.u16('maxHardwareVersion');
+  if (fieldControl & Fc.Security) h.securityCredentialVersion = b[Ota.Fixed];
+  if (fieldControl & Fc.Destination) {
+    const at = Ota.Fixed + (fieldControl & Fc.Security ? Ota.SecurityBytes : 0);
+    h.upgradeFileDestination = euiFromBytes(b.subarray(at, at + Ota.DestinationBytes));
+  }
+  if (fieldControl & Fc.Hardware) {
+    h.minHardwareVersion = row[Hf.MinHw];
+    h.maxHardwareVersion = row[Hf.MaxHw];
     if (h.minHardwareVersion > h.maxHardwareVersion)
       warnings.push('hardware version range is empty: min ' + hex(h.minHardwareVersion, 4) + ' > max ' + hex(h.maxHardwareVersion, 4));
   }

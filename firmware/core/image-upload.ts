@@ -1,9 +1,9 @@
 // Uploads into the hub's image store (img.begin / img.data / img.end, docs/host-link.md): resumable,
-// then a whole-file CRC-32 check and an OTA header check before the image is servable. Given to the hub
-// only where images are stored: a streamed board's bundle holds neither this nor the header parser.
+// then a whole-file CRC-32 check and an OTA header check (checkHeader) before the image is servable. Given to
+// the hub only where images are stored: a streamed board's bundle holds neither this nor the header check.
 import { Err, Op } from './codes';
 import { Hub, I, K } from './hub';
-import { parseImageHeader } from './image-header';
+import { checkHeader, Ota } from './ota-fixed-header';
 import { ImageStore } from '../ports/image-store';
 import { Item, w } from './wire';
 
@@ -68,22 +68,13 @@ export function uploads(h: Hub, op: number, a: Item[]): void {
       h.discard(g);
       h.no(Err.CRC_MISMATCH, crc, im[o + I.Crc]);
     }
-    const r = parseImageHeader({
-      length: size,
-      read: function (off: number, len: number) {
-        return store.read(name, off, len);
-      },
-    });
-    if (!r.ok || r.header.start !== 0) {
+    // The header's fields go straight into the image row (I.Mfr..I.MaxHw); the reason is 0 when the file
+    // does not start with the OTA magic, else 1, then checkHeader's code (docs/host-link.md).
+    const c = checkHeader(store.read(name, 0, Ota.Max), size, im, o + I.Mfr);
+    if (c) {
       h.discard(g);
-      h.no(Err.BAD_IMAGE, r.ok ? 0 : 1);
+      h.no(Err.BAD_IMAGE, c > 1 ? 1 : 0, c);
     }
-    const hd = r.header;
-    im[o + I.Mfr] = hd.manufacturerCode;
-    im[o + I.Type] = hd.imageType;
-    im[o + I.Ver] = hd.fileVersion;
-    im[o + I.MinHw] = hd.minHardwareVersion === undefined ? -1 : hd.minHardwareVersion;
-    im[o + I.MaxHw] = hd.maxHardwareVersion === undefined ? -1 : hd.maxHardwareVersion;
     im[o + I.Complete] = 1;
     h.save(1);
   }

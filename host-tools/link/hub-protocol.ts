@@ -352,6 +352,15 @@ export const IMAGE_PROBLEMS: { [reason: number]: string } = {
   0: 'the OTA magic is not at offset 0',
   1: 'its OTA header is not valid (chub image <file> says why)',
 };
+/** BAD_IMAGE's second detail, the hub's header check's answer (Hc, firmware/core/ota-fixed-header.ts). */
+export const HEADER_PROBLEMS: { [code: number]: string } = {
+  1: 'it does not start with the OTA magic 0x0BEEF11E',
+  2: 'its header is shorter than the 56 fixed bytes',
+  3: 'its header version is not 0x01xx',
+  4: 'its header length is shorter than the fields its field control names',
+  5: "its header's total image size is smaller than the header",
+  6: "it is shorter than its header's total image size",
+};
 
 /**
  * Every error the hub answers with: the name `chub` reports (HubError.code) and its text, from the detail
@@ -386,7 +395,7 @@ export const ERRORS: { [err: number]: { name: string; text: (d: unknown[], q: Me
   [Err.CRC_MISMATCH]: { name: 'CRC_MISMATCH', text: (d, q) => `${imageOf(q)} CRC-32 is ${hex(d[0])}, the host said ${hex(d[1])}; discarded` },
   [Err.BAD_IMAGE]: {
     name: 'BAD_IMAGE',
-    text: (d, q) => `${imageOf(q)} is not a servable OTA file: ${IMAGE_PROBLEMS[d[0] as number] ?? `problem ${n(d[0])}`}; discarded`,
+    text: (d, q) => `${imageOf(q)} is not a servable OTA file: ${HEADER_PROBLEMS[d[1] as number] ?? IMAGE_PROBLEMS[d[0] as number] ?? `problem ${n(d[0])}`}; discarded`,
   },
   [Err.UNKNOWN_IMAGE]: {
     name: 'UNKNOWN_IMAGE',

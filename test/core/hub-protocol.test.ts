@@ -217,6 +217,7 @@ describe('errors: names and texts', () => {
     [{ op: 'img.end', name: 'fw' }, Err.CRC_MISMATCH, [0xdead, 0xbeef], { err: 'CRC_MISMATCH', msg: 'image fw CRC-32 is dead, the host said beef; discarded' }],
     [{ op: 'job.start', image: 'fw', devices: [PPMID] }, Err.UNKNOWN_IMAGE, [], { err: 'UNKNOWN_IMAGE', msg: 'no complete image named fw' }],
     [{ op: 'img.end', name: 'fw' }, Err.BAD_IMAGE, [0], { err: 'BAD_IMAGE', msg: 'image fw is not a servable OTA file: the OTA magic is not at offset 0; discarded' }],
+    [{ op: 'img.end', name: 'fw' }, Err.BAD_IMAGE, [1, 6], { err: 'BAD_IMAGE', msg: "image fw is not a servable OTA file: it is shorter than its header's total image size; discarded" }],
     [{ op: 'img.stream', name: 'fw' }, Err.EXISTS, [0], { err: 'EXISTS', msg: 'image fw is stored on the hub; remove it first' }],
     [{ op: 'img.begin', name: 'fw' }, Err.EXISTS, [1], { err: 'EXISTS', msg: 'image fw is streamed from the host; remove it first' }],
     [{ op: 'img.begin', name: 'fw', size: 9000 }, Err.STORE_FULL, [9000, 100], { err: 'FULL', msg: 'image store has 100 bytes free, image fw needs 9000' }],

@@ -1,11 +1,18 @@
 // The OTA file header parser (firmware/core/image-header.ts) on generated files, broken files (each a
-// specific error), untidy-but-servable files (ok, with warnings), files past its caps, and any bytes at all.
+// specific error), untidy-but-servable files (ok, with warnings), files past its caps, and any bytes at all;
+// and the hub's header check it is built on (checkHeader, firmware/core/ota-fixed-header.ts), which must
+// decide every file as the parser does, and which img.end runs on an upload.
 // The Image Integrity Code that generated files end with is test/core/image-integrity.test.ts's.
 import fc from 'fast-check';
+import * as zlib from 'zlib';
+import { Err } from '../../firmware/core/codes';
+import { I } from '../../firmware/core/hub';
 import {
   bytesSource,
+  findMagic,
   findSubElement,
   ByteSource,
+  HEADER_CODES,
   HeaderResult,
   MAX_SUB_ELEMENTS,
   MAX_WARNINGS,
@@ -14,7 +21,10 @@ import {
   TAG_INTEGRITY_CODE,
   TAG_UPGRADE_IMAGE,
 } from '../../firmware/core/image-header';
+import { checkHeader, Hc, Hf, Ota } from '../../firmware/core/ota-fixed-header';
+import { FrameReader } from '../../firmware/core/wire';
 import { buildImage, ImageOptions } from '../../host-tools/image/image-builder';
+import { decodeBody } from '../../host-tools/link/cbor-codec';
 import { CHUB_MARK } from '../../host-tools/image/image-integrity';
 import { imageReport, reportLines } from '../../host-tools/image/image-report';
 import {
@@ -30,6 +40,7 @@ import {
   withPrefix,
   withTrailing,
 } from '../helpers/images';
+import { Bench } from '../helpers/core-bench';
 
 const MAGIC_LE = [0x1e, 0xf1, 0xee, 0x0b];
 
@@ -46,6 +57,44 @@ function header(file: Uint8Array): OtaHeader {
 function errorCode(file: Uint8Array): string {
   const r = parse(file);
   return r.ok ? 'ok' : r.code;
+}
+
+/** checkHeader as img.end runs it: the file's first Ota.Max bytes, its length, a row of -2 written from 1. */
+function check(file: Uint8Array): { code: number; row: number[] } {
+  const row = new Float64Array(Hf.MaxHw + 3).fill(-2);
+  const code = checkHeader(file.subarray(0, Ota.Max), file.length, row, 1);
+  return { code, row: Array.from(row) };
+}
+
+/**
+ * Asserts that checkHeader and parseImageHeader decide `file` alike, and returns checkHeader's code for it.
+ * The parser runs the check from the first magic it finds: at offset 0, the hub's verdict; later (a vendor
+ * prefix), the hub says NoMagic and the check from there is the parser's. It refuses what the check refuses,
+ * with the matching code; what the check passes it parses to the same fields, or refuses only for its caps
+ * on listing sub-elements and warnings (the hub lists neither).
+ */
+function agree(file: Uint8Array): number {
+  const r = parse(file);
+  const atZero = check(file);
+  const start = findMagic(bytesSource(file));
+  if (start !== 0) expect(atZero).toEqual({ code: Hc.NoMagic, row: [-2, -2, -2, -2, -2, -2, -2] });
+  if (start < 0) {
+    expect(r).toMatchObject({ ok: false, code: 'NO_MAGIC' });
+    return atZero.code;
+  }
+  const c = check(file.subarray(start));
+  if (start === 0) expect(c).toEqual(atZero);
+  expect(c.code).not.toBe(Hc.NoMagic);
+  if (c.code !== Hc.Ok) {
+    expect(r.ok ? 'ok' : r.code).toBe(HEADER_CODES[c.code]);
+    expect(c.row).toEqual([-2, -2, -2, -2, -2, -2, -2]);
+  } else if (!r.ok) expect(['TOO_MANY_SUB_ELEMENTS', 'TOO_MANY_WARNINGS']).toContain(r.code);
+  else {
+    const h = r.header;
+    expect(h.start).toBe(start);
+    expect(c.row).toEqual([-2, h.manufacturerCode, h.imageType, h.fileVersion, h.minHardwareVersion ?? -1, h.maxHardwareVersion ?? -1, -2]);
+  }
+  return atZero.code;
 }
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -280,11 +329,113 @@ describe('any bytes at all', () => {
       fc.property(inputs, (bytes) => {
         const r = parse(bytes);
         if (!r.ok) expect(codes).toContain(r.code);
+        agree(bytes);
         const rep = imageReport(r, bytes);
         expect(rep.servable).toBe(rep.problems.length === 0);
         expect(reportLines(rep).length).toBeGreaterThan(0);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe("the hub's header check (checkHeader) decides as parseImageHeader does", () => {
+  const built = imageOptions.map((o) => buildImage(o));
+  const at = fc.oneof(fc.integer({ min: 0, max: 80 }), fc.nat());
+  // Generated files, and the same with header bytes overwritten, a header field set to a value near its
+  // edges, cut short, or given trailing bytes or a prefix: every refusal of the check, and every way in.
+  const files = fc.oneof(
+    built,
+    fc.tuple(built, fc.integer({ min: 0, max: Ota.Max + 3 }), fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([f, i, b]) => withBytesAt(f, i, b.subarray(0, Math.max(0, f.length - i)))),
+    fc.tuple(built, fc.constantFrom(0x0000, 0x0001, 0x00ff, 0x0100, 0x0101, 0x01ff, 0x0200, 0xff01)).map(([f, v]) => withHeaderField(f, 'headerVersion', v)),
+    fc.tuple(built, fc.integer({ min: 0, max: 120 })).map(([f, v]) => withHeaderField(f, 'headerLength', v)),
+    fc.tuple(built, fc.oneof(fc.integer({ min: 0, max: 15 }), u16)).map(([f, v]) => withHeaderField(f, 'fieldControl', v)),
+    fc.tuple(built, fc.oneof(fc.integer({ min: 0, max: 3100 }), fc.integer({ min: 0, max: 0xffffffff }))).map(([f, v]) => withHeaderField(f, 'totalImageSize', v)),
+    fc.tuple(built, at).map(([f, n]) => truncate(f, n % (f.length + 1))),
+    fc.tuple(built, fc.integer({ min: 1, max: 40 })).map(([f, n]) => withTrailing(f, n)),
+    fc.tuple(built, fc.integer({ min: 1, max: 40 })).map(([f, n]) => withPrefix(f, n)),
+  );
+
+  test('on generated files and corruptions of them, reaching every answer of the check', () => {
+    const seen = new Set<number>();
+    fc.assert(
+      fc.property(files, (file) => {
+        seen.add(agree(file));
+      }),
+      { numRuns: 3000 },
+    );
+    expect([...seen].sort()).toEqual([Hc.Ok, Hc.NoMagic, Hc.Short, Hc.Version, Hc.Length, Hc.Size, Hc.Truncated]);
+  });
+
+  test('each answer, with the parser\'s code and the fields a valid header gives', () => {
+    const file = makeImage({ securityCredentialVersion: 1, upgradeFileDestination: '000D6F0000000001', minHardwareVersion: 0x0102, maxHardwareVersion: 0xfffe, fileVersion: 0xfedcba98 });
+    const cases: [Uint8Array, number][] = [
+      [file, Hc.Ok],
+      [withTrailing(file, 3), Hc.Ok],
+      [new Uint8Array(0), Hc.NoMagic],
+      [truncate(file, 3), Hc.NoMagic],
+      [withPrefix(file, 1), Hc.NoMagic],
+      [truncate(file, 4), Hc.Short],
+      [truncate(file, Ota.Fixed - 1), Hc.Short],
+      [withHeaderField(file, 'headerVersion', 0x0200), Hc.Version],
+      [withHeaderField(file, 'headerLength', Ota.Max - 1), Hc.Length],
+      [withHeaderField(file, 'totalImageSize', Ota.Max - 1), Hc.Size],
+      [truncate(file, Ota.Max), Hc.Truncated],
+      [truncate(file, file.length - 1), Hc.Truncated],
+    ];
+    expect(cases.map(([f]) => agree(f))).toEqual(cases.map(([, c]) => c));
+    expect(check(file).row).toEqual([-2, 0x1234, 0x0001, 0xfedcba98, 0x0102, 0xfffe, -2]);
+    expect(check(makeImage()).row).toEqual([-2, 0x1234, 0x0001, 2, -1, -1, -2]);
+    // The hardware versions follow whichever optional fields come before them.
+    for (const fieldControl of [4, 5, 6, 7]) expect(check(makeImage({ fieldControl })).row.slice(4, 6)).toEqual([1, 3]);
+  });
+
+  test("the hub's image row holds the fields in the order checkHeader writes them", () => {
+    expect([I.Mfr, I.Type, I.Ver, I.MinHw, I.MaxHw].map((c) => c - I.Mfr)).toEqual([Hf.Mfr, Hf.Type, Hf.Ver, Hf.MinHw, Hf.MaxHw]);
+    expect(I.MaxHw).toBeLessThan(I.W);
+  });
+});
+
+describe('img.end on the hub core: the check decides, a refused file is discarded', () => {
+  /** Uploads `file` as "fw"; img.end's raw reply items ([i, err, ...detail]) and the hub's image list after. */
+  function upload(file: Uint8Array): { reply: unknown[]; images: unknown[] } {
+    const b = new Bench();
+    const replies: unknown[][] = [];
+    const reader = new FrameReader((x) => zlib.crc32(x) >>> 0);
+    const send = b.hub.p.sendHost;
+    b.hub.p.sendHost = (frame) => {
+      for (const body of reader.push(new Uint8Array(frame))) replies.push(decodeBody(body) as unknown[]);
+      send(frame);
+    };
+    b.ok('img.begin', { name: 'fw', size: file.length, crc: zlib.crc32(file) >>> 0 });
+    for (let off = 0; off < file.length; off += 1024) b.ok('img.data', { name: 'fw', off, d: file.subarray(off, off + 1024) });
+    b.request('img.end', { name: 'fw' });
+    const reply = replies[replies.length - 1];
+    return { reply, images: b.ok('img.list').images as unknown[] };
+  }
+
+  test('a valid header is stored with its fields; any other is BAD_IMAGE (0: no magic at 0, else 1; then the code)', () => {
+    const files = fc.oneof(
+      fc.constant(makeImage({ minHardwareVersion: 2, maxHardwareVersion: 5 })),
+      fc.tuple(fc.integer({ min: 0, max: Ota.Max + 3 }), fc.uint8Array({ minLength: 1, maxLength: 3 })).map(([i, b]) => withBytesAt(makeImage({ size: 300 }), i, b)),
+      fc.integer({ min: 1, max: 120 }).map((n) => truncate(makeImage({ size: 300 }), n)),
+      fc.integer({ min: 1, max: 3 }).map((n) => withPrefix(makeImage({ size: 300 }), n)),
+    );
+    fc.assert(
+      fc.property(files, (file) => {
+        const c = check(file);
+        const { reply, images } = upload(file);
+        if (c.code !== Hc.Ok) {
+          expect(reply.slice(1)).toEqual([Err.BAD_IMAGE, c.code === Hc.NoMagic ? 0 : 1, c.code]);
+          expect(images).toEqual([]);
+        } else {
+          expect(reply[1]).toBe(0);
+          expect(images).toEqual([expect.objectContaining({ name: 'fw', complete: true, manufacturerCode: c.row[1], imageType: c.row[2], fileVersion: c.row[3] })]);
+          const img = images[0] as { minHw?: number; maxHw?: number };
+          expect([img.minHw ?? -1, img.maxHw ?? -1]).toEqual(c.row.slice(4, 6));
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 });
