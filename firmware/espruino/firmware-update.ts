@@ -11,8 +11,10 @@ import { storage } from './modules';
 const NEW = 'chub.bootnew';
 /** A Storage file's header and alignment slack, on top of its bytes. */
 const OVERHEAD = 48;
-/** Storage kept free for the hub's state files while the update is written (build-firmware.ts STATE_RESERVE_BYTES). */
-const RESERVE = 4096;
+/** Storage kept free for the hub's state files while the update is written: build-firmware.ts's
+ *  STATE_RESERVE_BYTES, baked in by the build (the host's flash checks count the same room). */
+declare const __CHUB_STATE_RESERVE__: number;
+const RESERVE = __CHUB_STATE_RESERVE__;
 /** The reply's time on the line before the board restarts. */
 const RESTART_MS = 250;
 

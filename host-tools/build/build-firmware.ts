@@ -180,6 +180,7 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
         __CHUB_SHARED_CONSOLE__: String(board.console !== undefined && board.console === board.host.serial),
         __CHUB_STORED__: String(board.imageMode === 'stored'),
         __CHUB_FW_UPDATE__: String(takesFirmwareOverLink(board)),
+        __CHUB_STATE_RESERVE__: String(STATE_RESERVE_BYTES),
       },
     });
   } catch (e) {
