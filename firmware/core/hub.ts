@@ -992,7 +992,7 @@ export class Hub implements RadioSink {
       ji[2 * jo + J.PageGap] = Math.max(le(z, h + 16, 2), ji[2 * jo + J.MinPeriod]);
       jb[jo + J.PageAt] = now;
       ji[2 * jo + J.PageSeq] = seq;
-      return this.pages();
+      return; // served by pump(), after this input
     }
     if (cmd === 1) {
       // Query Next Image Request.
@@ -1055,34 +1055,6 @@ export class Hub implements RadioSink {
     this.owe(Owed.End, d, seq, e, cur, ji[2 * eo + J.State] === JobState.Activating ? Math.max(cur, ji[2 * eo + J.UpAt]) : ppmid ? cur : UPGRADE_TIME_WAIT);
   }
 
-  /** Sends each page run's next block when its spacing has passed and nothing else is owed to the device. */
-  private pages(): void {
-    const now = this.now;
-    const jb = this.jb;
-    const ji = this.ji;
-    let t = -1;
-    for (let o = 0; o < jb.length; o += J.W) {
-      if (!jb[o] || !jb[o + J.PageEnd]) continue;
-      const d = ji[2 * o + J.Dev];
-      if (ji[2 * o + J.State] !== JobState.Transferring) {
-        jb[o + J.PageEnd] = 0;
-        continue;
-      }
-      let owed = now < jb[o + J.PageAt];
-      for (let p = 0; p < this.ow.length; p += O.W) if (this.ow[p] && this.ow[p + O.Dev] === d) owed = true;
-      if (!owed) {
-        const off = jb[o + J.PageOff];
-        const n = Math.min(ji[2 * o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
-        jb[o + J.PageOff] = off + n;
-        jb[o + J.PageAt] = now + ji[2 * o + J.PageGap];
-        if (off + n >= jb[o + J.PageEnd]) jb[o + J.PageEnd] = 0;
-        this.owe(Owed.Block, d, ji[2 * o + J.PageSeq], o / J.W, off, n);
-      }
-      if (jb[o + J.PageEnd] && (t < 0 || jb[o + J.PageAt] < t)) t = jb[o + J.PageAt];
-    }
-    this.wakeAt = t;
-  }
-
   /** Owes a frame to device row d (or, for a device not in the log, -1 - its network address). A full
    *  table drops it: the client asks again (OTA clients retry), and nothing the hub holds is lost. */
   private owe(kind: number, d: number, seq: number, a: number, b: number, c: number): void {
@@ -1100,8 +1072,9 @@ export class Hub implements RadioSink {
       }
   }
 
-  /** Sends what is owed, oldest first, while the radio window has room: each frame is built into the one
-   *  shared buffer just before it leaves. */
+  /** Owes each page run's next block when its spacing has passed and nothing else is owed to its device,
+   *  then sends what is owed, oldest first, while the radio window has room: each frame is built into the one
+   *  shared buffer just before it leaves. (One method, not two: a method costs ~5 JsVars.) */
   pump(): void {
     const now = this.now;
     const fl = this.fl;
@@ -1109,6 +1082,27 @@ export class Hub implements RadioSink {
     const zb = this.zb;
     const jb = this.jb;
     const ji = this.ji;
+    let t = -1;
+    for (let o = 0; o < jb.length; o += J.W) {
+      if (!jb[o] || !jb[o + J.PageEnd]) continue;
+      const d = ji[2 * o + J.Dev];
+      if (ji[2 * o + J.State] !== JobState.Transferring) {
+        jb[o + J.PageEnd] = 0;
+        continue;
+      }
+      let owed = now < jb[o + J.PageAt];
+      for (let p = 0; p < ow.length; p += O.W) if (ow[p] && ow[p + O.Dev] === d) owed = true;
+      if (!owed) {
+        const off = jb[o + J.PageOff];
+        const n = Math.min(ji[2 * o + J.PageMax], this.k[K.MaxBlock], jb[o + J.PageEnd] - off);
+        jb[o + J.PageOff] = off + n;
+        jb[o + J.PageAt] = now + ji[2 * o + J.PageGap];
+        if (off + n >= jb[o + J.PageEnd]) jb[o + J.PageEnd] = 0;
+        this.owe(Owed.Block, d, ji[2 * o + J.PageSeq], o / J.W, off, n);
+      }
+      if (jb[o + J.PageEnd] && (t < 0 || jb[o + J.PageAt] < t)) t = jb[o + J.PageAt];
+    }
+    this.wakeAt = t;
     for (;;) {
       let slot = -1;
       for (let i = 0; i < fl.length; i += 2) if (fl[i] < 0 || fl[i + 1] <= now) slot = i;
@@ -1357,7 +1351,6 @@ export class Hub implements RadioSink {
   tick(now: number): void {
     this.now = now;
     this.p.radio.tick(now);
-    this.pages();
     const jb = this.jb;
     const ji = this.ji;
     const dv = this.dv;
