@@ -3,9 +3,11 @@
 // sim/system-floor.ts: UART, stick and channel together) and ÷ their airtime floor (airtime-floor.ts: the
 // channel alone), each device's time, Jain's fairness index over the devices' throughputs, averaged over a
 // few seeds; and the simulator's own speed in frames per second. `make bench` (bench/run.ts) includes it;
-// run alone, it prints its own JSON.
+// run alone, it prints its own JSON. Its options are for sensitivity runs only (docs/simulator.md, *Figures*):
+// `make bench` passes none.
 import { parseScenario } from '../host-tools/sim/scenario';
 import { runScenario } from '../host-tools/sim/scenario-run';
+import { DEFAULT_TIMING } from '../host-tools/sim/ota-client';
 import { floorDevice, systemFloor } from '../host-tools/sim/system-floor';
 import { DEFAULT_CONFIG } from '../firmware/core/hub';
 
@@ -33,18 +35,29 @@ function jainIndex(xs: number[]): number {
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const mean = (xs: number[]) => xs.reduce((n, x) => n + x, 0) / xs.length;
 
-export function simEfficiency() {
+export interface SimEfficiencyOptions {
+  /** Every simulated client's processing time (ota-client.ts processingMs, default 0), ms; its system floor counts it
+   *  too. An illustrative, unsourced value for a sensitivity run, never the bench's. */
+  clientProcessingMs?: number;
+  /** Only the cases with these device counts / loss rates (default: every case). */
+  devices?: number[];
+  losses?: number[];
+}
+
+export function simEfficiency(opts: SimEfficiencyOptions = {}) {
   let frames = 0;
   let wallMs = 0;
-  const runs = CASES.map(({ devices, loss, imageBytes }) => {
+  const timing = opts.clientProcessingMs !== undefined ? { processingMs: opts.clientProcessingMs } : undefined;
+  const cases = CASES.filter((c) => (!opts.devices || opts.devices.includes(c.devices)) && (!opts.losses || opts.losses.includes(c.loss)));
+  const runs = cases.map(({ devices, loss, imageBytes }) => {
     const s = scenario(devices, loss, imageBytes);
     const maxBlock = s.hub.maxBlock ?? DEFAULT_CONFIG.maxBlock;
     const per = SEEDS.map((seed) => {
-      const { report, speed } = runScenario(s, { seed });
+      const { report, speed } = runScenario(s, { seed, timing });
       if (!report.ok || report.measuredMs === null || report.floorMs === null) throw new Error(`${devices} devices at ${loss * 100}% loss, seed ${seed}: ${JSON.stringify(report.expectations.filter((e) => !e.ok))}`);
       frames += report.radio.frames;
       wallMs += speed.wallMs;
-      const floor = systemFloor(report.imageSize, s.devices.map((d) => floorDevice(d, maxBlock)));
+      const floor = systemFloor(report.imageSize, s.devices.map((d) => floorDevice(d, maxBlock, { ...DEFAULT_TIMING, ...timing })));
       const times = report.devices.map((d) => (d.timeMs as number) / 1000);
       return { measuredS: report.measuredMs / 1000, floor, airtimeFloorS: report.floorMs / 1000, times, jain: jainIndex(times.map((t) => report.imageSize / t)) };
     });
@@ -73,6 +86,7 @@ export function simEfficiency() {
       'measured = jobs start to last 0x8F8A; ÷ system floor (the larger of the slowest device critical path, with the mean initial CSMA-CA backoff of each of its frames and the mean client query jitter, and the busiest of UART to stick incl. each SRSP, UART to hub, channel; frames by the real encoders, NWK security included) and ÷ airtime floor (mandatory frames + ACKs only); jain = Jain index over per-device throughput; ' +
       `image ${IMAGE_BYTES} bytes for 1 and 10 devices, scaled to ${SCALED_IMAGE_BYTES} bytes for 50 devices to keep the run short; means over seeds; hub at its default config but for its limits, which take every device at once (maxJobs and maxSessions = devices; radioWindow ${DEFAULT_CONFIG.radioWindow}; host-tools/sim/virtual-bench.ts)`,
     seeds: SEEDS,
+    ...(timing ? { clientProcessingMs: timing.processingMs } : {}),
     runs,
     simulator: { frames, wallS: round(wallMs / 1000), framesPerSecond: Math.round(frames / (wallMs / 1000)) },
   };

@@ -83,9 +83,13 @@ export interface ClientTiming {
   rebootMs: number;
   /** Largest random delay between an Image Notify and the query it triggers. */
   notifyJitterMs: number;
+  /** The client's processing time: from its stack handing up an OTA-cluster frame to the client acting on it (and
+   *  handing any answer to its MAC). 0 by default: no sourced figure for a device's APS/ZCL handling was found, and
+   *  the simulator's figures are for 0; other values are for sensitivity runs (docs/simulator.md, *Figures*). */
+  processingMs: number;
 }
 
-export const DEFAULT_TIMING: ClientTiming = { responseTimeoutMs: 5000, maxRetries: 5, rebootMs: 3000, notifyJitterMs: 2000 };
+export const DEFAULT_TIMING: ClientTiming = { responseTimeoutMs: 5000, maxRetries: 5, rebootMs: 3000, notifyJitterMs: 2000, processingMs: 0 };
 
 /** How the client reaches the network: the simulator puts these on the radio. */
 export interface ClientLink {
@@ -182,6 +186,8 @@ export class SimOtaClient {
   private seq = 0;
   private timer: TimerHandle | null = null;
   private queryTimer: TimerHandle | null = null;
+  /** Frames handed up but not yet processed (timing.processingMs > 0). */
+  private processing = new Set<TimerHandle>();
   private readonly timing: ClientTiming;
   private readonly quirks: ClientQuirks;
   /** The midway quirk and the stale download happen once per client. */
@@ -249,6 +255,7 @@ export class SimOtaClient {
 
   /** Power cycle: a download in progress is lost; a held image survives (it is in flash). */
   reboot(): void {
+    this.dropProcessing();
     this.hung = false;
     this.download = null;
     this.enter('rebooting');
@@ -257,14 +264,25 @@ export class SimOtaClient {
 
   /** Cancels every timer (simulator shutdown). */
   stop(): void {
+    this.dropProcessing();
     this.clearTimer();
     if (this.queryTimer !== null) this.scheduler.clearTimer(this.queryTimer);
     this.queryTimer = null;
   }
 
-  /** An APS frame from the hub on one of our clusters. */
+  /** An APS frame from the hub on one of our clusters: acted on (and answered) after the client's processing time. */
   receive(clusterId: number, data: Uint8Array): void {
     if (clusterId !== OTA_CLUSTER || this.hung) return;
+    const ms = this.timing.processingMs;
+    if (!(ms > 0)) return this.process(data);
+    const h = this.scheduler.setTimer(ms * this.timeScale, () => {
+      this.processing.delete(h);
+      this.process(data);
+    });
+    this.processing.add(h);
+  }
+
+  private process(data: Uint8Array): void {
     let f: ZclFrame;
     try {
       f = parseZclFrame(data);
@@ -522,6 +540,7 @@ export class SimOtaClient {
   /** The stack hangs mid-download: nothing sent, nothing heard, the state frozen — until a power cycle. */
   private hang(): void {
     this.hung = true;
+    this.dropProcessing();
     this.clearTimer();
   }
 
@@ -569,6 +588,12 @@ export class SimOtaClient {
       this.timer = null;
       fn();
     });
+  }
+
+  /** Frames still being processed are lost (power cut, hung stack, shutdown). */
+  private dropProcessing(): void {
+    for (const h of this.processing) this.scheduler.clearTimer(h);
+    this.processing.clear();
   }
 
   private clearTimer(): void {

@@ -124,7 +124,7 @@ export interface RunOptions {
   capture?: boolean;
   /** Sees every frame put on the air. */
   observe?: (a: AirFrame) => void;
-  /** Every client's timing over ota-client.ts DEFAULT_TIMING (tests: a query jitter of 0, say). */
+  /** Every client's timing over ota-client.ts DEFAULT_TIMING (tests: a query jitter of 0, say; sensitivity runs: a processingMs). */
   timing?: Partial<ClientTiming>;
 }
 

@@ -31,12 +31,15 @@ export interface FloorDevice {
   /** The longest random pause between an Image Notify and the query it triggers (ms; drawn uniformly from
    *  0 to this, ota-client.ts notifyJitterMs). Absent: 0. */
   queryJitterMs?: number;
+  /** The client's processing time between a frame from the hub reaching it and it acting on that frame (ms;
+   *  ota-client.ts processingMs, 0 by default): it comes before each of its frames on the path. Absent: 0. */
+  processingMs?: number;
 }
 
 /** A scenario's device as the floor sees it: the block the hub sends it, and its client's pauses as the
- *  simulator sets them (its profile's minimumBlockPeriod; the client timing's query jitter). */
+ *  simulator sets them (its profile's minimumBlockPeriod; the client timing's query jitter and processing time). */
 export function floorDevice(d: { maxDataSize?: number; quirks?: Partial<ClientQuirks> }, maxBlock: number, timing: ClientTiming = DEFAULT_TIMING): FloorDevice {
-  return { blockSize: Math.min(d.maxDataSize ?? 64, maxBlock), turnaroundMs: d.quirks?.minBlockPeriodMs ?? 0, queryJitterMs: timing.notifyJitterMs };
+  return { blockSize: Math.min(d.maxDataSize ?? 64, maxBlock), turnaroundMs: d.quirks?.minBlockPeriodMs ?? 0, queryJitterMs: timing.notifyJitterMs, processingMs: timing.processingMs };
 }
 
 export type FloorBound = 'critical path' | 'UART to the stick' | 'UART to the hub' | 'channel';
@@ -91,8 +94,8 @@ const down = (zcl: number) => uart(znp.dataRequest(zcl)) + ACCESS_MS + air(zcl);
  *  at the frame's end). */
 const up = (zcl: number) => air(zcl) + uart(znp.incomingMsg(zcl));
 /** From a hub frame's end to the device's answer on the air: the device sends its ACK (its transceiver is busy
- *  until then, radio-model.ts) while the client pauses (pauseMs), then senses the channel once, turns round and
- *  sends (its backoff: criticalPath). */
+ *  until then, radio-model.ts) while the client processes the frame and pauses (pauseMs, both together), then
+ *  senses the channel once, turns round and sends (its backoff: criticalPath). */
 const gap = (pauseMs: number) => Math.max(ACK_MS, pauseMs) + ACCESS_MS;
 
 /** A transfer's frames; a client that keeps a pause between blocks states it in each Image Block Request, as
@@ -113,7 +116,8 @@ const sum = (frames: { zcl: number; count: number }[], ms: (zcl: number) => numb
  * query up and its response down, each block's request up and response down, the Upgrade End Request up,
  * with a gap before each of the device's frames (before the query the client's mean query jitter, before
  * each block request but the first its pause between blocks, none before the first block request and the
- * Upgrade End Request: verifying takes no time in the simulator), and before each of those 4 + 2 × blocks
+ * Upgrade End Request: verifying takes no time in the simulator; each of these 2 + blocks frames after the
+ * client's processing time, which the gap's ACK hides while it is shorter), and before each of those 4 + 2 × blocks
  * frames the mean initial CSMA-CA backoff. For one device nothing overlaps a backoff: the stick and the client
  * each wait for the other's frame before theirs.
  */
@@ -125,10 +129,11 @@ export function criticalPath(imageSize: number, d: FloorDevice): { ms: number; c
   const csmaBackoffMs = frames * MEAN_BACKOFF_MS;
   // Before the query the client's mean query jitter (a uniform draw from 0 to queryJitterMs), which its ACK of the
   // Image Notify goes out within; before the first block request and the Upgrade End Request no pause; before
-  // every other block request the client's pause between blocks.
-  const queryGap = gap((d.queryJitterMs ?? 0) / 2);
-  const queryJitterMs = queryGap - gap(0);
-  const ms = legs + queryGap + 2 * gap(0) + (blocks - 1) * gap(d.turnaroundMs) + csmaBackoffMs;
+  // every other block request the client's pause between blocks. Each starts after the client's processing.
+  const p = d.processingMs ?? 0;
+  const queryGap = gap(p + (d.queryJitterMs ?? 0) / 2);
+  const queryJitterMs = queryGap - gap(p);
+  const ms = legs + queryGap + 2 * gap(p) + (blocks - 1) * gap(p + d.turnaroundMs) + csmaBackoffMs;
   return { ms, csmaBackoffMs, queryJitterMs, frames };
 }
 

@@ -264,6 +264,38 @@ describe('SimOtaClient', () => {
     expect(h.sent(0x01)).toHaveLength(2);
   });
 
+  test('timing processingMs: each answer goes out that long after the frame it answers (default 0: at once); a reboot loses a frame still in processing', () => {
+    const image = otaFile();
+    const blocks = Math.ceil(image.length / 50);
+    const instant = harness(image);
+    instant.client.hubReady();
+    instant.sched.advance(1000);
+    expect([...instant.sent(0x03), ...instant.sent(0x06)].map((x) => x.at)).toEqual(Array(blocks + 1).fill(0));
+    // The query goes out at hubReady (no frame to process); every block request and the Upgrade End Request follow
+    // the frame they answer by 3 ms (the scripted server answers at once), scaled like every simulated delay.
+    for (const timeScale of [1, 0.5]) {
+      const slow = harness(image, {}, {}, { timing: { processingMs: 3 }, timeScale });
+      slow.client.hubReady();
+      slow.sched.advance(1000);
+      expect(slow.sent(0x01).map((x) => x.at)).toEqual([0]);
+      expect([...slow.sent(0x03), ...slow.sent(0x06)].map((x) => x.at)).toEqual(Array.from({ length: blocks + 1 }, (_, i) => 3 * timeScale * (i + 1)));
+    }
+    // A Read Attributes is answered in any state: 3 ms after it came, unless the power went in between.
+    const read = buildZclFrame({ frameType: 0, direction: 1, disableDefaultResponse: true, seq: 5, commandId: CMD_READ_ATTRIBUTES }, encodeReadAttributes([0x0002]));
+    for (const rebootAt of [null, 2]) {
+      const h = harness(image, {}, {}, { timing: { processingMs: 3 } });
+      h.client.receive(OTA, read);
+      if (rebootAt !== null) {
+        h.sched.advance(rebootAt);
+        h.client.reboot();
+      }
+      h.sched.advance(2.999 - (rebootAt ?? 0));
+      expect(h.general).toHaveLength(0);
+      h.sched.advance(10);
+      expect(h.general).toHaveLength(rebootAt === null ? 1 : 0);
+    }
+  });
+
   test('quirk minBlockPeriodMs: the client states it in its block requests and keeps that pause between blocks', () => {
     const events: string[] = [];
     const h = harness(otaFile(), {}, {}, { quirks: { minBlockPeriodMs: 250 }, onEvent: (e) => events.push(e.kind) });

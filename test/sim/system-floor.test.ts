@@ -91,8 +91,8 @@ describe('system floor: one 64-byte block, by hand', () => {
     expect(f.bound).toBe('critical path');
     expect([f.ms, f.csmaBackoffMs, f.queryJitterMs]).toEqual([p.ms, p.csmaBackoffMs, p.queryJitterMs]);
     // What the bench and the scenario tests use: the simulated client's own timing, and its profile's pause.
-    expect(floorDevice({}, 64)).toEqual({ blockSize: 64, turnaroundMs: 0, queryJitterMs: DEFAULT_TIMING.notifyJitterMs });
-    expect(floorDevice({ maxDataSize: 100, quirks: { minBlockPeriodMs: 1000 } }, 64)).toEqual({ blockSize: 64, turnaroundMs: 1000, queryJitterMs: DEFAULT_TIMING.notifyJitterMs });
+    expect(floorDevice({}, 64)).toEqual({ blockSize: 64, turnaroundMs: 0, queryJitterMs: DEFAULT_TIMING.notifyJitterMs, processingMs: 0 });
+    expect(floorDevice({ maxDataSize: 100, quirks: { minBlockPeriodMs: 1000 } }, 64)).toEqual({ blockSize: 64, turnaroundMs: 1000, queryJitterMs: DEFAULT_TIMING.notifyJitterMs, processingMs: 0 });
   });
 
   test("a client's own pause between blocks replaces the ACK in the gap when it is longer; it states it in each request", () => {
@@ -101,6 +101,36 @@ describe('system floor: one 64-byte block, by hand', () => {
     // Every request but the first follows the client's pause: 5 ms instead of the ACK; every request carries 2 bytes more on the air and the UART.
     expect(slower * 1000).toBeCloseTo((blocks - 1) * (5000 - ACK_US) + blocks * (2 * US_PER_AIR_BYTE + uartUs(2)), 6);
     expect(criticalPathMs(64 * blocks, device(0.1)) - criticalPathMs(64 * blocks, device())).toBeCloseTo((blocks * (2 * US_PER_AIR_BYTE + uartUs(2))) / 1000, 9);
+  });
+
+  test("a client's processing time comes before each of its 2 + blocks frames on the path (the query, the block requests, the Upgrade End Request); its ACK hides what is shorter; the default is 0", () => {
+    const blocks = 10;
+    const clientFrames = 2 + blocks;
+    const jittery = (processingMs?: number, turnaroundMs = 0): FloorDevice => ({ ...device(turnaroundMs), queryJitterMs: 2000, processingMs });
+    const path = (d: FloorDevice) => criticalPathMs(64 * blocks, d);
+    // The default: the simulated client's timing has none, and a floor without it is the floor it always was.
+    expect(DEFAULT_TIMING.processingMs).toBe(0);
+    expect(criticalPath(64 * blocks, jittery(0))).toEqual(criticalPath(64 * blocks, jittery()));
+    expect(systemFloor(64 * blocks, [floorDevice({}, 64)])).toEqual(systemFloor(64 * blocks, [{ blockSize: 64, turnaroundMs: 0, queryJitterMs: DEFAULT_TIMING.notifyJitterMs }]));
+    // Longer than the device's ACK (544 µs), each ms of it is a ms on the path before every frame the client sends.
+    expect((path(jittery(5)) - path(jittery(1))) * 1000).toBeCloseTo(4000 * clientFrames, 6);
+    expect((path(jittery(2)) - path(jittery(1))) * 1000).toBeCloseTo(1000 * clientFrames, 6);
+    // From none: the query's gap is the jitter, so all of it counts there; before the block requests and the Upgrade
+    // End Request the ACK was the gap, so only what exceeds it counts. 0.5 ms is within the ACK.
+    for (const p of [0.5, 1, 2, 5]) {
+      const byHand = p * 1000 + (clientFrames - 1) * Math.max(0, p * 1000 - ACK_US);
+      expect((path(jittery(p)) - path(jittery(0))) * 1000).toBeCloseTo(byHand, 6);
+    }
+    // A client pausing 5 ms between blocks: the processing adds to the pause, so all of it counts before those requests.
+    expect((path(jittery(1, 5)) - path(jittery(0, 5))) * 1000).toBeCloseTo(1000 * (1 + (blocks - 1)) + 2 * (1000 - ACK_US), 6);
+    // The query jitter term stays the jitter's own share: without it the path is the path with no jitter.
+    for (const p of [0, 0.5, 5]) {
+      const withJitter = criticalPath(64 * blocks, jittery(p));
+      expect(withJitter.ms - withJitter.queryJitterMs).toBeCloseTo(criticalPathMs(64 * blocks, { ...jittery(p), queryJitterMs: 0 }), 9);
+    }
+    // It is the client's own time, not a shared resource's: ten devices' line to the stick and channel do not change.
+    const ten = (p: number) => systemFloor(64 * blocks, Array.from({ length: 10 }, () => jittery(p)));
+    expect([ten(5).toStickMs, ten(5).toHubMs, ten(5).airMs]).toEqual([ten(0).toStickMs, ten(0).toHubMs, ten(0).airMs]);
   });
 
   test('shared resources: per block, AF_DATA_REQUEST + its SRSP to the stick, AF_INCOMING_MSG + SRSP + AF_DATA_CONFIRM to the hub, both frames with ACKs on the air', () => {
@@ -171,9 +201,10 @@ describe('system floor: properties', () => {
     { what: 'a textbook client, no query jitter', devices: '  - { type: PPMID }', image: 4096, jitterMs: 0 },
     { what: 'a client pausing 1 s between blocks, no query jitter', devices: '  - { type: HCALCS, profile: slow }', image: 1024, jitterMs: 0 },
     { what: 'a textbook client with its default query jitter', devices: '  - { type: PPMID }', image: 4096, jitterMs: DEFAULT_TIMING.notifyJitterMs },
-  ])('one device, $what: the mean measured time is the floor, backoffs included', ({ devices, image, jitterMs }) => {
+    { what: 'a textbook client taking 2 ms to process each frame, no query jitter', devices: '  - { type: PPMID }', image: 4096, jitterMs: 0, processingMs: 2 },
+  ])('one device, $what: the mean measured time is the floor, backoffs included', ({ devices, image, jitterMs, processingMs }) => {
     const s = scenario(devices, image);
-    const timing = { notifyJitterMs: jitterMs };
+    const timing = { notifyJitterMs: jitterMs, processingMs: processingMs ?? 0 };
     const floor = systemFloor(image, s.devices.map((d) => floorDevice(d, DEFAULT_CONFIG.maxBlock, { ...DEFAULT_TIMING, ...timing })));
     expect(floor.bound).toBe('critical path');
     const frames = floor.csmaBackoffMs / (MEAN_BACKOFF_US / 1000);
@@ -182,6 +213,7 @@ describe('system floor: properties', () => {
     const meanUs = (times.reduce((n, t) => n + t, 0) / times.length) * 1000;
     expect(Math.abs(meanUs - floor.ms * 1000)).toBeLessThanOrEqual(3 * sdUs);
     // The term under test is far outside that band: leaving it out would be caught.
-    expect((jitterMs > 0 ? floor.queryJitterMs : floor.csmaBackoffMs) * 1000).toBeGreaterThan(6 * sdUs);
+    const processingTermMs = floor.ms - systemFloor(image, s.devices.map((d) => floorDevice(d, DEFAULT_CONFIG.maxBlock, { ...DEFAULT_TIMING, ...timing, processingMs: 0 }))).ms;
+    expect((processingMs ? processingTermMs : jitterMs > 0 ? floor.queryJitterMs : floor.csmaBackoffMs) * 1000).toBeGreaterThan(6 * sdUs);
   });
 });
