@@ -97,6 +97,8 @@ export interface HubRunOptions {
   hubConfig?: Record<string, number>;
   /** chub.json debug: the firmware prints its JsVar use (CHUB_MEM lines) every 500 ms with a peak. */
   debug?: boolean;
+  /** chub.json inspect: the hub stays reachable at the REPL as `chubHub`. */
+  inspect?: boolean;
   /** Simulated HAN delays × this. */
   timeScale: number;
   timing?: Partial<ClientTiming>;
@@ -165,7 +167,7 @@ export async function startHubRun(o: HubRunOptions): Promise<HubRun> {
     }
     let dir: string;
     try {
-      const chub = JSON.stringify({ host: { path: host.a }, radio: { path: radio.a }, debug: o.debug === true, ...(o.hubConfig ? { hubConfig: o.hubConfig } : {}) });
+      const chub = JSON.stringify({ host: { path: host.a }, radio: { path: radio.a }, debug: o.debug === true, ...(o.inspect ? { inspect: true } : {}), ...(o.hubConfig ? { hubConfig: o.hubConfig } : {}) });
       dir = makeBoardDir(o.tools, { '.bootcde': o.bundle, 'chub.json': chub }, 'chub-bench-');
     } catch (e) {
       throw fail('writing the bundle to Storage', e);
@@ -250,6 +252,17 @@ export async function startHubRun(o: HubRunOptions): Promise<HubRun> {
 }
 
 /** JsVars in use after a garbage collection, read at the REPL twice: the second read (see ReplMemory.usage). */
+let replReads = 0;
+
+/** The JSON of `expr`, evaluated at the REPL. */
+export async function replJson(b: ReplBoard, expr: string, timeoutMs = 20000): Promise<unknown> {
+  const n = ++replReads;
+  const re = new RegExp(`BENCHJSON${n} (.*)`);
+  const got = b.waitFor(re, timeoutMs);
+  b.type(`print("BENCHJSON"+${n}+" "+JSON.stringify(${expr}))`);
+  return JSON.parse(re.exec(await got)![1]);
+}
+
 export async function replUsage(b: ReplBoard): Promise<number> {
   await b.memory(true);
   await sleep(200);

@@ -8,7 +8,7 @@ import { hubConfigFor } from '../host-tools/boards/hub-config';
 import { JOB_START_MAX } from '../host-tools/link/hub-protocol';
 import { BoardFile } from '../host-tools/boards/board-file';
 import { bootBoardRepl, EspruinoTools, makeBoardDir } from '../test/helpers/espruino';
-import { ack, HubRun, RanOut, ranOut, registerAll, replUsage, simDevices, sleep, startHubRun, startJob, StepError, transferred, until } from './footprint-harness';
+import { ack, HubRun, RanOut, ranOut, registerAll, replJson, replUsage, simDevices, sleep, startHubRun, startJob, StepError, transferred, until } from './footprint-harness';
 import * as fs from 'fs';
 
 /** Simulated delays × this; device timeouts are set apart so they stay ~3 s of real time. */
@@ -60,7 +60,7 @@ export interface Ctx {
   log: (l: string) => void;
 }
 
-async function withRun<T>(ctx: Ctx, scenario: string, extra: { hubConfig?: Record<string, number>; debug?: boolean }, f: (r: HubRun) => Promise<T>): Promise<T> {
+async function withRun<T>(ctx: Ctx, scenario: string, extra: { hubConfig?: Record<string, number>; debug?: boolean; inspect?: boolean }, f: (r: HubRun) => Promise<T>): Promise<T> {
   const t0 = Date.now();
   const run = await startHubRun({ label: `${ctx.board.name}: ${scenario}`, tools: ctx.tools, binary: ctx.binary, bundle: ctx.bundle, timeScale: TIME_SCALE, timing: TIMING, ...extra });
   try {
@@ -159,6 +159,46 @@ async function idle(ctx: Ctx): Promise<number> {
   return withRun(ctx, 'idle', {}, async (r) => {
     await registerAll(r, devices, IMAGE_BYTES);
     return settleAndProbe(r, 'idle: streamed image, 8 devices');
+  });
+}
+
+/** Sizes (JsVars) of an object's fields at the REPL: each typed array's own, and each buffer once, with the
+ *  fields that view it; functions and `skip` left out. ES5, as the interpreter runs it. */
+const SIZES = (skip: string) =>
+  `(function(h){var f={},b=[],n=[];for(var k in h){var v=h[k];if(k=="${skip}"||typeof v=="function")continue;var s=E.getSizeOf(v);` +
+  `if(v&&v.buffer){s-=E.getSizeOf(v.buffer);var i=b.indexOf(v.buffer);if(i<0){b.push(v.buffer);n.push([k])}else n[i].push(k)}f[k]=s}` +
+  `var u=[];for(var i=0;i<b.length;i++)u.push([n[i],E.getSizeOf(b[i])]);return{fields:f,buffers:u,methods:E.getSizeOf(h.__proto__)}})`;
+
+export interface Sizes {
+  /** JsVars of each field (a typed array's without its buffer), by its name in the source. */
+  fields: Record<string, number>;
+  /** Each buffer once: the fields that view it, and its JsVars. */
+  buffers: { fields: string[]; jsVars: number }[];
+  /** The prototype: the methods' code. */
+  methods: number;
+}
+
+/**
+ * Where the idle hub's JsVars are (the idle figure's run, with the hub left reachable at the REPL): the hub's
+ * fields and buffers, and its radio driver's, sized on the interpreter (E.getSizeOf). Fields are named as in
+ * the source (`members`: the build's shortened names). What is not here: the code outside the two classes,
+ * the reply buffer and the interpreter's own.
+ */
+async function idleSizes(ctx: Ctx, members: Record<string, string>): Promise<{ hub: Sizes; driver: Sizes }> {
+  const source = Object.fromEntries(Object.entries(members).map(([long, short]) => [short, long]));
+  const named = (s: { fields: Record<string, number>; buffers: [string[], number][]; methods: number }): Sizes => ({
+    fields: Object.fromEntries(Object.entries(s.fields).map(([k, v]) => [source[k] ?? k, v])),
+    buffers: s.buffers.map(([f, n]) => ({ fields: f.map((k) => source[k] ?? k), jsVars: n })),
+    methods: s.methods,
+  });
+  const devices = simDevices(DEVICES_IN_LOG);
+  return withRun(ctx, 'idle, sized', { inspect: true }, async (r) => {
+    await registerAll(r, devices, IMAGE_BYTES);
+    await sleep(SETTLE_MS);
+    type Raw = Parameters<typeof named>[0];
+    const hub = await r.step('sizing the hub (E.getSizeOf at the REPL)', () => replJson(r.board, `${SIZES('p')}(chubHub)`));
+    const driver = await r.step("sizing the hub's radio driver", () => replJson(r.board, `${SIZES(members.sink ?? 'sink')}(chubHub.p.radio)`));
+    return { hub: named(hub as Raw), driver: named(driver as Raw) };
   });
 }
 
@@ -361,13 +401,15 @@ export interface BoardMemory {
   emptyInterpreter: number;
   codeResident: Figure<{ usage: number; aboveEmpty: number }>;
   idle: Figure<number>;
+  /** Where the idle JsVars are (idleSizes), when the build's member names were given. */
+  idleSizes?: Figure<{ hub: Sizes; driver: Sizes }>;
   perTransfer: Marginal['perTransfer'];
   perAlert: Marginal['perAlert'];
   perFinishedJob: Figure<FinishedJobs>;
   peak5: Figure<{ fitsAtOnce: boolean; fitsAtOnceWithLimitsRaised?: boolean; peak: number | null; concurrent: number; atOnce: PeakRun; boardLimits?: Figure<PeakRun> }>;
 }
 
-export async function boardMemory(tools: EspruinoTools, binary: string, interpreter: string, board: BoardFile, bundle: Uint8Array, empty: number, log: (l: string) => void): Promise<BoardMemory> {
+export async function boardMemory(tools: EspruinoTools, binary: string, interpreter: string, board: BoardFile, bundle: Uint8Array, empty: number, log: (l: string) => void, members?: Record<string, string>): Promise<BoardMemory> {
   const ctx: Ctx = { tools, binary, board, bundle, log };
   const limits = limitsOf(board);
   const code = await attempt(async () => {
@@ -375,6 +417,7 @@ export async function boardMemory(tools: EspruinoTools, binary: string, interpre
     return { usage, aboveEmpty: usage - empty };
   });
   const idleFigure = await attempt(() => idle(ctx));
+  const sizes = members ? await attempt(() => idleSizes(ctx, members)) : undefined;
   const st = await marginal(ctx);
   const fin = await attempt(() => finishedJobs(ctx, limits));
   const peak5 = await attempt(async () => {
@@ -401,6 +444,7 @@ export async function boardMemory(tools: EspruinoTools, binary: string, interpre
     emptyInterpreter: empty,
     codeResident: code,
     idle: idleFigure,
+    ...(sizes ? { idleSizes: sizes } : {}),
     perTransfer: st.perTransfer,
     perAlert: st.perAlert,
     perFinishedJob: fin,

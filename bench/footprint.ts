@@ -306,7 +306,7 @@ export async function footprint(log: (l: string) => void = (l) => console.error(
           memory[name] = { error: `${name}: memory not measured: ${empty.error}` };
           continue;
         }
-        memory[name] = await attempt(`${name}: memory`, () => boardMemory(tools, binary, interpreterNote, b.board, b.bundle, empty, log), errors);
+        memory[name] = await attempt(`${name}: memory`, () => boardMemory(tools, binary, interpreterNote, b.board, b.bundle, empty, log, b.build.members), errors);
         const mm = memory[name];
         if (!isErr(mm)) {
           for (const v of Object.values(mm)) if (isErr(v)) errors.push(v.error.split('\n')[0]);

@@ -27,6 +27,9 @@ export interface BoardConfig {
   hubConfig: HubConfig;
   /** Prints memory use on the console (set in chub.json for memory measurements). */
   debug?: boolean;
+  /** Leaves the hub reachable at the REPL as `chubHub` (set in chub.json by make bench-footprint, which sizes
+   *  its tables there: E.getSizeOf). */
+  inspect?: boolean;
 }
 
 /** Silence timeouts (HubConfig.silenceTimeoutMs) a board may have: a second (bench tests) to a day. A board

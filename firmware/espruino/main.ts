@@ -129,6 +129,7 @@ function openSerial(c: SerialConfig): EspruinoSerial {
       const m = process.memory(false);
       console.log('CHUB_MEM ' + JSON.stringify({ usage: m.usage, free: m.free, total: m.total, peak: peak }));
     }, 500);
+  if (board.inspect === true) global['chubHub'] = hub;
   hub.start(Date.now());
   console.log('chub ' + __CHUB_FW__ + ' on ' + board.name + ' started');
   // The closures above keep this scope for as long as the hub runs: not the config's tens of JsVars.

@@ -53,6 +53,8 @@ export interface BuildResult {
   fitsStorage: boolean;
   /** esbuild's metafile of the bundle step, before minifying and pretokenising (with `metafile`). */
   metafile?: esbuild.Metafile;
+  /** Each shortened member's name in the bundle, by its name in the source (esbuild's mangle cache). */
+  members: Record<string, string>;
 }
 
 /** Storage kept free beyond the files a running hub already has (one 4 KB flash page): room for a state
@@ -173,6 +175,7 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
       logLevel: 'silent',
       metafile: opts.metafile === true,
       mangleProps: new RegExp(`^(?:${short.join('|')})$`),
+      mangleCache: {},
       plugins: [pureClasses],
       define: {
         __CHUB_BOARD__: JSON.stringify(JSON.stringify(firmwareBoardConfig(board, fw))),
@@ -242,7 +245,8 @@ async function bundle(opts: BuildOptions, board: BoardFile, entry: string, outFi
     `firmware: ${path.relative(process.cwd(), outFile) || outFile}: ${bytes} bytes pretokenised (${sourceBytes} bytes of minified ES5, ${lifted.unwrapped} classes lifted, ${inlined.length} constants inlined; ` +
       `board ${board.name}: ${board.jsvars} JsVars, ${board.storageBytes} bytes Storage, ${board.imageMode} images)`,
   );
-  return { board, outFile, bytes, source, sourceBytes, fitsStorage: fits, ...(result.metafile ? { metafile: result.metafile } : {}) };
+  const members = Object.fromEntries(Object.entries(result.mangleCache ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return { board, outFile, bytes, source, sourceBytes, fitsStorage: fits, members, ...(result.metafile ? { metafile: result.metafile } : {}) };
 }
 
 async function cli(argv: string[]): Promise<number> {
