@@ -36,7 +36,13 @@ function openSerial(c: SerialConfig): EspruinoSerial {
   const port = global[c.serial] as EspruinoSerial;
   // USB and Bluetooth are virtual ports: they have no baud rate or pins to set up.
   if (c.serial === 'USB' || c.serial === 'Bluetooth') return port;
-  port.setup(c.baud, { path: c.path, rx: c.rx ? global[c.rx] : undefined, tx: c.tx ? global[c.tx] : undefined });
+  // The port keeps its options object for as long as it is open: only the keys the board uses (an undefined
+  // key is a JsVar or two held for nothing).
+  const o: EspruinoSerialOptions = {};
+  if (c.path) o.path = c.path;
+  if (c.rx) o.rx = global[c.rx];
+  if (c.tx) o.tx = global[c.tx];
+  port.setup(c.baud, o);
   return port;
 }
 
