@@ -119,13 +119,16 @@ const enum D { Type, Nwk, Ep, Ver, Hw, Seen, VrDeadline, VrNext, VrCheck, Turn, 
  * Jobs (id 0: free row), with the session of the transfer: pacing, the page run, the activation check. A row
  * is W float64 cells (jb[o + J.Id], o = row * J.W) of which the last ones are int32 cells of the same bytes
  * (ji[2 * o + J.Dev]): times, the file version and byte offsets need 64 bits, the rest fit 32 (a row of 23
- * cells, not 31). A ledger whose job rows are another width is another layout: its jobs are not read back.
+ * cells, not 31). A ledger whose job rows are another width is another layout: the one before this is
+ * converted as it is read (JOB_CELLS_BEFORE), any other's jobs are not read back.
  */
 const enum J {
   Id, Ver, Size, Off, PageOff, PageEnd, Started, Updated, Contact, Progress, LastBlock, Seen, PageAt, Activates, Due,
   Dev = 30, State, Code, Force, Mfr, Type, Img, MinPeriod, Asked, InSeconds, Admitted, PageMax, PageGap, PageSeq, Check, UpAt,
   W = 23,
 }
+/** The job rows' width before they had int32 cells: a ledger of that layout is converted as it is read. */
+const JOB_CELLS_BEFORE = 31;
 /** Alerts held, oldest first (id 0: free): 32-bit cells, the time in unix seconds, 0xFFFFFFFF for a field
  *  the alert does not carry (a reserved file version in the OTA spec). */
 const enum A { Id, Code, Time, Ver, Resp, Act, W }
@@ -351,10 +354,18 @@ export class Hub implements RadioSink {
         const ab = new Uint32Array(ar * A.W);
         new Uint8Array(ab.buffer).set(bytes.subarray(0, ar * A.W * 4));
         const e = ar * A.W * 4;
+        // Job rows of this layout are copied as bytes (the int32 cells are no float64s); the layout before it
+        // (JOB_CELLS_BEFORE float64 cells, its fields in this order) field by field, so a firmware update from
+        // it keeps its jobs; any other width's jobs are not read (their alerts are).
+        const was = jw === JOB_CELLS_BEFORE ? [J.Id, J.Dev, J.State, J.Off, J.Size, J.Code, J.Force, J.Started, J.Updated, J.Contact, J.Mfr, J.Type, J.Ver, J.Img, J.Progress, J.MinPeriod, J.LastBlock, J.Seen, J.Asked, J.InSeconds, J.Admitted, J.PageOff, J.PageEnd, J.PageMax, J.PageGap, J.PageAt, J.PageSeq, J.Activates, J.Due, J.Check, J.UpAt] : null;
         for (let r = 0, m = 0, o = L.W; r < jr; r++, o += jw) {
-          if (jw !== J.W || !tb[o + J.Id] || m * J.W >= this.jb.length) continue;
-          // As bytes: the int32 cells are no float64s.
-          new Uint8Array(this.jb.buffer, this.jb.byteOffset + m * J.W * 8, J.W * 8).set(new Uint8Array(tb.buffer, o * 8, J.W * 8));
+          if ((jw !== J.W && !was) || !tb[o + J.Id] || m * J.W >= this.jb.length) continue;
+          if (!was) new Uint8Array(this.jb.buffer, this.jb.byteOffset + m * J.W * 8, J.W * 8).set(new Uint8Array(tb.buffer, o * 8, J.W * 8));
+          else
+            for (let c = 0; c < jw; c++) {
+              if (was[c] < J.Dev) this.jb[m * J.W + was[c]] = tb[o + c];
+              else this.ji[2 * m * J.W + was[c]] = tb[o + c];
+            }
           this.je.set(bytes.subarray(e + r * 8, e + r * 8 + 8), m * 8);
           this.jn[m++] = this.text(bytes, e + jr * 8 + r * NAME_BYTES);
         }

@@ -14,6 +14,7 @@ import {
 import { STATUS, UPGRADE_TIME_WAIT } from '../../firmware/core/zcl-ota';
 import { DEFAULT_CONFIG, Hub } from '../../firmware/core/hub';
 import { CoreLink } from '../../host-tools/link/core-link';
+import { MemoryKeyValueStore } from '../../host-tools/sim/memory-stores';
 import { Bench, coreHub, FakeRadio, HCALCS, IMAGE, MFR, NEW, NWK, PPMID, ready, readyWith, TYPE } from '../helpers/core-bench';
 
 describe('device log', () => {
@@ -300,25 +301,67 @@ describe('alerts', () => {
     expect(again.request(hub, 'alert.list', {}, b.now).alerts).toEqual([expect.objectContaining({ code: 0x8f89, responseCode: 2 })]);
   });
 
-  test('survive a firmware whose job rows are laid out otherwise: its jobs are not misread, its alerts are kept', () => {
+  /** The ledger file with its job rows rewritten by `row` (each job row's cells, little-endian, to the new row's
+   *  float64 cells): [rows u32, width u32], the header's 4 float64 cells (next job, next alert, jobs, alerts), the
+   *  job rows, then the rest (alert cells, EUI-64s, names) as it was. */
+  function relaid(ledger: Uint8Array, cells: number, row: (v: DataView, at: number) => number[]): Uint8Array {
+    const dv = new DataView(ledger.buffer, ledger.byteOffset, ledger.length);
+    const jobs = dv.getFloat64(8 + 16, true);
+    const width = (dv.getUint32(4, true) - 4) / jobs;
+    const out = new Uint8Array(ledger.length + jobs * (cells - width) * 8);
+    const odv = new DataView(out.buffer);
+    out.set(ledger.subarray(0, 40));
+    odv.setUint32(4, 4 + jobs * cells, true);
+    for (let r = 0; r < jobs; r++) row(dv, 40 + r * width * 8).forEach((x, i) => odv.setFloat64(40 + (r * cells + i) * 8, x, true));
+    out.set(ledger.subarray(40 + jobs * width * 8), 40 + jobs * cells * 8);
+    return out;
+  }
+
+  test("survive a firmware update from the job rows' layout before this one: the jobs are converted, go on, and end in their alerts", () => {
+    const b = ready(PPMID, HCALCS);
+    const [job] = b.ok('job.start', { image: 'fw', devices: [PPMID] }).jobs as unknown as Job[];
+    b.advance(1000); // started and updated differ
+    b.query(NWK[PPMID]);
+    b.ok('job.start', { image: 'fw', devices: [HCALCS] });
+    b.query(NWK[HCALCS], 9); // hardware mismatch: an alert, held
+    for (let off = 0; off < 640; off += 64) b.ota(NWK[PPMID], { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: off, maxDataSize: 64 });
+    expect(b.job(job.id)).toMatchObject({ state: 'transferring', off: 640 });
+    // What a restart on this layout reads back (a block's progress is not saved each time: off is the last saved).
+    const same = new MemoryKeyValueStore();
+    same.set('ledger', b.kv.get('ledger') as Uint8Array);
+    for (const t of ['devices', 'images']) same.set(t, b.kv.get(t) as Uint8Array);
+    const restarted = new CoreLink(() => undefined);
+    const before = restarted.request(coreHub(new FakeRadio(), b.images, same, restarted.fromHub, {}), 'job.list', {}, b.now).jobs as unknown as Job[];
+    expect(before.map((j) => j.state)).toEqual(['transferring', 'failed']);
+    // The layout before this one (firmware/core/hub.ts JOB_CELLS_BEFORE): 31 float64 cells a job in this order;
+    // this one's are 15 float64 cells, then int32 cells from int index 30.
+    const floats = ['Id', 'Ver', 'Size', 'Off', 'PageOff', 'PageEnd', 'Started', 'Updated', 'Contact', 'Progress', 'LastBlock', 'Seen', 'PageAt', 'Activates', 'Due'];
+    const ints = ['Dev', 'State', 'Code', 'Force', 'Mfr', 'Type', 'Img', 'MinPeriod', 'Asked', 'InSeconds', 'Admitted', 'PageMax', 'PageGap', 'PageSeq', 'Check', 'UpAt'];
+    const was = ['Id', 'Dev', 'State', 'Off', 'Size', 'Code', 'Force', 'Started', 'Updated', 'Contact', 'Mfr', 'Type', 'Ver', 'Img', 'Progress', 'MinPeriod', 'LastBlock', 'Seen', 'Asked', 'InSeconds', 'Admitted', 'PageOff', 'PageEnd', 'PageMax', 'PageGap', 'PageAt', 'PageSeq', 'Activates', 'Due', 'Check', 'UpAt'];
+    const field = (v: DataView, at: number, name: string) => (floats.includes(name) ? v.getFloat64(at + floats.indexOf(name) * 8, true) : v.getInt32(at + (30 + ints.indexOf(name)) * 4, true));
+    b.kv.set('ledger', relaid(b.kv.get('ledger') as Uint8Array, was.length, (v, at) => was.map((name) => field(v, at, name))));
+    // The updated firmware starts on that state.
+    b.hub = coreHub(b.radio, b.images, b.kv, b.link.fromHub, {});
+    b.hub.start(b.now);
+    expect(b.ok('job.list').jobs).toEqual(before);
+    expect(b.ok('alert.list').alerts).toEqual([expect.objectContaining({ code: 0x8f89, eui: HCALCS, responseCode: 2 })]);
+    // The PPMID's transfer goes on where it was and ends in its 0x8F8A.
+    b.radio.take();
+    b.ota(NWK[PPMID], { cmd: 0x03, manufacturerCode: MFR, imageType: TYPE, fileVersion: NEW, fileOffset: 640, maxDataSize: 64 });
+    expect(b.radio.ota(NWK[PPMID])[0]).toMatchObject({ cmd: 0x05, status: STATUS.SUCCESS, block: { fileOffset: 640 } });
+    b.end(NWK[PPMID], STATUS.SUCCESS);
+    expect(b.job(job.id)).toMatchObject({ state: 'done' });
+    expect(b.alerts()).toContainEqual(expect.objectContaining({ code: 0x8f8a, eui: PPMID }));
+  });
+
+  test('survive a firmware whose job rows are laid out some other way: its jobs are not misread, its alerts are kept', () => {
     const b = ready(PPMID);
     b.ok('job.start', { image: 'fw', devices: [PPMID] });
     b.query(NWK[PPMID], 9);
     expect(b.ok('job.list').jobs).toHaveLength(1);
-    // The same ledger with 8 more cells in every job row (an older build's 31 against this one's 23): file
-    // [rows u32, width u32], the header's 4 float64 cells (next job, next alert, jobs, alerts), the job rows,
-    // then the rest (alert cells, EUI-64s, names) as it was.
-    const old = b.kv.get('ledger') as Uint8Array;
-    const dv = new DataView(old.buffer, old.byteOffset, old.length);
-    const jobs = dv.getFloat64(8 + 16, true);
-    const width = (dv.getUint32(4, true) - 4) / jobs;
-    const wider = new Uint8Array(old.length + jobs * 8 * 8);
-    const wdv = new DataView(wider.buffer);
-    wider.set(old.subarray(0, 8 + 32));
-    wdv.setUint32(4, 4 + jobs * (width + 8), true);
-    for (let r = 0; r < jobs; r++) wider.set(old.subarray(40 + r * width * 8, 40 + (r + 1) * width * 8), 40 + r * (width + 8) * 8);
-    wider.set(old.subarray(40 + jobs * width * 8), 40 + jobs * (width + 8) * 8);
-    b.kv.set('ledger', wider);
+    // 4 more cells in every job row (27: neither this layout nor the one before it).
+    const width = 23;
+    b.kv.set('ledger', relaid(b.kv.get('ledger') as Uint8Array, width + 4, (v, at) => [...Array.from({ length: width }, (_, i) => v.getFloat64(at + i * 8, true)), 1, 2, 3, 4]));
     const again = new CoreLink(() => undefined);
     const hub = coreHub(new FakeRadio(), b.images, b.kv, again.fromHub, {});
     expect(again.request(hub, 'job.list', {}, b.now).jobs).toEqual([]);
