@@ -252,17 +252,6 @@ export async function startHubRun(o: HubRunOptions): Promise<HubRun> {
 }
 
 /** JsVars in use after a garbage collection, read at the REPL twice: the second read (see ReplMemory.usage). */
-let replReads = 0;
-
-/** The JSON of `expr`, evaluated at the REPL. */
-export async function replJson(b: ReplBoard, expr: string, timeoutMs = 20000): Promise<unknown> {
-  const n = ++replReads;
-  const re = new RegExp(`BENCHJSON${n} (.*)`);
-  const got = b.waitFor(re, timeoutMs);
-  b.type(`print("BENCHJSON"+${n}+" "+JSON.stringify(${expr}))`);
-  return JSON.parse(re.exec(await got)![1]);
-}
-
 export async function replUsage(b: ReplBoard): Promise<number> {
   await b.memory(true);
   await sleep(200);

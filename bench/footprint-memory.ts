@@ -8,7 +8,7 @@ import { hubConfigFor } from '../host-tools/boards/hub-config';
 import { JOB_START_MAX } from '../host-tools/link/hub-protocol';
 import { BoardFile } from '../host-tools/boards/board-file';
 import { bootBoardRepl, EspruinoTools, makeBoardDir } from '../test/helpers/espruino';
-import { ack, HubRun, RanOut, ranOut, registerAll, replJson, replUsage, simDevices, sleep, startHubRun, startJob, StepError, transferred, until } from './footprint-harness';
+import { ack, HubRun, RanOut, ranOut, registerAll, replUsage, simDevices, sleep, startHubRun, startJob, StepError, transferred, until } from './footprint-harness';
 import * as fs from 'fs';
 
 /** Simulated delays × this; device timeouts are set apart so they stay ~3 s of real time. */
@@ -196,8 +196,8 @@ async function idleSizes(ctx: Ctx, members: Record<string, string>): Promise<{ h
     await registerAll(r, devices, IMAGE_BYTES);
     await sleep(SETTLE_MS);
     type Raw = Parameters<typeof named>[0];
-    const hub = await r.step('sizing the hub (E.getSizeOf at the REPL)', () => replJson(r.board, `${SIZES('p')}(chubHub)`));
-    const driver = await r.step("sizing the hub's radio driver", () => replJson(r.board, `${SIZES(members.sink ?? 'sink')}(chubHub.p.radio)`));
+    const hub = await r.step('sizing the hub (E.getSizeOf at the REPL)', () => r.board.json(`${SIZES('p')}(chubHub)`));
+    const driver = await r.step("sizing the hub's radio driver", () => r.board.json(`${SIZES(members.sink ?? 'sink')}(chubHub.p.radio)`));
     return { hub: named(hub as Raw), driver: named(driver as Raw) };
   });
 }

@@ -287,6 +287,8 @@ export interface ReplBoard extends BootedBoard {
   /** process.memory() typed at the REPL: after a garbage collection unless `gc` is false. The probe line's
    *  own few JsVars are counted (the same for every probe, so they cancel in differences). */
   memory(gc?: boolean, timeoutMs?: number): Promise<ReplMemory>;
+  /** `expr` typed at the REPL, its value (an object or an array) read back as JSON. */
+  json(expr: string, timeoutMs?: number): Promise<unknown>;
 }
 
 let replProbes = 0;
@@ -317,14 +319,20 @@ export function bootBoardRepl(tools: EspruinoTools, dir: string, opts: Omit<Boot
   const type = (line: string) => {
     fs.writeSync(fd, line + '\n');
   };
+  // The probe's number right after its tag, so neither the echoed line nor another probe's output matches.
+  const json = async (expr: string, timeoutMs = 20000, tag = 'BENCHJSON'): Promise<unknown> => {
+    const n = ++replProbes;
+    const re = new RegExp(`${tag}${n}([{[].*)`);
+    const got = board.waitFor(re, timeoutMs);
+    type(`print("${tag}"+${n}+JSON.stringify(${expr}))`);
+    return JSON.parse(re.exec(await got)![1]);
+  };
   return {
     ...board,
     type,
+    json: (expr: string, timeoutMs?: number) => json(expr, timeoutMs),
     async memory(gc = true, timeoutMs = 20000): Promise<ReplMemory> {
-      const n = ++replProbes;
-      const got = board.waitFor(new RegExp(`BENCHMEM${n}(\\{[^}]*\\})`), timeoutMs);
-      type(`print("BENCHMEM"+${n}+JSON.stringify(process.memory(${gc ? 1 : 0})))`);
-      const m = JSON.parse(new RegExp(`BENCHMEM${n}(\\{[^}]*\\})`).exec(await got)![1]) as { usage: number; history?: number; free: number; total: number; blocksize: number };
+      const m = (await json(`process.memory(${gc ? 1 : 0})`, timeoutMs, 'BENCHMEM')) as { usage: number; history?: number; free: number; total: number; blocksize: number };
       return { usage: m.usage, history: m.history ?? 0, free: m.free, total: m.total, blocksize: m.blocksize };
     },
   };
