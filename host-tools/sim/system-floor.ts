@@ -82,8 +82,8 @@ const ACCESS_MS = (CCA_US + TURNAROUND_US) / 1000;
 /** Unslotted CSMA-CA draws a backoff of 0 … 2^BE − 1 unit backoff periods before each CCA, BE = macMinBE at a
  *  frame's first try (IEEE 802.15.4-2006 §7.5.1.4; macMinBE default 3, Table 86; aUnitBackoffPeriod 20 symbols,
  *  §7.4.1): uniform, so a mean of (2^macMinBE − 1) ÷ 2 = 3.5 units, 1.12 ms, before every frame. */
-export const MEAN_BACKOFF_UNITS = (2 ** MAC_MIN_BE - 1) / 2;
-export const MEAN_BACKOFF_MS = (MEAN_BACKOFF_UNITS * BACKOFF_UNIT_US) / 1000;
+const MEAN_BACKOFF_UNITS = (2 ** MAC_MIN_BE - 1) / 2;
+const MEAN_BACKOFF_MS = (MEAN_BACKOFF_UNITS * BACKOFF_UNIT_US) / 1000;
 const ACK_MS = (TURNAROUND_US + ackAirtimeUs()) / 1000;
 
 /** Hub → device: the AF_DATA_REQUEST crosses the UART, the stick senses the channel once, turns round and
@@ -135,10 +135,6 @@ export function criticalPath(imageSize: number, d: FloorDevice): { ms: number; c
   const queryJitterMs = queryGap - gap(p);
   const ms = legs + queryGap + 2 * gap(p) + (blocks - 1) * gap(p + d.turnaroundMs) + csmaBackoffMs;
   return { ms, csmaBackoffMs, queryJitterMs, frames };
-}
-
-export function criticalPathMs(imageSize: number, d: FloorDevice): number {
-  return criticalPath(imageSize, d).ms;
 }
 
 /**

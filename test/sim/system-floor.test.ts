@@ -4,7 +4,7 @@ import { MAX_PSDU_BYTES, psduBytes } from '../../host-tools/sim/han-frame';
 import { DEFAULT_TIMING } from '../../host-tools/sim/ota-client';
 import { parseScenario } from '../../host-tools/sim/scenario';
 import { runScenario } from '../../host-tools/sim/scenario-run';
-import { criticalPath, criticalPathMs, floorDevice, FloorDevice, sharedMs, systemFloor } from '../../host-tools/sim/system-floor';
+import { criticalPath, floorDevice, FloorDevice, sharedMs, systemFloor } from '../../host-tools/sim/system-floor';
 
 // Spec arithmetic, written out independently of the encoders.
 const US_PER_AIR_BYTE = 32; // 250 kbit/s (FACTS §3)
@@ -67,7 +67,7 @@ describe('system floor: one 64-byte block, by hand', () => {
     expect(MEAN_BACKOFF_US).toBe(1120); // 3.5 units of 320 µs
     const block = upUs(BLOCK_REQUEST, ACK_US) + downUs(blockResponse(64));
     expect(block).toBeCloseTo(19563.2 + 2 * 1120, 1); // the worked block in docs/simulator.md: 21,803.2 µs
-    const oneMore = criticalPathMs(64 * 11, device()) - criticalPathMs(64 * 10, device());
+    const oneMore = criticalPath(64 * 11, device()).ms - criticalPath(64 * 10, device()).ms;
     expect(oneMore * 1000).toBeCloseTo(block, 6);
   });
 
@@ -97,17 +97,17 @@ describe('system floor: one 64-byte block, by hand', () => {
 
   test("a client's own pause between blocks replaces the ACK in the gap when it is longer; it states it in each request", () => {
     const blocks = 10;
-    const slower = criticalPathMs(64 * blocks, device(5)) - criticalPathMs(64 * blocks, device());
+    const slower = criticalPath(64 * blocks, device(5)).ms - criticalPath(64 * blocks, device()).ms;
     // Every request but the first follows the client's pause: 5 ms instead of the ACK; every request carries 2 bytes more on the air and the UART.
     expect(slower * 1000).toBeCloseTo((blocks - 1) * (5000 - ACK_US) + blocks * (2 * US_PER_AIR_BYTE + uartUs(2)), 6);
-    expect(criticalPathMs(64 * blocks, device(0.1)) - criticalPathMs(64 * blocks, device())).toBeCloseTo((blocks * (2 * US_PER_AIR_BYTE + uartUs(2))) / 1000, 9);
+    expect(criticalPath(64 * blocks, device(0.1)).ms - criticalPath(64 * blocks, device()).ms).toBeCloseTo((blocks * (2 * US_PER_AIR_BYTE + uartUs(2))) / 1000, 9);
   });
 
   test("a client's processing time comes before each of its 2 + blocks frames on the path (the query, the block requests, the Upgrade End Request); its ACK hides what is shorter; the default is 0", () => {
     const blocks = 10;
     const clientFrames = 2 + blocks;
     const jittery = (processingMs?: number, turnaroundMs = 0): FloorDevice => ({ ...device(turnaroundMs), queryJitterMs: 2000, processingMs });
-    const path = (d: FloorDevice) => criticalPathMs(64 * blocks, d);
+    const path = (d: FloorDevice) => criticalPath(64 * blocks, d).ms;
     // The default: the simulated client's timing has none, and a floor without it is the floor it always was.
     expect(DEFAULT_TIMING.processingMs).toBe(0);
     expect(criticalPath(64 * blocks, jittery(0))).toEqual(criticalPath(64 * blocks, jittery()));
@@ -126,7 +126,7 @@ describe('system floor: one 64-byte block, by hand', () => {
     // The query jitter term stays the jitter's own share: without it the path is the path with no jitter.
     for (const p of [0, 0.5, 5]) {
       const withJitter = criticalPath(64 * blocks, jittery(p));
-      expect(withJitter.ms - withJitter.queryJitterMs).toBeCloseTo(criticalPathMs(64 * blocks, { ...jittery(p), queryJitterMs: 0 }), 9);
+      expect(withJitter.ms - withJitter.queryJitterMs).toBeCloseTo(criticalPath(64 * blocks, { ...jittery(p), queryJitterMs: 0 }).ms, 9);
     }
     // It is the client's own time, not a shared resource's: ten devices' line to the stick and channel do not change.
     const ten = (p: number) => systemFloor(64 * blocks, Array.from({ length: 10 }, () => jittery(p)));
