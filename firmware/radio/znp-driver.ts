@@ -1,7 +1,7 @@
 // Radio port over a TI Z-Stack ZNP co-processor (FACTS §4), written to cost little on Espruino (FACTS §5):
 // one class, six functions (13 parameters; a frame is handled where onBytes finds it), state in numbers and
 // two byte buffers made once; nothing is allocated per frame but the views handed to the sink and to `write`. On espruino-2500-i386 the class
-// holds ~45 JsVars of code and an instance ~100 (its buffers: 717 bytes).
+// holds ~41 JsVars of code and an instance ~100 with its buffers (606 bytes; make bench-footprint's idleSizes).
 //
 // ZNP's MT API serves one synchronous request (SREQ) at a time, so requests wait in a small ring of frame
 // slots, in order, and each is matched to its SRSP (or to an RPC error naming it); one with no answer in
