@@ -99,6 +99,9 @@ export interface HubRunOptions {
   debug?: boolean;
   /** chub.json inspect: the hub stays reachable at the REPL as `chubHub`. */
   inspect?: boolean;
+  /** The board's REPL is on the host link's port (console-port.ts): once the hub holds it, what the interpreter
+   *  prints (CHUB_MEM lines, failures) reaches the host as console events, and there is no REPL to probe. */
+  consoleOnLink?: boolean;
   /** Simulated HAN delays × this. */
   timeScale: number;
   timing?: Partial<ClientTiming>;
@@ -183,20 +186,33 @@ export async function startHubRun(o: HubRunOptions): Promise<HubRun> {
     });
     const b = board;
     closers.push(() => b.kill());
-    await b.waitFor(/chub .* started/, 30000).catch((e) => {
-      throw fail('booting the hub (waiting for "chub ... started")', e);
-    });
-    const client = await HubClient.open(host.b, 15000).catch((e) => {
+    // With the console on the link, "started" is printed after the hub took the port: it reaches the host.
+    if (!o.consoleOnLink)
+      await b.waitFor(/chub .* started/, 30000).catch((e) => {
+        throw fail('booting the hub (waiting for "chub ... started")', e);
+      });
+    const client = await HubClient.open(host.b, o.consoleOnLink ? 30000 : 15000).catch((e) => {
       throw fail('hello over the host link', e);
     });
     closers.push(() => client.close());
+    // The console's text, as the hub forwards it (lines may come split over events).
+    let consoleText = '';
+    if (o.consoleOnLink)
+      client.on('log', (e: { msg: string }) => {
+        const lines = (consoleText.slice(consoleText.lastIndexOf('\n') + 1) + e.msg).split('\n');
+        consoleText += e.msg;
+        for (const l of lines.slice(0, -1)) {
+          const m = /CHUB_MEM (\{.*\})/.exec(l);
+          if (m) mem.push(JSON.parse(m[1]));
+        }
+      });
     const alerts: AlertSeen[] = [];
     client.on('alert', (a) => {
       const r = a as unknown as { id: number; code: number; eui: unknown };
       alerts.push({ id: r.id, code: r.code, eui: euiOf(r.eui) });
     });
     const failure = () => {
-      const out = b.output();
+      const out = b.output() + consoleText;
       const m = FAILURE_PATTERN.exec(out);
       return m ? out.slice(m.index, m.index + 400).trim() : null;
     };

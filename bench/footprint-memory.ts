@@ -62,7 +62,7 @@ export interface Ctx {
 
 async function withRun<T>(ctx: Ctx, scenario: string, extra: { hubConfig?: Record<string, number>; debug?: boolean; inspect?: boolean }, f: (r: HubRun) => Promise<T>): Promise<T> {
   const t0 = Date.now();
-  const run = await startHubRun({ label: `${ctx.board.name}: ${scenario}`, tools: ctx.tools, binary: ctx.binary, bundle: ctx.bundle, timeScale: TIME_SCALE, timing: TIMING, ...extra });
+  const run = await startHubRun({ label: `${ctx.board.name}: ${scenario}`, tools: ctx.tools, binary: ctx.binary, bundle: ctx.bundle, timeScale: TIME_SCALE, timing: TIMING, consoleOnLink: ctx.board.console !== undefined && ctx.board.console === ctx.board.host.serial, ...extra });
   try {
     return await f(run);
   } finally {

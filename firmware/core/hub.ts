@@ -192,6 +192,13 @@ function put(b: Uint8Array, o: number, v: number, n: number): number {
 }
 
 /** Whether the n bytes at a[o] are b's first n. */
+/** A state file's buffer: [rows u32, width u32], rows × width float64 cells, then `per` bytes a row. */
+function stateFile(rows: number, width: number, per: number): Uint8Array {
+  const b = new Uint8Array(8 + rows * (width * 8 + per));
+  put(b, put(b, 0, rows, 4), width, 4);
+  return b;
+}
+
 function same(a: Uint8Array, o: number, b: Uint8Array, n: number): boolean {
   while (n--) if (a[o + n] !== b[n]) return false;
   return true;
@@ -274,15 +281,8 @@ export class Hub implements RadioSink {
     k[K.ConfirmMs] = c.confirmTimeoutMs;
     k[K.Sha] = c.requireSha256 ? 1 : 0;
     const nd = c.maxDevices;
-    // A state file's buffer: [rows u32, width u32], rows × width float64 cells, then `per` bytes a row. (A
-    // function made here, not at the top level: it is needed only now, and is let go of with the call.)
-    const file = function (rows: number, width: number, per: number): Uint8Array {
-      const b = new Uint8Array(8 + rows * (width * 8 + per));
-      put(b, put(b, 0, rows, 4), width, 4);
-      return b;
-    };
     // Each table lives in the buffer of its state file, so saving it writes that buffer and copies nothing.
-    const db = (this.db = file(nd, D.W, 8));
+    const db = (this.db = stateFile(nd, D.W, 8));
     this.dv = new Float64Array(db.buffer, 8, nd * D.W);
     this.de = new Uint8Array(db.buffer, 8 + nd * D.W * 8, nd * 8);
     // A job row for each transfer held and each finished job kept: job.start leaves a row free or finished.
@@ -292,7 +292,7 @@ export class Hub implements RadioSink {
     // The ledger is one row of all its cells (header, jobs, alerts), then the jobs' EUI-64s and image
     // names and the alerts' EUI-64s.
     const f = 8 + 8 * (L.W + nj * J.W) + 4 * na * A.W;
-    const lg = (this.lg = file(1, L.W + nj * J.W, 4 * na * A.W + nj * (8 + NAME_BYTES) + na * 8));
+    const lg = (this.lg = stateFile(1, L.W + nj * J.W, 4 * na * A.W + nj * (8 + NAME_BYTES) + na * 8));
     this.lh = new Float64Array(lg.buffer, 8, L.W);
     this.jb = new Float64Array(lg.buffer, 8 + 8 * L.W, nj * J.W);
     this.ji = new Int32Array(lg.buffer, 8 + 8 * L.W, nj * J.W * 2);
@@ -300,7 +300,7 @@ export class Hub implements RadioSink {
     this.je = new Uint8Array(lg.buffer, f, nj * 8);
     this.ae = new Uint8Array(lg.buffer, f + nj * (8 + NAME_BYTES), na * 8);
     const ni = k[K.Images];
-    const ib = (this.ib = file(ni, I.W, NAME_BYTES));
+    const ib = (this.ib = stateFile(ni, I.W, NAME_BYTES));
     this.im = new Float64Array(ib.buffer, 8, ni * I.W);
     k[K.Ranges] = c.streamRanges;
     // A row per device and stranger: a client has one request out at a time (page runs are served a block at

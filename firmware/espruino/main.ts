@@ -12,7 +12,7 @@ import { BoardConfig, overlayConfig, SerialConfig } from './board-config';
 import { ConsolePort } from './console-port';
 import { firmwareUpdates } from './firmware-update';
 import { storage } from './modules';
-import { StorageImageStore, storageKv } from './storage-stores';
+import { storageImages, storageKv } from './storage-stores';
 
 /** boards/<name>.json as a JSON string: a string literal stays in flash with the code, and the object
  *  parsed from it is dropped once the ports are set up. */
@@ -75,7 +75,7 @@ function openSerial(c: SerialConfig): EspruinoSerial {
   };
   // A port the board lacks is no key at all (a JsVar or two each), not one holding undefined.
   if (__CHUB_STORED__) {
-    ports.images = new StorageImageStore();
+    ports.images = storageImages;
     ports.uploads = uploads;
   }
   if (__CHUB_FW_UPDATE__) ports.firmware = firmwareUpdates;

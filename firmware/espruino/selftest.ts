@@ -6,7 +6,7 @@
 // five cells shows). test/espruino/image-parser.test.ts compares that with the Node check and parse.
 import { checkHeader, Ota } from '../core/ota-fixed-header';
 import { storage } from './modules';
-import { StorageImageStore } from './storage-stores';
+import { storageImages } from './storage-stores';
 
 function selftest(): void {
   const list = storage().readJSON('selftest.json', true) as { name: string; size: number }[] | undefined;
@@ -14,7 +14,7 @@ function selftest(): void {
     console.log('SELFTEST_ERROR no selftest.json in Storage');
     return;
   }
-  const store = new StorageImageStore();
+  const store = storageImages;
   const row = new Float64Array(7);
   for (let i = 0; i < list.length; i++) {
     const name = list[i].name;

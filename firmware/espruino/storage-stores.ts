@@ -12,11 +12,10 @@ const IMAGE_PREFIX = 'img:';
 /** Storage's per-file header (size u32 + 28-byte name), plus alignment slack. */
 const FILE_OVERHEAD = 40;
 
-export class StorageImageStore implements ImageStore {
-  /** Sizes of files allocated in this session and not yet written at offset 0 (see write()). */
-  private allocated: { [name: string]: number } = {};
-
-  create(name: string, size: number): number {
+/** Stored images. An object, not a class: it holds no state (an allocated file's length is its size until
+ *  its first write), and a class costs a constructor and a prototype besides its functions (FACTS §5). */
+export const storageImages: ImageStore = {
+  create: function (name: string, size: number): number {
     const s = storage();
     const file = IMAGE_PREFIX + name;
     const held = s.read(file, 0, 1) !== undefined ? (s.read(file) as string).length + FILE_OVERHEAD : 0;
@@ -31,41 +30,39 @@ export class StorageImageStore implements ImageStore {
     if (s.getFree() < need) return s.getFree();
     // An empty first write with a size allocates the whole (erased) file.
     s.write(file, '', 0, size);
-    this.allocated[name] = size;
     return -1;
-  }
+  },
 
-  write(name: string, offset: number, data: Uint8Array): void {
+  write: function (name: string, offset: number, data: Uint8Array): void {
     const s = storage();
     const file = IMAGE_PREFIX + name;
-    // Storage treats a write at offset 0 as "create": it keeps the allocation only when the size matches
-    // (after a reset, the allocated length is the file's).
-    if (offset === 0) s.write(file, data, 0, this.allocated[name] || (s.read(file) as string).length);
+    // Storage treats a write at offset 0 as "create": it keeps the allocation only when the size matches, so
+    // the first write names the allocated length (create's, or the file's after a reset).
+    if (offset === 0) s.write(file, data, 0, (s.read(file) as string).length);
     else s.write(file, data, offset);
-  }
+  },
 
   // Storage.read(name, offset, 0) returns the rest of the file, not nothing (a header without optional
   // fields once had its whole image copied into RAM that way): no read here passes a length of 0.
-  read(name: string, offset: number, length: number): Uint8Array {
+  read: function (name: string, offset: number, length: number): Uint8Array {
     const str = length > 0 ? storage().read(IMAGE_PREFIX + name, offset, length) : undefined;
     return E.toUint8Array(str || '');
-  }
+  },
 
-  crc32(name: string, length: number): number {
+  crc32: function (name: string, length: number): number {
     return length > 0 ? E.CRC32(storage().read(IMAGE_PREFIX + name, 0, length) || '') : 0;
-  }
+  },
 
   // Native crypto.SHA256 over the memory-mapped file: the image is never copied into RAM.
-  sha256(name: string): Uint8Array {
+  sha256: function (name: string): Uint8Array {
     const crypto = (global['require'] as (m: string) => { SHA256(d: EspruinoData): ArrayBuffer })('crypto');
     return new Uint8Array(crypto.SHA256(storage().read(IMAGE_PREFIX + name) || ''));
-  }
+  },
 
-  remove(name: string): void {
-    delete this.allocated[name];
+  remove: function (name: string): void {
     storage().erase(IMAGE_PREFIX + name);
-  }
-}
+  },
+};
 
 /** State files: `kv:<key>`, one table's bytes each. An object, not a class: it holds no state, and a class
  *  costs a constructor and a prototype besides its two functions (FACTS §5). */
