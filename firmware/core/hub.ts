@@ -192,13 +192,6 @@ function put(b: Uint8Array, o: number, v: number, n: number): number {
 }
 
 /** Whether the n bytes at a[o] are b's first n. */
-/** A state file's buffer: [rows u32, width u32], rows × width float64 cells, then `per` bytes a row. */
-function stateFile(rows: number, width: number, per: number): Uint8Array {
-  const b = new Uint8Array(8 + rows * (width * 8 + per));
-  put(b, put(b, 0, rows, 4), width, 4);
-  return b;
-}
-
 function same(a: Uint8Array, o: number, b: Uint8Array, n: number): boolean {
   while (n--) if (a[o + n] !== b[n]) return false;
   return true;
@@ -281,8 +274,11 @@ export class Hub implements RadioSink {
     k[K.ConfirmMs] = c.confirmTimeoutMs;
     k[K.Sha] = c.requireSha256 ? 1 : 0;
     const nd = c.maxDevices;
-    // Each table lives in the buffer of its state file, so saving it writes that buffer and copies nothing.
-    const db = (this.db = stateFile(nd, D.W, 8));
+    // Each table lives in the buffer of its state file, so saving it writes that buffer and copies nothing: [rows
+    // u32, width u32], rows × width float64 cells, then each row's bytes. (Written out three times: a function
+    // costs JsVars for as long as the hub runs, and one made in here would hold this scope until a GC.)
+    const db = (this.db = new Uint8Array(8 + nd * (D.W * 8 + 8)));
+    put(db, put(db, 0, nd, 4), D.W, 4);
     this.dv = new Float64Array(db.buffer, 8, nd * D.W);
     this.de = new Uint8Array(db.buffer, 8 + nd * D.W * 8, nd * 8);
     // A job row for each transfer held and each finished job kept: job.start leaves a row free or finished.
@@ -292,7 +288,8 @@ export class Hub implements RadioSink {
     // The ledger is one row of all its cells (header, jobs, alerts), then the jobs' EUI-64s and image
     // names and the alerts' EUI-64s.
     const f = 8 + 8 * (L.W + nj * J.W) + 4 * na * A.W;
-    const lg = (this.lg = stateFile(1, L.W + nj * J.W, 4 * na * A.W + nj * (8 + NAME_BYTES) + na * 8));
+    const lg = (this.lg = new Uint8Array(f + nj * (8 + NAME_BYTES) + na * 8));
+    put(lg, put(lg, 0, 1, 4), L.W + nj * J.W, 4);
     this.lh = new Float64Array(lg.buffer, 8, L.W);
     this.jb = new Float64Array(lg.buffer, 8 + 8 * L.W, nj * J.W);
     this.ji = new Int32Array(lg.buffer, 8 + 8 * L.W, nj * J.W * 2);
@@ -300,7 +297,8 @@ export class Hub implements RadioSink {
     this.je = new Uint8Array(lg.buffer, f, nj * 8);
     this.ae = new Uint8Array(lg.buffer, f + nj * (8 + NAME_BYTES), na * 8);
     const ni = k[K.Images];
-    const ib = (this.ib = stateFile(ni, I.W, NAME_BYTES));
+    const ib = (this.ib = new Uint8Array(8 + ni * (I.W * 8 + NAME_BYTES)));
+    put(ib, put(ib, 0, ni, 4), I.W, 4);
     this.im = new Float64Array(ib.buffer, 8, ni * I.W);
     k[K.Ranges] = c.streamRanges;
     // A row per device and stranger: a client has one request out at a time (page runs are served a block at
