@@ -92,8 +92,9 @@ export class NodeHub {
     this.report = opts.onError || ((msg: string) => console.error('hub: ' + msg));
     this.clock = opts.clock ?? WALL_CLOCK;
     // Frames and ZNP writes are views of buffers the core reuses: the port gets a copy.
-    const driver = new ZnpDriver((b) => radio.write(Buffer.from(b)), undefined as unknown as RadioSink);
-    const stored = opts.config?.mode !== 'streamed';
+    const cfg = { ...DEFAULT_CONFIG, ...opts.config };
+    const driver = new ZnpDriver((b) => radio.write(Buffer.from(b)), undefined as unknown as RadioSink, cfg.radioWindow + 1);
+    const stored = cfg.mode !== 'streamed';
     this.hub = new Hub(
       {
         // A hub with a streamed board's config stores no images, as that board's bundle does not.
@@ -104,7 +105,7 @@ export class NodeHub {
         sendHost: (b: Uint8Array) => host.write(Buffer.from(b)),
         crc32,
       },
-      { ...DEFAULT_CONFIG, ...opts.config },
+      cfg,
     );
     driver.sink = this.hub;
     host.on('data', (d: Buffer) => this.step('host bytes', (now) => this.hub.host(new Uint8Array(d), now), false));

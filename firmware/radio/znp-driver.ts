@@ -1,5 +1,5 @@
 // Radio port over a TI Z-Stack ZNP co-processor (FACTS §4), written to cost little on Espruino (FACTS §5):
-// one class, six functions (13 parameters; a frame is handled where onBytes finds it), state in numbers and
+// one class, six functions (14 parameters; a frame is handled where onBytes finds it), state in numbers and
 // two byte buffers made once; nothing is allocated per frame but the views handed to the sink and to `write`. On espruino-2500-i386 the class
 // holds ~41 JsVars of code and an instance ~100 with its buffers (606 bytes; make bench-footprint's idleSizes).
 //
@@ -15,10 +15,6 @@ export const enum ZnpLimit {
   /** Longest ZCL frame send() takes (bytes); the hub's largest, an Image Block Response with 64 bytes of
    *  image, is 81, and the APS payload of a secured frame is ~82 (FACTS §3). */
   MAX_SEND = 96,
-  /** SREQs that can wait (or be outstanding) at once; when all are taken send() and lookup() return -1 (the
-   *  hub owes the frame again, or looks the address up at its next request). The hub's radio window
-   *  (HubConfig.radioWindow, 2) of data frames and one ZDO request: a slot more is 111 bytes of RAM idle. */
-  SLOTS = 3,
   /** How long an SREQ may wait for its SRSP (ms). */
   SREQ_TIMEOUT_MS = 2000,
 }
@@ -75,8 +71,8 @@ const enum Z {
  * sink. `sink` may be set after construction (a hub that is built with its radio).
  */
 export class ZnpDriver implements Radio {
-  /** Outgoing frames: AF_REGISTER at 0 (built once), then SLOTS slots of SLOT_BYTES, a ring in send order. */
-  private tx = new Uint8Array(Z.REGISTER_BYTES + ZnpLimit.SLOTS * Z.SLOT_BYTES);
+  /** Outgoing frames: AF_REGISTER at 0 (built once), then `slots` slots of SLOT_BYTES, a ring in send order. */
+  private tx: Uint8Array;
   /** Bytes read but not yet understood: at most one frame. Frames are read in place; the sink gets views. */
   private rx = new Uint8Array(Z.OVERHEAD + Z.MAX_DATA);
   /** Bytes in rx. */
@@ -92,7 +88,11 @@ export class ZnpDriver implements Radio {
   /** The next send()'s handle, also its AF transaction id: a byte that wraps. */
   private next = 0;
 
-  constructor(private write: (bytes: Uint8Array) => void, public sink: RadioSink) {
+  /** `slots`: SREQs that can wait (or be outstanding) at once; when all are taken send() and lookup() return -1
+   *  (the hub owes the frame again, or looks the address up at its next request). A hub needs its radio window
+   *  (HubConfig.radioWindow) of data frames and one ZDO request; each slot more is 111 bytes of RAM idle. */
+  constructor(private write: (bytes: Uint8Array) => void, public sink: RadioSink, private slots: number) {
+    this.tx = new Uint8Array(Z.REGISTER_BYTES + slots * Z.SLOT_BYTES);
     // AF_REGISTER of the hub endpoint: the hub is the OTA server, so 0x0019 is an input cluster; it reads
     // client attributes, so also an output one. Its FCS is set when it is written.
     this.tx.set([
@@ -106,11 +106,11 @@ export class ZnpDriver implements Radio {
 
   send(nwk: number, endpoint: number, cluster: number, data: Uint8Array, len: number, now: number): number {
     if (len > ZnpLimit.MAX_SEND) return -2;
-    if (this.used === ZnpLimit.SLOTS) return -1;
+    if (this.used === this.slots) return -1;
     const h = this.next;
     this.next = (h + 1) & 0xff;
     const t = this.tx;
-    const o = Z.REGISTER_BYTES + ((this.head + this.used++) % ZnpLimit.SLOTS) * Z.SLOT_BYTES;
+    const o = Z.REGISTER_BYTES + ((this.head + this.used++) % this.slots) * Z.SLOT_BYTES;
     t[o] = Z.SOF;
     t[o + 1] = Z.DATA_REQUEST_HEAD + len;
     t[o + 2] = Z.AF_DATA_REQUEST >> 8;
@@ -132,9 +132,9 @@ export class ZnpDriver implements Radio {
   }
 
   lookup(nwk: number, now: number): number {
-    if (this.used === ZnpLimit.SLOTS) return -1;
+    if (this.used === this.slots) return -1;
     const t = this.tx;
-    const o = Z.REGISTER_BYTES + ((this.head + this.used++) % ZnpLimit.SLOTS) * Z.SLOT_BYTES;
+    const o = Z.REGISTER_BYTES + ((this.head + this.used++) % this.slots) * Z.SLOT_BYTES;
     t[o] = Z.SOF;
     t[o + 1] = 4;
     t[o + 2] = Z.ZDO_IEEE_ADDR_REQ >> 8;
@@ -287,7 +287,7 @@ export class ZnpDriver implements Radio {
   /** The outstanding SREQ is answered (or given up): its slot is free. */
   private done(): void {
     if (this.out !== Z.AF_REGISTER) {
-      this.head = (this.head + 1) % ZnpLimit.SLOTS;
+      this.head = (this.head + 1) % this.slots;
       this.used--;
     }
     this.out = 0;

@@ -48,6 +48,8 @@ import { ZpiObject } from 'zigbee-herdsman/dist/adapter/z-stack/znp';
 import * as Zdo from 'zigbee-herdsman/dist/zspec/zdo';
 
 const OTA = 0x0019;
+/** A hub's radio window of 2 data frames and one ZDO request, as on every board. */
+const SLOTS = 3;
 const DEVICE = { nwk: 0x1001, endpoint: 1 };
 const DEVICE_EUI = '000D6F0000000001';
 /** The same EUI-64 as it is on the wire: least significant byte first. */
@@ -75,7 +77,7 @@ const confirm = (handle: number, status: number): Ev => [RadioEv.Confirm, handle
 
 /** A driver whose writes are parsed back into frames (copies: the driver's views are of its own buffer). */
 /** A driver writing to no stick; `registered`: its first tick's AF_REGISTER answered, and forgotten. */
-function bare(opts: { registered?: boolean } = {}) {
+function bare(opts: { registered?: boolean; slots?: number } = {}) {
   const sink = new Recorder();
   const written: ZnpFrame[] = [];
   const raw: number[][] = [];
@@ -83,7 +85,7 @@ function bare(opts: { registered?: boolean } = {}) {
   const d = new ZnpDriver((b) => {
     raw.push(Array.from(b));
     written.push(...reader.push(b));
-  }, sink);
+  }, sink, opts.slots ?? SLOTS);
   const cmds = () => written.map(commandOf);
   const answer = (command: number, data: Uint8Array | number[], now = 1) => d.onBytes(buildZnpFrame(command, Uint8Array.from(data)), now);
   if (opts.registered) {
@@ -125,7 +127,7 @@ function bench(opts: { lossRate?: number; lose?: number } = {}) {
       for (const f of fs) if (frameType(f.cmd0) === TYPE_SREQ) maxInFlight = Math.max(maxInFlight, ++inFlight);
       stick.onBytes(b);
     });
-  }, sink);
+  }, sink, SLOTS);
   const run = (ms = 100) => {
     sched.advance(ms);
     driver.tick(sched.now());
@@ -197,7 +199,7 @@ describe('ZnpDriver against the simulated stick', () => {
   test('sends go out one SREQ at a time, in order, each with its own confirm; a full driver says -1 and keeps nothing', () => {
     const b = bench();
     ready(b);
-    const n = ZnpLimit.SLOTS;
+    const n = SLOTS;
     const ids = Array.from({ length: n + 1 }, (_, i) => i + 1);
     const handles = ids.slice(0, n).map((i) => b.driver.send(DEVICE.nwk, DEVICE.endpoint, OTA, bytes([i]), 1, b.sched.now()));
     expect(handles).toEqual(ids.slice(0, n).map((i) => i - 1));
@@ -386,9 +388,9 @@ describe('ZnpDriver, frame by frame', () => {
     expect(sink.take()).toEqual([err(RadioError.NO_SRSP, AF_DATA_REQUEST)]);
   });
 
-  test('a dumb stick fills every slot; a timeout frees one', () => {
-    const { d, sink } = bare({ registered: true });
-    for (let i = 0; i < ZnpLimit.SLOTS; i++) expect(d.send(1, 1, OTA, new Uint8Array(1), 1, 0)).toBe(i);
+  test.each([1, SLOTS, 9])('a dumb stick fills every slot (%i); a timeout frees one', (slots) => {
+    const { d, sink } = bare({ registered: true, slots });
+    for (let i = 0; i < slots; i++) expect(d.send(1, 1, OTA, new Uint8Array(1), 1, 0)).toBe(i);
     expect(d.send(1, 1, OTA, new Uint8Array(1), 1, 0)).toBe(-1);
     d.tick(2000);
     expect(sink.take()).toEqual([err(RadioError.NO_SRSP, AF_DATA_REQUEST)]);
