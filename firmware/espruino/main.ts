@@ -66,7 +66,7 @@ function openSerial(c: SerialConfig): EspruinoSerial {
     // The sink is the hub, set once it exists.
     radio: new ZnpDriver(function (b: Uint8Array) {
       radioPort.write(b);
-    }, undefined as unknown as RadioSink, board.hubConfig.radioWindow + 1),
+    }, undefined as unknown as RadioSink, board.hubConfig.radioWindow),
     // One whole frame per write; none while the REPL has the port (they would land in a flashing tool).
     sendHost: function (b: Uint8Array) {
       if (!shared || shared.owned) hostPort.write(b);

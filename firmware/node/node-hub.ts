@@ -93,7 +93,7 @@ export class NodeHub {
     this.clock = opts.clock ?? WALL_CLOCK;
     // Frames and ZNP writes are views of buffers the core reuses: the port gets a copy.
     const cfg = { ...DEFAULT_CONFIG, ...opts.config };
-    const driver = new ZnpDriver((b) => radio.write(Buffer.from(b)), undefined as unknown as RadioSink, cfg.radioWindow + 1);
+    const driver = new ZnpDriver((b) => radio.write(Buffer.from(b)), undefined as unknown as RadioSink, cfg.radioWindow);
     const stored = cfg.mode !== 'streamed';
     this.hub = new Hub(
       {

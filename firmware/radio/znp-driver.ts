@@ -71,6 +71,10 @@ const enum Z {
  * sink. `sink` may be set after construction (a hub that is built with its radio).
  */
 export class ZnpDriver implements Radio {
+  /** SREQs that can wait (or be outstanding) at once; when all are taken send() and lookup() return -1 (the hub
+   *  owes the frame again, or looks the address up at its next request): the hub's radio window of data frames
+   *  and one ZDO request. Each slot more is 111 bytes of RAM idle. */
+  private slots: number;
   /** Outgoing frames: AF_REGISTER at 0 (built once), then `slots` slots of SLOT_BYTES, a ring in send order. */
   private tx: Uint8Array;
   /** Bytes read but not yet understood: at most one frame. Frames are read in place; the sink gets views. */
@@ -88,11 +92,10 @@ export class ZnpDriver implements Radio {
   /** The next send()'s handle, also its AF transaction id: a byte that wraps. */
   private next = 0;
 
-  /** `slots`: SREQs that can wait (or be outstanding) at once; when all are taken send() and lookup() return -1
-   *  (the hub owes the frame again, or looks the address up at its next request). A hub needs its radio window
-   *  (HubConfig.radioWindow) of data frames and one ZDO request; each slot more is 111 bytes of RAM idle. */
-  constructor(private write: (bytes: Uint8Array) => void, public sink: RadioSink, private slots: number) {
-    this.tx = new Uint8Array(Z.REGISTER_BYTES + slots * Z.SLOT_BYTES);
+  /** `radioWindow`: the hub's (HubConfig.radioWindow), the data frames it has in flight at once. */
+  constructor(private write: (bytes: Uint8Array) => void, public sink: RadioSink, radioWindow: number) {
+    this.slots = radioWindow + 1;
+    this.tx = new Uint8Array(Z.REGISTER_BYTES + this.slots * Z.SLOT_BYTES);
     // AF_REGISTER of the hub endpoint: the hub is the OTA server, so 0x0019 is an input cluster; it reads
     // client attributes, so also an output one. Its FCS is set when it is written.
     this.tx.set([

@@ -121,7 +121,7 @@ export class VirtualBench {
 
   private boot(): Hub {
     // The driver's frames are views of its buffers: the line gets a copy.
-    const driver = new ZnpDriver((b) => this.toStick.write(new Uint8Array(b)), undefined as unknown as RadioSink, this.cfg.radioWindow + 1);
+    const driver = new ZnpDriver((b) => this.toStick.write(new Uint8Array(b)), undefined as unknown as RadioSink, this.cfg.radioWindow);
     const hub = new Hub({ images: this.images, uploads, kv: this.kv, radio: driver, sendHost: this.link.fromHub, crc32: (b) => crc32(b) >>> 0 }, this.cfg);
     driver.sink = hub;
     this.hub = hub;

@@ -48,8 +48,9 @@ import { ZpiObject } from 'zigbee-herdsman/dist/adapter/z-stack/znp';
 import * as Zdo from 'zigbee-herdsman/dist/zspec/zdo';
 
 const OTA = 0x0019;
-/** A hub's radio window of 2 data frames and one ZDO request, as on every board. */
-const SLOTS = 3;
+/** Every board's radio window: 2 data frames in flight, so the driver holds 3 SREQs (one more for a ZDO request). */
+const WINDOW = 2;
+const SLOTS = WINDOW + 1;
 const DEVICE = { nwk: 0x1001, endpoint: 1 };
 const DEVICE_EUI = '000D6F0000000001';
 /** The same EUI-64 as it is on the wire: least significant byte first. */
@@ -77,7 +78,7 @@ const confirm = (handle: number, status: number): Ev => [RadioEv.Confirm, handle
 
 /** A driver whose writes are parsed back into frames (copies: the driver's views are of its own buffer). */
 /** A driver writing to no stick; `registered`: its first tick's AF_REGISTER answered, and forgotten. */
-function bare(opts: { registered?: boolean; slots?: number } = {}) {
+function bare(opts: { registered?: boolean; window?: number } = {}) {
   const sink = new Recorder();
   const written: ZnpFrame[] = [];
   const raw: number[][] = [];
@@ -85,7 +86,7 @@ function bare(opts: { registered?: boolean; slots?: number } = {}) {
   const d = new ZnpDriver((b) => {
     raw.push(Array.from(b));
     written.push(...reader.push(b));
-  }, sink, opts.slots ?? SLOTS);
+  }, sink, opts.window ?? WINDOW);
   const cmds = () => written.map(commandOf);
   const answer = (command: number, data: Uint8Array | number[], now = 1) => d.onBytes(buildZnpFrame(command, Uint8Array.from(data)), now);
   if (opts.registered) {
@@ -127,7 +128,7 @@ function bench(opts: { lossRate?: number; lose?: number } = {}) {
       for (const f of fs) if (frameType(f.cmd0) === TYPE_SREQ) maxInFlight = Math.max(maxInFlight, ++inFlight);
       stick.onBytes(b);
     });
-  }, sink, SLOTS);
+  }, sink, WINDOW);
   const run = (ms = 100) => {
     sched.advance(ms);
     driver.tick(sched.now());
@@ -388,8 +389,9 @@ describe('ZnpDriver, frame by frame', () => {
     expect(sink.take()).toEqual([err(RadioError.NO_SRSP, AF_DATA_REQUEST)]);
   });
 
-  test.each([1, SLOTS, 9])('a dumb stick fills every slot (%i); a timeout frees one', (slots) => {
-    const { d, sink } = bare({ registered: true, slots });
+  test.each([0, WINDOW, 8])('a dumb stick fills every slot (window %i, and one for a ZDO request); a timeout frees one', (window) => {
+    const slots = window + 1;
+    const { d, sink } = bare({ registered: true, window });
     for (let i = 0; i < slots; i++) expect(d.send(1, 1, OTA, new Uint8Array(1), 1, 0)).toBe(i);
     expect(d.send(1, 1, OTA, new Uint8Array(1), 1, 0)).toBe(-1);
     d.tick(2000);

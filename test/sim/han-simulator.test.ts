@@ -64,7 +64,7 @@ describe('HAN simulator on a pty, driven by ZnpDriver over serialport', () => {
     started.sim.on('device', (s) => changes.push(s));
     port = new SerialPort({ path: started.radioPath, baudRate: 115200 });
     await new Promise<void>((resolve, reject) => port.once('open', resolve).once('error', reject));
-    driver = new ZnpDriver((b) => port.write(Buffer.from(b)), recorder(events), 3);
+    driver = new ZnpDriver((b) => port.write(Buffer.from(b)), recorder(events), 2);
     port.on('data', (d: Buffer) => driver.onBytes(new Uint8Array(d), Date.now()));
   });
 
@@ -111,7 +111,7 @@ test('a hub that started before the simulator opened its port registers with it,
   const events: RadioEvent[] = [];
   try {
     await new Promise<void>((resolve, reject) => hub.once('open', resolve).once('error', reject));
-    const driver = new ZnpDriver((b) => hub.write(Buffer.from(b)), recorder(events), 3);
+    const driver = new ZnpDriver((b) => hub.write(Buffer.from(b)), recorder(events), 2);
     hub.on('data', (d: Buffer) => driver.onBytes(new Uint8Array(d), Date.now()));
     driver.tick(Date.now()); // the first tick registers the endpoint
     await new Promise((r) => setTimeout(r, 200));
