@@ -14,16 +14,15 @@ function selftest(): void {
     console.log('SELFTEST_ERROR no selftest.json in Storage');
     return;
   }
-  const store = storageImages;
   const row = new Float64Array(7);
   for (let i = 0; i < list.length; i++) {
     const name = list[i].name;
     const size = list[i].size;
     row.fill(-2);
-    const code = checkHeader(store.read(name, 0, Ota.Max), size, row, 1);
+    const code = checkHeader(storageImages.read(name, 0, Ota.Max), size, row, 1);
     const cells: number[] = [];
     for (let j = 0; j < row.length; j++) cells.push(row[j]);
-    const crc = store.crc32(name, size);
+    const crc = storageImages.crc32(name, size);
     console.log('SELFTEST ' + JSON.stringify({ name: name, size: size, crc: crc, code: code, row: cells, usage: process.memory(false).usage }));
   }
   console.log('SELFTEST_DONE');
